@@ -1,0 +1,22 @@
+/**
+ * A process-wide set of secret values (API keys, tokens, client secrets). Config parsing registers every field
+ * marked secret; loggers, error formatters and output writers call redactSecrets() on what they emit.
+ */
+const secrets = new Set<string>();
+const MIN_SECRET_LENGTH = 4;
+
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= MIN_SECRET_LENGTH) secrets.add(value);
+}
+
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (out.includes(secret)) out = out.split(secret).join('[REDACTED]');
+  }
+  return out;
+}
+
+export function hasSecrets(): boolean {
+  return secrets.size > 0;
+}
