@@ -1,0 +1,58 @@
+/**
+ * Spawns a connector the way the Go host does (spec 2.2), written out step by step for the server tests so they do
+ * not depend on our own host code: fresh Ed25519 credentials, a listener passed as fd 3, the ServerConfig line on stdin.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { ServerConfigSchema } from '../../src/gen/c1/connector_wrapper/v1/connector_wrapper_pb.js';
+import { generateHandshakeCredentials, type GoCredential } from '../../src/tls/credentials.js';
+import { clientTlsForGrpc, GRPC_LOOPBACK_CHANNEL_OPTIONS } from '../../src/tls/node-tls.js';
+import { openLoopbackListener } from '../../src/host/listener.js';
+
+export interface SpawnedPlugin {
+  child: ChildProcess;
+  port: number;
+  client: grpc.Client;
+  credentials: { server: GoCredential; client: GoCredential };
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+export async function spawnPlugin(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<SpawnedPlugin> {
+  const credentials = await generateHandshakeCredentials();
+  const listener = await openLoopbackListener();
+  const child = spawn(command, [...args, '_connector-service'], {
+    stdio: ['pipe', 'inherit', 'pipe', listener.fd],
+    env: { ...process.env, ...env, BATON_CONNECTOR_SERVICE_LISTENER_FD: '3' },
+  });
+  listener.close();
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const config = create(ServerConfigSchema, { credential: credentials.server, listenPort: listener.port });
+  child.stdin!.write(Buffer.from(toBinary(ServerConfigSchema, config)).toString('base64') + '\n');
+
+  const client = new grpc.Client(`127.0.0.1:${listener.port}`, clientTlsForGrpc(credentials.client), {
+    ...GRPC_LOOPBACK_CHANNEL_OPTIONS,
+  });
+  await new Promise<void>((resolve, reject) =>
+    client.waitForReady(Date.now() + 5000, (err) => (err ? reject(new Error(`${err.message}; stderr: ${stderr}`)) : resolve())),
+  );
+  return {
+    child,
+    port: listener.port,
+    client,
+    credentials,
+    stderr: () => stderr,
+    exited,
+    async stop() {
+      client.close();
+      child.stdin!.end();
+      await exited;
+    },
+  };
+}
