@@ -3,8 +3,8 @@
  * lowercase type ids, trait annotations on every resource, profile/status/created_at on both the Resource
  * (newer hosts) and the trait (older hosts), and field limits that hosts enforce.
  */
-import { create, fromJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
-import { StructSchema, timestampFromDate, type Any, type Struct } from '@bufbuild/protobuf/wkt';
+import { create, fromJson, toJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
+import { StructSchema, timestampFromDate, type Any } from '@bufbuild/protobuf/wkt';
 import {
   ResourceIdSchema,
   ResourceSchema,
@@ -211,15 +211,16 @@ function buildResource(options: ResourceOptions, traitAnnotations: Any[]): Resou
   });
 }
 
-/** Plain JSON to google.protobuf.Struct; undefined values are dropped and Dates become RFC 3339 strings. */
-export function toStruct(input: ProfileInput | undefined): Struct | undefined {
+/** Plain JSON for a google.protobuf.Struct field (protobuf-es holds Struct fields as JSON objects); undefined values are dropped and Dates become RFC 3339 strings. */
+export function toStruct(input: ProfileInput | undefined): JsonObject | undefined {
   if (!input) return undefined;
   const json: JsonObject = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
     json[key] = value instanceof Date ? value.toISOString() : value;
   }
-  return fromJson(StructSchema, json);
+  // Round-trip through Struct so values a Struct cannot hold (NaN, nested undefined) fail here, not on the wire.
+  return toJson(StructSchema, fromJson(StructSchema, json)) as JsonObject;
 }
 
 /** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
