@@ -10,17 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateHandshakeCredentials, loadX509, type GoCredential } from '../src/tls/credentials.js';
 import {
   checkLoopbackServerIdentity,
-  clientTlsForGrpc,
   clientTlsOptions,
   credentialToPem,
   derToPem,
   goKeyToPkcs8Pem,
-  GRPC_LOOPBACK_CHANNEL_OPTIONS,
   loadTlsFiles,
   pemToDer,
   pkcs8ToGoKey,
   serverTlsOptions,
 } from '../src/tls/node-tls.js';
+import { clientTlsForGrpc, GRPC_LOOPBACK_CHANNEL_OPTIONS } from '../src/tls/grpc-credentials.js';
 
 const OID_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';

@@ -3,8 +3,8 @@
  * lowercase type ids, trait annotations on every resource, profile/status/created_at on both the Resource
  * (newer hosts) and the trait (older hosts), and field limits that hosts enforce.
  */
-import { create, fromJson, toJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
-import { StructSchema, timestampFromDate, type Any } from '@bufbuild/protobuf/wkt';
+import { create, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
+import { timestampFromDate, type Any } from '@bufbuild/protobuf/wkt';
 import {
   ResourceIdSchema,
   ResourceSchema,
@@ -219,8 +219,7 @@ export function toStruct(input: ProfileInput | undefined): JsonObject | undefine
     if (value === undefined) continue;
     json[key] = value instanceof Date ? value.toISOString() : value;
   }
-  // Round-trip through Struct so values a Struct cannot hold (NaN, nested undefined) fail here, not on the wire.
-  return toJson(StructSchema, fromJson(StructSchema, json)) as JsonObject;
+  return json;
 }
 
 /** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */

@@ -11,7 +11,6 @@ import { createPrivateKey, createPublicKey, KeyObject, X509Certificate } from 'n
 import { readFileSync } from 'node:fs';
 import type { SecureServerOptions, SecureClientSessionOptions } from 'node:http2';
 import { checkServerIdentity as nodeCheckServerIdentity, type PeerCertificate } from 'node:tls';
-import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { GoCredential } from './credentials.js';
 
 /** RFC 8410 PKCS#8 prefix for an Ed25519 private key; the 32-byte seed follows. */
@@ -163,29 +162,6 @@ export function clientTlsOptions(cred: GoCredential): SecureClientSessionOptions
     checkServerIdentity: checkLoopbackServerIdentity,
   };
 }
-
-/**
- * `@grpc/grpc-js` channel credentials matching the Go parent: CA as root, client cert/key presented, server
- * identity = IP SAN 127.0.0.1. grpc-js always sets the TLS servername to the target host; for a target
- * "127.0.0.1:<port>" Node then prints a one-time DEP0123 warning. Pass `GRPC_LOOPBACK_CHANNEL_OPTIONS` to the
- * client/channel constructor to avoid it (the identity check below ignores the name anyway).
- */
-export function clientTlsForGrpc(cred: GoCredential): ChannelCredentials {
-  const pem = credentialToPem(cred);
-  return grpcCredentials.createSsl(Buffer.from(pem.ca), Buffer.from(pem.key), Buffer.from(pem.cert), {
-    checkServerIdentity: checkLoopbackServerIdentity,
-    rejectUnauthorized: true,
-  });
-}
-
-/**
- * Optional grpc-js channel options for dialing the child at 127.0.0.1: replaces the IP SNI (which Node
- * deprecates, DEP0123) with the server leaf's CN. Servers built from `serverTlsOptions` (and Go servers) have a
- * single certificate and ignore SNI; `clientTlsForGrpc`'s identity check still requires IP SAN 127.0.0.1.
- */
-export const GRPC_LOOPBACK_CHANNEL_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
-  'grpc.ssl_target_name_override': 'c1-connector-server',
-});
 
 /** Files for the local `serve` mode. */
 export interface TlsFiles {

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { ServerConfigSchema } from '../../src/gen/c1/connector_wrapper/v1/connector_wrapper_pb.js';
 import { generateHandshakeCredentials, type GoCredential } from '../../src/tls/credentials.js';
-import { clientTlsForGrpc, GRPC_LOOPBACK_CHANNEL_OPTIONS } from '../../src/tls/node-tls.js';
+import { clientTlsForGrpc, GRPC_LOOPBACK_CHANNEL_OPTIONS } from '../../src/tls/grpc-credentials.js';
 import { openLoopbackListener } from '../../src/host/listener.js';
 
 export interface SpawnedPlugin {

@@ -1,0 +1,852 @@
+/**
+ * The host-side full sync (spec 3.1, 3.2, 3.3, 3.4): Validate → ResourceTypes → Resources (incl. child types,
+ * depth-first) → Entitlements → Grants → GrantExpansion, every list paged until `next_page_token == ""`.
+ *
+ * It follows the v0.1.7/v0.2.45 state machine with a few HEAD traits (tolerant of sloppy connectors):
+ *  - resource types without an id, resources without an id, entitlements without an id/resource, and grants without
+ *    an id/entitlement/principal are dropped and counted instead of stored;
+ *  - skip annotations (`SkipEntitlementsAndGrants`, `SkipEntitlements`, `SkipGrants`) are honoured on the resource
+ *    type and on the resource itself;
+ *  - retries on UNAVAILABLE / DEADLINE_EXCEEDED use HEAD's wait rules (linear 1 s steps capped at 60 s, or the
+ *    RateLimitDescription status detail), but with a bounded number of attempts so a dead API cannot hang a sync;
+ *  - `active_sync_id` is sent when the connector's Validate reports sdk_version >= 0.4.3 (HEAD rule);
+ *  - `ConnectorService.Cleanup` is called after EndSync (HEAD); its errors are only logged.
+ * Not done: `ListStaticEntitlements` (HEAD only; our connectors and the old SDKs return all entitlements from
+ * `ListEntitlements`, and old connectors do not implement it), ETag replay (removed at HEAD), resumable checkpoints.
+ *
+ * Memory: resource types and the expandable-grant edges are kept in memory (both small); resources, entitlements
+ * and grants are read back from the store through its paged iterables, never collected.
+ */
+import { create } from '@bufbuild/protobuf';
+import { timestampMs } from '@bufbuild/protobuf/wkt';
+import * as grpc from '@grpc/grpc-js';
+import type { Entitlement } from '../gen/c1/connector/v2/entitlement_pb.js';
+import {
+  GrantSchema,
+  GrantSourcesSchema,
+  GrantSources_GrantSourceSchema,
+  type Grant,
+  type GrantSources_GrantSource,
+} from '../gen/c1/connector/v2/grant_pb.js';
+import { ResourceType_Trait, type Resource, type ResourceId, type ResourceType } from '../gen/c1/connector/v2/resource_pb.js';
+import { GrantExpandableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
+import {
+  ChildResourceTypeSchema,
+  SkipEntitlementsAndGrantsSchema,
+  SkipEntitlementsSchema,
+  SkipGrantsSchema,
+} from '../gen/c1/connector/v2/annotation_resource_tree_pb.js';
+import {
+  AppTraitSchema,
+  GroupTraitSchema,
+  RoleTraitSchema,
+  SecretTraitSchema,
+  UserTraitSchema,
+} from '../gen/c1/connector/v2/annotation_trait_pb.js';
+import type { DescMessage } from '@bufbuild/protobuf';
+import type { Any } from '@bufbuild/protobuf/wkt';
+import type { Logger } from '../log/logger.js';
+import { findAnnotation, hasAnnotation, typeNameOf } from '../sdk/annotations.js';
+import { ConnectorExitedError, RpcError, type ConnectorClient, type ServerStats } from './client.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Store contract (structural, so the c1z SyncStore and in-memory test stores both fit)
+// ---------------------------------------------------------------------------------------------------------------
+
+type MaybePromise<T> = T | Promise<T>;
+type Iter<T> = Iterable<T> | AsyncIterable<T>;
+
+/** What the sync engine needs from a store (satisfied by `c1z` `SyncStore`). */
+export interface SyncStoreLike {
+  /** Begin a sync run; a string result is used as the sync id (`active_sync_id`). */
+  startSync(): MaybePromise<unknown>;
+  putResourceTypes(list: ResourceType[]): MaybePromise<unknown>;
+  putResources(list: Resource[]): MaybePromise<unknown>;
+  putEntitlements(list: Entitlement[]): MaybePromise<unknown>;
+  putGrants(list: Grant[]): MaybePromise<unknown>;
+  hasResource(resourceTypeId: string, resourceId: string): MaybePromise<boolean>;
+  getEntitlement(id: string): MaybePromise<Entitlement | undefined | null>;
+  /** Paged iteration over the current sync's rows. */
+  resourceTypes(): Iter<ResourceType>;
+  resources(): Iter<Resource>;
+  grants(filter: { entitlementId?: string; principal?: ResourceId }): Iter<Grant>;
+  endSync(): MaybePromise<unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------------------------
+
+export type SyncPhase = 'validate' | 'resource-types' | 'resources' | 'entitlements' | 'grants' | 'grant-expansion' | 'done';
+
+export interface TypeCounts {
+  resources: number;
+  entitlements: number;
+  grants: number;
+}
+
+export interface SyncProgress {
+  phase: SyncPhase;
+  /** Resource type being worked on (resources / entitlements / grants phases). */
+  resourceTypeId?: string;
+  /** Per resource type: resources stored, entitlements and grants listed for resources of that type. */
+  perType: Record<string, TypeCounts>;
+  totals: { resourceTypes: number; resources: number; entitlements: number; grants: number; expandedGrants: number };
+  /** RPCs issued by the sync (every attempt counts). */
+  rpcCount: number;
+  /** Retried RPC attempts. */
+  retries: number;
+  /** Retries whose wait came from a RateLimitDescription status detail. */
+  rateLimitWaits: number;
+  rateLimitWaitMs: number;
+  /** Latest `baton-ts-stats` from the connector (API requests etc.), if it sends them. */
+  serverStats?: ServerStats;
+  elapsedMs: number;
+}
+
+export interface SyncSummary {
+  syncId?: string;
+  /** `sdk_version` from Validate ("" if not sent). */
+  sdkVersion: string;
+  resourceTypes: number;
+  resources: number;
+  entitlements: number;
+  /** Grants listed by the connector plus grants created by expansion. */
+  grants: number;
+  /** Grants created by grant expansion. */
+  expandedGrants: number;
+  /** Existing grants whose `sources` expansion updated. */
+  updatedGrants: number;
+  /** Objects dropped because they lacked identity (HEAD rule), or duplicate resources (first copy wins). */
+  dropped: { resourceTypes: number; resources: number; entitlements: number; grants: number; duplicateResources: number };
+  perType: Record<string, TypeCounts>;
+  durationsMs: {
+    validate: number;
+    resourceTypes: number;
+    resources: number;
+    entitlements: number;
+    grants: number;
+    grantExpansion: number;
+    total: number;
+  };
+  rpcCount: number;
+  retries: number;
+  rateLimitWaits: number;
+  rateLimitWaitMs: number;
+  /** Upstream API requests the connector made, from its latest `baton-ts-stats` (undefined if not reported). */
+  apiRequests?: number;
+  serverStats?: ServerStats;
+}
+
+export interface SyncRetryOptions {
+  /** Attempts per call, including the first (default 10). */
+  maxAttempts?: number;
+  /** Cap for one wait (default 60 s, like HEAD). */
+  maxWaitMs?: number;
+  /** Linear step: wait = attempts × step (default 1 s). */
+  stepMs?: number;
+}
+
+export interface SyncOptions {
+  logger?: Logger;
+  onProgress?: (p: SyncProgress) => void;
+  retry?: SyncRetryOptions;
+  /** Injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  expansion?: {
+    /** Longest chain of expandable edges allowed (default 8, Go `maxDepth`). */
+    maxDepth?: number;
+    /** Resolve cycles instead of failing (default true unless `BATON_DONT_FIX_CYCLES=true`). */
+    fixCycles?: boolean;
+    /** Source grants processed per batch (default 1000, like Go's page size). */
+    batchSize?: number;
+  };
+  /** Call `ConnectorService.Cleanup` after EndSync (default true; errors are only logged). */
+  cleanup?: boolean;
+}
+
+/** The sync failed; `cause` holds the underlying RpcError / ConnectorExitedError when there is one. */
+export class SyncError extends Error {
+  readonly phase: SyncPhase;
+  constructor(phase: SyncPhase, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SyncError';
+    this.phase = phase;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------------------
+
+const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
+
+/** Traits the syncer enforces (v0.2.45 checks USER, GROUP, ROLE, APP; HEAD adds SECRET). */
+const TRAIT_ANNOTATIONS: ReadonlyMap<ResourceType_Trait, DescMessage> = new Map<ResourceType_Trait, DescMessage>([
+  [ResourceType_Trait.USER, UserTraitSchema],
+  [ResourceType_Trait.GROUP, GroupTraitSchema],
+  [ResourceType_Trait.ROLE, RoleTraitSchema],
+  [ResourceType_Trait.APP, AppTraitSchema],
+  [ResourceType_Trait.SECRET, SecretTraitSchema],
+]);
+
+function resourceKey(id: ResourceId | undefined): string {
+  return `${id?.resourceType ?? ''}:${id?.resource ?? ''}`;
+}
+
+function sameResourceId(a: ResourceId | undefined, b: ResourceId | undefined): boolean {
+  return !!a && !!b && a.resourceType === b.resourceType && a.resource === b.resource;
+}
+
+function shortToken(token: string): string {
+  return JSON.stringify(token.length > 80 ? `${token.slice(0, 77)}...` : token);
+}
+
+/** Parse "v1.2.3" / "1.2.3-rc1" → [1,2,3]; undefined if not semver-like. */
+function parseVersion(v: string): [number, number, number] | undefined {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v.trim());
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/** HEAD fills `active_sync_id` when the connector's sdk_version is >= 0.4.3. */
+export function sendsActiveSyncId(sdkVersion: string): boolean {
+  const v = parseVersion(sdkVersion);
+  if (!v) return false;
+  const [a, b, c] = v;
+  return a > 0 || b > 4 || (b === 4 && c >= 3);
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function describeError(err: unknown): string {
+  if (err instanceof RpcError) return `${err.codeName}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+interface ExpandEdge {
+  src: string;
+  dst: string;
+  shallow: boolean;
+  /** Empty = every principal type. */
+  resourceTypeIds: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The engine
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Run a full sync from `client` into `store`. Throws `SyncError` on failure (the store is left mid-sync). */
+export async function runSync(client: ConnectorClient, store: SyncStoreLike, options: SyncOptions = {}): Promise<SyncSummary> {
+  return new SyncRun(client, store, options).run();
+}
+
+class SyncRun {
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly logger?: Logger;
+  private readonly maxAttempts: number;
+  private readonly maxWaitMs: number;
+  private readonly stepMs: number;
+
+  private phase: SyncPhase = 'validate';
+  private currentType?: string;
+  private readonly started: number;
+  private activeSyncId = '';
+
+  private rpcCount = 0;
+  private retries = 0;
+  private rateLimitWaits = 0;
+  private rateLimitWaitMs = 0;
+
+  private readonly perType = new Map<string, TypeCounts>();
+  private readonly types = new Map<string, ResourceType>();
+  private readonly totals = { resourceTypes: 0, resources: 0, entitlements: 0, grants: 0, expandedGrants: 0 };
+  private updatedGrants = 0;
+  private readonly dropped = { resourceTypes: 0, resources: 0, entitlements: 0, grants: 0, duplicateResources: 0 };
+  /** Expandable grants seen in the grants phase: (grant id, principal, dst entitlement, annotation). */
+  private readonly expandable: Array<{ grantId: string; principal: ResourceId; dst: Entitlement; srcIds: string[]; shallow: boolean; resourceTypeIds: string[] }> = [];
+
+  constructor(
+    private readonly client: ConnectorClient,
+    private readonly store: SyncStoreLike,
+    private readonly options: SyncOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.logger = options.logger;
+    this.maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 10);
+    this.maxWaitMs = options.retry?.maxWaitMs ?? 60_000;
+    this.stepMs = options.retry?.stepMs ?? 1_000;
+    this.started = this.now();
+  }
+
+  async run(): Promise<SyncSummary> {
+    const durations = { validate: 0, resourceTypes: 0, resources: 0, entitlements: 0, grants: 0, grantExpansion: 0, total: 0 };
+    const timed = async (key: keyof typeof durations, phase: SyncPhase, fn: () => Promise<void>) => {
+      this.phase = phase;
+      this.currentType = undefined;
+      const t0 = this.now();
+      this.emit();
+      await fn();
+      durations[key] = this.now() - t0;
+    };
+
+    let sdkVersion = '';
+    await timed('validate', 'validate', async () => {
+      const resp = await this.rpc('Validate', () => this.client.validate({}));
+      sdkVersion = resp.sdkVersion;
+    });
+
+    const started = await this.store.startSync();
+    const syncId = typeof started === 'string' ? started : undefined;
+    if (syncId && sendsActiveSyncId(sdkVersion)) this.activeSyncId = syncId;
+
+    await timed('resourceTypes', 'resource-types', () => this.syncResourceTypes());
+    await timed('resources', 'resources', () => this.syncAllResources());
+    await timed('entitlements', 'entitlements', () => this.syncEntitlements());
+    await timed('grants', 'grants', () => this.syncGrants());
+    await timed('grantExpansion', 'grant-expansion', () => this.expandGrants());
+
+    await this.store.endSync();
+    if (this.options.cleanup ?? true) {
+      try {
+        await this.client.cleanup({ activeSyncId: this.activeSyncId });
+        this.rpcCount++;
+      } catch (err) {
+        this.rpcCount++;
+        const unimplemented = err instanceof RpcError && err.code === grpc.status.UNIMPLEMENTED;
+        this.logger?.[unimplemented ? 'debug' : 'warn']('connector Cleanup failed', { error: describeError(err) });
+      }
+    }
+    this.phase = 'done';
+    this.currentType = undefined;
+    durations.total = this.now() - this.started;
+    this.emit();
+
+    const stats = this.client.lastStats;
+    return {
+      syncId,
+      sdkVersion,
+      ...this.totals,
+      updatedGrants: this.updatedGrants,
+      dropped: { ...this.dropped },
+      perType: this.perTypeSnapshot(),
+      durationsMs: durations,
+      rpcCount: this.rpcCount,
+      retries: this.retries,
+      rateLimitWaits: this.rateLimitWaits,
+      rateLimitWaitMs: this.rateLimitWaitMs,
+      apiRequests: stats?.apiRequests,
+      serverStats: stats ? { ...stats } : undefined,
+    };
+  }
+
+  // -- progress ------------------------------------------------------------------------------------------------
+
+  private counts(typeId: string): TypeCounts {
+    let c = this.perType.get(typeId);
+    if (!c) {
+      c = { resources: 0, entitlements: 0, grants: 0 };
+      this.perType.set(typeId, c);
+    }
+    return c;
+  }
+
+  private perTypeSnapshot(): Record<string, TypeCounts> {
+    const out: Record<string, TypeCounts> = {};
+    for (const [k, v] of this.perType) out[k] = { ...v };
+    return out;
+  }
+
+  private emit(): void {
+    if (!this.options.onProgress) return;
+    const stats = this.client.lastStats;
+    try {
+      this.options.onProgress({
+        phase: this.phase,
+        resourceTypeId: this.currentType,
+        perType: this.perTypeSnapshot(),
+        totals: { ...this.totals },
+        rpcCount: this.rpcCount,
+        retries: this.retries,
+        rateLimitWaits: this.rateLimitWaits,
+        rateLimitWaitMs: this.rateLimitWaitMs,
+        serverStats: stats ? { ...stats } : undefined,
+        elapsedMs: this.now() - this.started,
+      });
+    } catch (err) {
+      this.logger?.debug('progress callback threw', { error: describeError(err) });
+    }
+  }
+
+  // -- RPC with retries ---------------------------------------------------------------------------------------
+
+  private fail(message: string, cause?: unknown): SyncError {
+    return new SyncError(this.phase, message, { cause });
+  }
+
+  /** HEAD's wait rule for one retry (spec 3.2), in ms. */
+  private retryWaitMs(err: RpcError, attempts: number): { waitMs: number; fromRateLimit: boolean } {
+    const rl = err.rateLimit;
+    if (rl?.resetAt) {
+      const now = this.now();
+      const resetMs = timestampMs(rl.resetAt);
+      if (resetMs > now) {
+        const untilReset = resetMs - now;
+        const waitMs = rl.remaining <= 0n ? untilReset : Math.ceil(untilReset / 1000 / Number(rl.remaining)) * 1000;
+        return { waitMs: Math.min(waitMs, this.maxWaitMs), fromRateLimit: true };
+      }
+    }
+    return { waitMs: Math.min(attempts * this.stepMs, this.maxWaitMs), fromRateLimit: false };
+  }
+
+  private async rpc<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    let attempts = 0;
+    for (;;) {
+      this.rpcCount++;
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof ConnectorExitedError) throw this.fail(`${what}: ${err.message}`, err);
+        if (!(err instanceof RpcError) || !RETRYABLE.has(err.code)) {
+          throw this.fail(`${what} failed: ${describeError(err)}`, err);
+        }
+        attempts++;
+        if (attempts >= this.maxAttempts) {
+          throw this.fail(`${what} failed after ${attempts} attempts: ${describeError(err)}`, err);
+        }
+        const { waitMs, fromRateLimit } = this.retryWaitMs(err, attempts);
+        this.retries++;
+        if (fromRateLimit) {
+          this.rateLimitWaits++;
+          this.rateLimitWaitMs += waitMs;
+        }
+        this.logger?.warn('retrying connector call', { call: what, attempt: attempts, waitMs, error: describeError(err) });
+        this.emit();
+        await this.sleep(waitMs);
+      }
+    }
+  }
+
+  /**
+   * Page through one listing until `next_page_token == ""`. A token equal to the one sent, or one already used in
+   * this listing, is a connector bug that would loop forever; both fail the sync.
+   */
+  private async listAll<R extends { nextPageToken: string }>(
+    what: string,
+    call: (pageToken: string) => Promise<R>,
+    onPage: (resp: R) => Promise<void>,
+  ): Promise<void> {
+    let token = '';
+    const used = new Set<string>();
+    for (;;) {
+      const resp = await this.rpc(token ? `${what} (page token ${shortToken(token)})` : what, () => call(token));
+      await onPage(resp);
+      this.emit();
+      const next = resp.nextPageToken;
+      if (next === '') return;
+      if (next === token) {
+        throw this.fail(`${what}: stuck page token: the connector returned the page token it was sent (${shortToken(next)})`);
+      }
+      if (used.has(next)) {
+        throw this.fail(`${what}: page token cycle: the connector returned page token ${shortToken(next)} a second time`);
+      }
+      if (token) used.add(token);
+      used.add(next);
+      token = next;
+    }
+  }
+
+  // -- phases ----------------------------------------------------------------------------------------------------
+
+  private async syncResourceTypes(): Promise<void> {
+    await this.listAll(
+      'ListResourceTypes',
+      (pageToken) => this.client.listResourceTypes({ pageToken, activeSyncId: this.activeSyncId }),
+      async (resp) => {
+        const keep = resp.list.filter((rt) => {
+          if (rt.id) return true;
+          this.dropped.resourceTypes++;
+          this.logger?.warn('dropping resource type without an id', { displayName: rt.displayName });
+          return false;
+        });
+        if (keep.length) await this.store.putResourceTypes(keep);
+      },
+    );
+    for await (const rt of this.store.resourceTypes()) {
+      this.types.set(rt.id, rt);
+      this.counts(rt.id);
+    }
+    this.totals.resourceTypes = this.types.size;
+  }
+
+  private async syncAllResources(): Promise<void> {
+    // Every stored type gets a top-level call, child-only types included (spec 3.1 step 5).
+    for (const typeId of [...this.types.keys()]) {
+      await this.syncResources(typeId, undefined);
+    }
+  }
+
+  /** List one type (optionally under a parent), then recurse into child types before the next page (DFS). */
+  private async syncResources(typeId: string, parent: ResourceId | undefined): Promise<void> {
+    const what = parent ? `ListResources(${typeId}, parent ${resourceKey(parent)})` : `ListResources(${typeId})`;
+    await this.listAll(
+      what,
+      (pageToken) =>
+        this.client.listResources({ resourceTypeId: typeId, parentResourceId: parent, pageToken, activeSyncId: this.activeSyncId }),
+      async (resp) => {
+        this.currentType = typeId;
+        const fresh: Resource[] = [];
+        const inPage = new Set<string>();
+        for (const r of resp.list) {
+          if (!r.id?.resource || !r.id.resourceType) {
+            this.dropped.resources++;
+            this.logger?.warn('dropping resource without an id', { resourceTypeId: typeId, displayName: r.displayName });
+            continue;
+          }
+          const key = resourceKey(r.id);
+          if (inPage.has(key) || (await this.store.hasResource(r.id.resourceType, r.id.resource))) {
+            this.dropped.duplicateResources++;
+            continue; // first copy wins
+          }
+          inPage.add(key);
+          this.checkTraits(r);
+          fresh.push(r);
+        }
+        if (fresh.length === 0) return;
+        await this.store.putResources(fresh);
+        for (const r of fresh) {
+          this.counts(r.id!.resourceType).resources++;
+          this.totals.resources++;
+        }
+        for (const r of fresh) {
+          for (const ann of r.annotations) {
+            if (typeNameOf(ann) !== ChildResourceTypeSchema.typeName) continue;
+            const child = decodeChildType(ann);
+            if (!child) continue;
+            await this.syncResources(child, r.id);
+          }
+        }
+        this.currentType = typeId;
+      },
+    );
+  }
+
+  private checkTraits(r: Resource): void {
+    const rt = this.types.get(r.id!.resourceType);
+    if (!rt) {
+      this.logger?.warn('resource has a resource type the connector did not list; traits not checked', { resource: resourceKey(r.id) });
+      return;
+    }
+    for (const trait of rt.traits) {
+      const schema = TRAIT_ANNOTATIONS.get(trait);
+      if (!schema) continue;
+      if (!hasAnnotation(r.annotations, schema)) {
+        throw this.fail(`resource ${resourceKey(r.id)} was missing expected trait ${schema.name}`);
+      }
+    }
+  }
+
+  private skips(r: Resource, which: 'entitlements' | 'grants'): boolean {
+    const rt = this.types.get(r.id?.resourceType ?? '');
+    const specific = which === 'entitlements' ? SkipEntitlementsSchema : SkipGrantsSchema;
+    const on = (list: Any[] | undefined) => hasAnnotation(list, SkipEntitlementsAndGrantsSchema) || hasAnnotation(list, specific);
+    return on(rt?.annotations) || on(r.annotations);
+  }
+
+  private async syncEntitlements(): Promise<void> {
+    for await (const r of this.store.resources()) {
+      if (this.skips(r, 'entitlements')) continue;
+      const typeId = r.id?.resourceType ?? '';
+      this.currentType = typeId;
+      await this.listAll(
+        `ListEntitlements(${resourceKey(r.id)})`,
+        (pageToken) => this.client.listEntitlements({ resource: r, pageToken, activeSyncId: this.activeSyncId }),
+        async (resp) => {
+          const keep = resp.list.filter((e) => {
+            if (e.id && e.resource?.id?.resource) return true;
+            this.dropped.entitlements++;
+            this.logger?.warn('dropping entitlement without an id or resource', { resource: resourceKey(r.id), id: e.id });
+            return false;
+          });
+          if (keep.length === 0) return;
+          await this.store.putEntitlements(keep);
+          this.counts(typeId).entitlements += keep.length;
+          this.totals.entitlements += keep.length;
+        },
+      );
+    }
+  }
+
+  private async syncGrants(): Promise<void> {
+    for await (const r of this.store.resources()) {
+      if (this.skips(r, 'grants')) continue;
+      const typeId = r.id?.resourceType ?? '';
+      this.currentType = typeId;
+      await this.listAll(
+        `ListGrants(${resourceKey(r.id)})`,
+        (pageToken) => this.client.listGrants({ resource: r, pageToken, activeSyncId: this.activeSyncId }),
+        async (resp) => {
+          const keep: Grant[] = [];
+          for (const g of resp.list) {
+            if (!g.id || !g.entitlement?.id || !g.principal?.id?.resource) {
+              this.dropped.grants++;
+              this.logger?.warn('dropping grant without an id, entitlement or principal', { resource: resourceKey(r.id), id: g.id });
+              continue;
+            }
+            const exp = findAnnotation(g.annotations, GrantExpandableSchema);
+            if (exp && exp.entitlementIds.length > 0) {
+              this.expandable.push({
+                grantId: g.id,
+                principal: g.principal.id,
+                dst: g.entitlement,
+                srcIds: [...exp.entitlementIds],
+                shallow: exp.shallow,
+                resourceTypeIds: [...exp.resourceTypeIds],
+              });
+            }
+            keep.push(g);
+          }
+          if (keep.length === 0) return;
+          await this.store.putGrants(keep);
+          this.counts(typeId).grants += keep.length;
+          this.totals.grants += keep.length;
+        },
+      );
+    }
+  }
+
+  // -- grant expansion (spec 3.4) --------------------------------------------------------------------------------
+
+  private async expandGrants(): Promise<void> {
+    if (this.expandable.length === 0) return; // needs_expansion was never set
+    const maxDepth = this.options.expansion?.maxDepth ?? 8;
+    const fixCycles = this.options.expansion?.fixCycles ?? process.env.BATON_DONT_FIX_CYCLES !== 'true';
+    const batchSize = Math.max(1, this.options.expansion?.batchSize ?? 1000);
+
+    // 1. Edges src → dst, validated against the store.
+    const edges = new Map<string, ExpandEdge>();
+    const dstEntitlements = new Map<string, Entitlement>();
+    for (const x of this.expandable) {
+      for (const srcId of x.srcIds) {
+        const src = await this.store.getEntitlement(srcId);
+        if (!src) {
+          this.logger?.warn('grant expansion: source entitlement not found, skipping', { grant: x.grantId, entitlement: srcId });
+          continue;
+        }
+        if (!sameResourceId(src.resource?.id, x.principal)) {
+          throw this.fail(
+            `grant ${x.grantId}: source entitlement resource id did not match grant principal id ` +
+              `(entitlement ${srcId} is on ${resourceKey(src.resource?.id)}, principal is ${resourceKey(x.principal)})`,
+          );
+        }
+        if (srcId === x.dst.id) continue; // a self-edge adds nothing
+        if (!dstEntitlements.has(x.dst.id)) dstEntitlements.set(x.dst.id, (await this.store.getEntitlement(x.dst.id)) ?? x.dst);
+        const key = `${srcId}\u0000${x.dst.id}`;
+        const prev = edges.get(key);
+        if (!prev) {
+          edges.set(key, { src: srcId, dst: x.dst.id, shallow: x.shallow, resourceTypeIds: [...x.resourceTypeIds] });
+        } else {
+          // Several grants describe the same edge: the widest reading wins (deep over shallow, all types over some).
+          prev.shallow = prev.shallow && x.shallow;
+          prev.resourceTypeIds =
+            prev.resourceTypeIds.length === 0 || x.resourceTypeIds.length === 0
+              ? []
+              : [...new Set([...prev.resourceTypeIds, ...x.resourceTypeIds])];
+        }
+      }
+    }
+    if (edges.size === 0) return;
+
+    // 2. Strongly connected components, in topological order (sources first).
+    const components = stronglyConnectedComponents([...edges.values()]);
+    const componentOf = new Map<string, number>();
+    components.forEach((c, i) => c.forEach((n) => componentOf.set(n, i)));
+    const cyclic = components.filter((c) => c.length > 1);
+    if (cyclic.length > 0) {
+      if (!fixCycles) {
+        throw this.fail(`cycle detected in the entitlement graph: ${cyclic[0].join(' -> ')}`);
+      }
+      this.logger?.info('grant expansion: resolving entitlement cycles', { cycles: cyclic.length });
+    }
+
+    // 3. Depth: the longest chain of edges between components.
+    const depth = new Array<number>(components.length).fill(0);
+    const incoming = new Map<number, ExpandEdge[]>();
+    const internal = new Map<number, ExpandEdge[]>();
+    for (const e of edges.values()) {
+      const cs = componentOf.get(e.src)!;
+      const cd = componentOf.get(e.dst)!;
+      const bucket = cs === cd ? internal : incoming;
+      const list = bucket.get(cd) ?? [];
+      list.push(e);
+      bucket.set(cd, list);
+    }
+    for (let i = 0; i < components.length; i++) {
+      for (const e of incoming.get(i) ?? []) {
+        depth[i] = Math.max(depth[i], depth[componentOf.get(e.src)!] + 1);
+      }
+      if (depth[i] > maxDepth) {
+        throw this.fail(`grant expansion exceeded max depth (${maxDepth}) at entitlement ${components[i][0]}`);
+      }
+    }
+
+    // 4. Process components in order: edges from upstream first, then edges inside a cycle until nothing changes.
+    for (let i = 0; i < components.length; i++) {
+      for (const e of incoming.get(i) ?? []) await this.expandEdge(e, dstEntitlements.get(e.dst)!, batchSize);
+      const inner = internal.get(i) ?? [];
+      for (let pass = 0; inner.length > 0 && pass <= components[i].length; pass++) {
+        let changed = false;
+        for (const e of inner) changed = (await this.expandEdge(e, dstEntitlements.get(e.dst)!, batchSize)) || changed;
+        if (!changed) break;
+      }
+    }
+  }
+
+  /** Apply one edge: every (kept) holder of `src` holds `dst` too. Returns whether any grant was written. */
+  private async expandEdge(e: ExpandEdge, dst: Entitlement, batchSize: number): Promise<boolean> {
+    let changed = false;
+    let batch: Grant[] = [];
+    for await (const g of this.store.grants({ entitlementId: e.src })) {
+      batch.push(g);
+      if (batch.length >= batchSize) {
+        changed = (await this.expandBatch(e, dst, batch)) || changed;
+        batch = [];
+      }
+    }
+    if (batch.length) changed = (await this.expandBatch(e, dst, batch)) || changed;
+    return changed;
+  }
+
+  private async expandBatch(e: ExpandEdge, dst: Entitlement, sourceGrants: Grant[]): Promise<boolean> {
+    const writes = new Map<string, Grant>();
+    let created = 0;
+    let updated = 0;
+    for (const g of sourceGrants) {
+      const principal = g.principal;
+      const pid = principal?.id;
+      if (!principal || !pid?.resource) continue;
+      if (e.resourceTypeIds.length > 0 && !e.resourceTypeIds.includes(pid.resourceType)) continue;
+      if (e.shallow) {
+        const sources = g.sources?.sources ?? {};
+        const direct = Object.keys(sources).length === 0 || e.src in sources;
+        if (!direct) continue;
+      }
+      const newId = `${dst.id}:${pid.resourceType}:${pid.resource}`;
+      const existing: Grant[] = [];
+      for await (const x of this.store.grants({ entitlementId: dst.id, principal: pid })) existing.push(writes.get(x.id) ?? x);
+      const pending = writes.get(newId);
+      if (existing.length === 0 && pending) existing.push(pending);
+      if (existing.length === 0) {
+        writes.set(
+          newId,
+          create(GrantSchema, {
+            id: newId,
+            entitlement: dst,
+            principal,
+            sources: create(GrantSourcesSchema, { sources: { [e.src]: create(GrantSources_GrantSourceSchema) } }),
+          }),
+        );
+        created++;
+        continue;
+      }
+      for (const x of existing) {
+        const sources: Record<string, GrantSources_GrantSource> = { ...(x.sources?.sources ?? {}) };
+        let modified = false;
+        if (Object.keys(sources).length === 0) {
+          // Q already held dst directly: keep that fact visible next to the derived source.
+          sources[dst.id] = create(GrantSources_GrantSourceSchema);
+          modified = true;
+        }
+        if (!(e.src in sources)) {
+          sources[e.src] = create(GrantSources_GrantSourceSchema);
+          modified = true;
+        }
+        if (!modified) continue;
+        const wasPending = writes.has(x.id);
+        writes.set(x.id, { ...x, sources: create(GrantSourcesSchema, { sources }) });
+        if (!wasPending) updated++;
+      }
+    }
+    if (writes.size === 0) return false;
+    await this.store.putGrants([...writes.values()]);
+    this.totals.expandedGrants += created;
+    this.totals.grants += created;
+    this.updatedGrants += updated;
+    return true;
+  }
+}
+
+function decodeChildType(ann: Any): string | undefined {
+  try {
+    const child = findAnnotation([ann], ChildResourceTypeSchema);
+    return child?.resourceTypeId || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Tarjan's algorithm, iterative (the graph can be deep). Returns components in topological order of the
+ * condensation: every edge goes from an earlier (or the same) component to a later one.
+ */
+export function stronglyConnectedComponents(edges: ReadonlyArray<{ src: string; dst: string }>): string[][] {
+  const adj = new Map<string, string[]>();
+  for (const { src, dst } of edges) {
+    if (!adj.has(src)) adj.set(src, []);
+    if (!adj.has(dst)) adj.set(dst, []);
+    adj.get(src)!.push(dst);
+  }
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const out: string[][] = [];
+  let counter = 0;
+  for (const root of adj.keys()) {
+    if (index.has(root)) continue;
+    const work: Array<{ node: string; next: number }> = [{ node: root, next: 0 }];
+    index.set(root, counter);
+    low.set(root, counter);
+    counter++;
+    stack.push(root);
+    onStack.add(root);
+    while (work.length > 0) {
+      const frame = work[work.length - 1];
+      const succ = adj.get(frame.node)!;
+      if (frame.next < succ.length) {
+        const w = succ[frame.next++];
+        if (!index.has(w)) {
+          index.set(w, counter);
+          low.set(w, counter);
+          counter++;
+          stack.push(w);
+          onStack.add(w);
+          work.push({ node: w, next: 0 });
+        } else if (onStack.has(w)) {
+          low.set(frame.node, Math.min(low.get(frame.node)!, index.get(w)!));
+        }
+        continue;
+      }
+      work.pop();
+      if (work.length > 0) {
+        const parent = work[work.length - 1].node;
+        low.set(parent, Math.min(low.get(parent)!, low.get(frame.node)!));
+      }
+      if (low.get(frame.node) === index.get(frame.node)) {
+        const comp: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          comp.push(w);
+        } while (w !== frame.node);
+        out.push(comp);
+      }
+    }
+  }
+  // Tarjan emits sinks first.
+  return out.reverse();
+}
