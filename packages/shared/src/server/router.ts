@@ -2,7 +2,7 @@
  * Assembles the child's gRPC surface: every c1.connector.v2 service, the rate-limit gate, health and reflection,
  * behind validation and error interceptors, as a node:http2 request handler.
  */
-import type { DescService } from '@bufbuild/protobuf';
+import { createRegistry, type DescService } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 
@@ -53,6 +53,8 @@ export function pluginHandler(options: PluginHandlerOptions): NodeHandlerFn {
     connect: true,
     // Go's gRPC default; hosts never send more.
     readMaxBytes: 4 * 1024 * 1024,
+    // JSON (Connect with curl) must resolve the Any-packed annotations.
+    jsonOptions: { registry: createRegistry(...allFiles()) },
   });
   return withGoGrpcMessages(handler);
 }
