@@ -22,6 +22,11 @@ import type { RunningSimulator } from '../simulator/types.js';
 export interface CallContext {
   signal: AbortSignal;
   logger: Logger;
+  /**
+   * The host's sync id (`active_sync_id`) when it sends one (newer hosts do, because Validate reports an SDK
+   * version >= 0.4.3). Lets a connector scope a cache to one sync.
+   */
+  syncId?: string;
 }
 
 /** Counters the shared HTTP client keeps; the server reports them to our host in response headers. */

@@ -14,7 +14,7 @@ import { GrantSchema, type Grant } from '../gen/c1/connector/v2/grant_pb.js';
 import { ResourceSchema, type Resource, type ResourceId, type ResourceType } from '../gen/c1/connector/v2/resource_pb.js';
 import { EntitlementImmutableSchema } from '../gen/c1/connector/v2/annotation_entitlement_pb.js';
 import { GrantExpandableSchema, GrantImmutableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
-import { annotation } from './annotations.js';
+import { annotation, hasAnnotation } from './annotations.js';
 import { truncateBytes } from './resources.js';
 
 export type { Entitlement, Grant };
@@ -107,4 +107,9 @@ export function grant(ent: Entitlement, principal: Resource | ResourceId, option
     id: grantId(ent.id, principalResource.id),
     annotations,
   });
+}
+
+/** The entitlement carries EntitlementImmutable: it cannot be granted or revoked through the connector. */
+export function isImmutable(ent: Entitlement | undefined): boolean {
+  return !!ent && hasAnnotation(ent.annotations, EntitlementImmutableSchema);
 }

@@ -31,7 +31,7 @@ import {
   SkipGrantsSchema,
 } from '../gen/c1/connector/v2/annotation_resource_tree_pb.js';
 import { ExternalLinkSchema } from '../gen/c1/connector/v2/annotation_external_link_pb.js';
-import { annotation } from './annotations.js';
+import { annotation, findAnnotation } from './annotations.js';
 
 export type { Resource, ResourceId, ResourceType };
 export type Trait = 'user' | 'group' | 'role' | 'app' | 'secret';
@@ -250,4 +250,24 @@ export function isHttpsUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The profile of a resource as the host handed it back: the Resource's own profile (newer hosts), else the one on its
+ * trait annotation (older hosts keep only that). Lets provisioning code decide from stored data, without an API call.
+ */
+export function profileOf(resource: Resource | undefined): JsonObject | undefined {
+  if (!resource) return undefined;
+  if (resource.profile && Object.keys(resource.profile).length > 0) return resource.profile;
+  for (const schema of [UserTraitSchema, GroupTraitSchema, RoleTraitSchema, AppTraitSchema] as const) {
+    const trait = findAnnotation(resource.annotations, schema);
+    if (trait?.profile) return trait.profile;
+  }
+  return undefined;
+}
+
+/** A string value from profileOf(); undefined when absent or not a string. */
+export function profileString(resource: Resource | undefined, key: string): string | undefined {
+  const value = profileOf(resource)?.[key];
+  return typeof value === 'string' ? value : undefined;
 }

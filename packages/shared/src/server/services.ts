@@ -48,7 +48,11 @@ export interface ServiceOptions {
 export function connectorServices(options: ServiceOptions) {
   const { connector, logger } = options;
   const syncers = new Map<string, ResourceSyncer>(connector.syncers.map((s) => [s.resourceType.id, s]));
-  const ctxOf = (handler: HandlerContext): CallContext => ({ signal: handler.signal, logger });
+  const ctxOf = (handler: HandlerContext, syncId?: string): CallContext => ({
+    signal: handler.signal,
+    logger,
+    syncId: syncId || undefined,
+  });
 
   const syncerFor = (typeId: string | undefined, what: string): ResourceSyncer => {
     const syncer = typeId ? syncers.get(typeId) : undefined;
@@ -98,7 +102,7 @@ export function connectorServices(options: ServiceOptions) {
       const page = await syncer.list(
         parent,
         { state: decodePageToken(req.pageToken), size: pageSize(req.pageSize, syncer) },
-        ctxOf(handler),
+        ctxOf(handler, req.activeSyncId),
       );
       const list = parent ? page.items.map((r) => withParent(r, parent)) : page.items;
       return { list, nextPageToken: nextToken(req.pageToken, page.next), annotations: page.annotations ?? [] };
@@ -110,7 +114,7 @@ export function connectorServices(options: ServiceOptions) {
       const id = requireResourceId(req.resourceId, 'resource_id');
       const syncer = syncerFor(id.resourceType, 'get resource');
       if (!syncer.get) throw unimplemented(`resource type ${id.resourceType} does not support getting one resource`);
-      const resource = await syncer.get(id, req.parentResourceId, ctxOf(handler));
+      const resource = await syncer.get(id, req.parentResourceId, ctxOf(handler, req.activeSyncId));
       if (!resource) throw notFound(`resource ${id.resourceType}:${id.resource} not found`);
       return { resource };
     },
@@ -123,7 +127,7 @@ export function connectorServices(options: ServiceOptions) {
       const page = await syncer.entitlements(
         req.resource,
         { state: decodePageToken(req.pageToken), size: pageSize(req.pageSize, syncer) },
-        ctxOf(handler),
+        ctxOf(handler, req.activeSyncId),
       );
       return { list: page.items, nextPageToken: nextToken(req.pageToken, page.next), annotations: page.annotations ?? [] };
     },
@@ -140,7 +144,7 @@ export function connectorServices(options: ServiceOptions) {
       const page = await syncer.grants(
         req.resource,
         { state: decodePageToken(req.pageToken), size: pageSize(req.pageSize, syncer) },
-        ctxOf(handler),
+        ctxOf(handler, req.activeSyncId),
       );
       return { list: page.items, nextPageToken: nextToken(req.pageToken, page.next), annotations: page.annotations ?? [] };
     },

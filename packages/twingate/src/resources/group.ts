@@ -15,7 +15,9 @@ import {
   grant,
   groupResource,
   invalidArgument,
+  isImmutable,
   notFound,
+  profileString,
   resourceId,
   resourceType,
   type CallContext,
@@ -30,7 +32,6 @@ import {
 } from '@baton-ts/shared';
 import { MAX_PAGE_SIZE, type MemberPage, type TwingateClient, type TwingateGroup } from '../client.js';
 import type { MemberPageCache } from '../member-cache.js';
-import { groupProfileString, isImmutableEntitlement } from './profile.js';
 import { userType } from './user.js';
 
 export const groupType = resourceType({
@@ -82,7 +83,7 @@ export function toGroupResource(group: Pick<TwingateGroup, 'id' | 'name' | 'type
 
 export function memberEntitlement(group: Resource): Entitlement {
   const name = group.displayName;
-  const type = groupProfileString(group, 'type');
+  const type = profileString(group, 'type');
   const reason = protectedGroupReason(type, name);
   return entitlement(group, MEMBER, {
     displayName: `${name} Group Member`,
@@ -205,9 +206,9 @@ function groupOf(ent: Entitlement | undefined): { id: string; resource?: Resourc
 
 /** Refuses changes we can tell are impossible from what the host sent, before any API request. */
 function refuseProtected(ent: Entitlement | undefined, group: Resource | undefined): void {
-  const reason = protectedGroupReason(groupProfileString(group, 'type'), group?.displayName);
+  const reason = protectedGroupReason(profileString(group, 'type'), group?.displayName);
   if (reason) throw failedPrecondition(`twingate: ${reason}`);
-  if (isImmutableEntitlement(ent)) {
+  if (isImmutable(ent)) {
     throw failedPrecondition(`twingate: the membership of ${group?.displayName ? `group "${group.displayName}"` : 'this group'} is not managed in Twingate (SYNCED or SYSTEM group) and cannot be changed`);
   }
 }
