@@ -1,0 +1,214 @@
+/**
+ * Invariants over a finished sync, read from a store (spec 1.3, 1.4, 3.1, 3.4). Works on any store that pages
+ * through its rows and answers point lookups: the `SyncStore` a conformance run syncs into, or a c1z written by
+ * the CLI (`SyncStore.openC1z`). Duplicate ids cannot be seen here (the store keeps one row per id); the RPC
+ * re-listing in relist.ts checks those on the raw answers.
+ *
+ * Memory: rows are streamed; only resource types, the set of principals and entitlements already looked up (ids
+ * only) are kept.
+ */
+import type { DescMessage } from '@bufbuild/protobuf';
+import type { Entitlement } from '../gen/c1/connector/v2/entitlement_pb.js';
+import type { Grant } from '../gen/c1/connector/v2/grant_pb.js';
+import { ResourceType_Trait, type Resource, type ResourceId, type ResourceType } from '../gen/c1/connector/v2/resource_pb.js';
+import {
+  AppTraitSchema,
+  GroupTraitSchema,
+  RoleTraitSchema,
+  SecretTraitSchema,
+  UserTraitSchema,
+} from '../gen/c1/connector/v2/annotation_trait_pb.js';
+import { GrantExpandableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
+import { findAnnotation, hasAnnotation } from '../sdk/annotations.js';
+import { quote, resourceKey, ViolationCollector } from './violations.js';
+
+type MaybeNull<T> = T | undefined | null;
+
+/** What `checkSyncInvariants` reads (the c1z `SyncStore` fits). */
+export interface InvariantStore {
+  resourceTypes(): Iterable<ResourceType>;
+  resources(): Iterable<Resource>;
+  entitlements(): Iterable<Entitlement>;
+  grants(): Iterable<Grant>;
+  getResource(resourceTypeId: string, resourceId: string): MaybeNull<Resource>;
+  getEntitlement(id: string): MaybeNull<Entitlement>;
+}
+
+export interface InvariantOptions {
+  /** Sentences per rule before "… and N more" (default 20). */
+  maxPerRule?: number;
+}
+
+/** Trait enum → the annotation every resource of such a type must carry (spec 1.4). */
+export const TRAIT_ANNOTATIONS: ReadonlyMap<ResourceType_Trait, DescMessage> = new Map<ResourceType_Trait, DescMessage>([
+  [ResourceType_Trait.USER, UserTraitSchema],
+  [ResourceType_Trait.GROUP, GroupTraitSchema],
+  [ResourceType_Trait.ROLE, RoleTraitSchema],
+  [ResourceType_Trait.APP, AppTraitSchema],
+  [ResourceType_Trait.SECRET, SecretTraitSchema],
+]);
+
+/** Rules `checkSyncInvariants` can report, as they appear in brackets at the start of each violation. */
+export const SYNC_INVARIANT_RULES = [
+  'resource-type-display-name',
+  'resource-type-id',
+  'resource-type-unknown',
+  'resource-display-name',
+  'trait-missing',
+  'parent-missing',
+  'entitlement-resource-missing',
+  'entitlement-id',
+  'entitlement-display-name',
+  'grant-id',
+  'grant-entitlement-missing',
+  'grant-entitlement-resource',
+  'grant-principal-missing',
+  'grant-expandable-source-missing',
+] as const;
+
+/**
+ * Checks a synced store; returns one sentence per violation (empty = conformant):
+ *  - every resource type has a display name and a Baton-style id (lowercase, no spaces);
+ *  - every resource's type was listed, it has a display name, it carries the trait annotation of every trait its
+ *    type declares, and its parent_resource_id (if any) names an emitted resource;
+ *  - every entitlement's resource was emitted, its id is `<type>:<resource>:<slug>`, it has a display name;
+ *  - every grant's id is `<entitlement id>:<principal type>:<principal id>` (expansion-created grants included),
+ *    its entitlement was emitted (on the same resource), its principal was emitted when the principal's type is
+ *    one the connector lists, and every `GrantExpandable` source entitlement was emitted.
+ */
+export function checkSyncInvariants(store: InvariantStore, options: InvariantOptions = {}): string[] {
+  const v = new ViolationCollector(options.maxPerRule);
+
+  // -- resource types ------------------------------------------------------------------------------------------
+  const types = new Map<string, ResourceType>();
+  for (const rt of store.resourceTypes()) {
+    types.set(rt.id, rt);
+    if (!rt.displayName.trim()) v.add('resource-type-display-name', `resource type ${quote(rt.id)} has no display name`);
+    if (rt.id !== rt.id.toLowerCase() || /\s/.test(rt.id)) {
+      v.add('resource-type-id', `resource type id ${quote(rt.id)} is not lowercase without spaces (the SDK would use ${quote(rt.id.toLowerCase().replace(/ /g, '-'))})`);
+    }
+  }
+
+  // -- resources -----------------------------------------------------------------------------------------------
+  const existing = new Map<string, boolean>();
+  const resourceExists = (id: ResourceId): boolean => {
+    const key = `${id.resourceType}\u0000${id.resource}`;
+    let found = existing.get(key);
+    if (found === undefined) {
+      found = !!store.getResource(id.resourceType, id.resource);
+      existing.set(key, found);
+    }
+    return found;
+  };
+
+  for (const r of store.resources()) {
+    const key = resourceKey(r.id);
+    const typeId = r.id?.resourceType ?? '';
+    if (r.id) existing.set(`${r.id.resourceType}\u0000${r.id.resource}`, true);
+    if (!r.displayName.trim()) v.add('resource-display-name', `resource ${quote(key)} has no display name`);
+    const rt = types.get(typeId);
+    if (!rt) {
+      v.add('resource-type-unknown', `resource ${quote(key)} has resource type ${quote(typeId)}, which the connector did not list`);
+    } else {
+      for (const trait of rt.traits) {
+        const schema = TRAIT_ANNOTATIONS.get(trait);
+        if (!schema) continue;
+        if (!hasAnnotation(r.annotations, schema)) {
+          v.add('trait-missing', `resource ${quote(key)} lacks the ${schema.name} annotation that its type ${quote(typeId)} declares`);
+          continue;
+        }
+        try {
+          findAnnotation(r.annotations, schema);
+        } catch (err) {
+          v.add('trait-missing', `resource ${quote(key)} has a ${schema.name} annotation that does not decode: ${(err as Error).message}`);
+        }
+      }
+    }
+    const parent = r.parentResourceId;
+    if (parent && (parent.resourceType || parent.resource) && !resourceExists(parent)) {
+      v.add('parent-missing', `resource ${quote(key)} names parent ${quote(resourceKey(parent))}, which was not emitted as a resource`);
+    }
+  }
+
+  // -- entitlements --------------------------------------------------------------------------------------------
+  for (const e of store.entitlements()) {
+    const rid = e.resource?.id;
+    if (!rid) {
+      v.add('entitlement-resource-missing', `entitlement ${quote(e.id)} has no resource`);
+    } else {
+      if (!resourceExists(rid)) {
+        v.add('entitlement-resource-missing', `entitlement ${quote(e.id)} is on resource ${quote(resourceKey(rid))}, which was not emitted as a resource`);
+      }
+      if (!e.slug) {
+        v.add('entitlement-id', `entitlement ${quote(e.id)} has an empty slug (its id should be "${resourceKey(rid)}:<slug>")`);
+      } else {
+        const expected = `${rid.resourceType}:${rid.resource}:${e.slug}`;
+        if (e.id !== expected) {
+          v.add('entitlement-id', `entitlement id ${quote(e.id)} does not follow <type>:<resource>:<slug>; expected ${quote(expected)}`);
+        }
+      }
+    }
+    if (!e.displayName.trim()) v.add('entitlement-display-name', `entitlement ${quote(e.id)} has no display name`);
+  }
+
+  // -- grants --------------------------------------------------------------------------------------------------
+  /** Entitlement id → key of its resource ('' if it has none), null when the entitlement was not emitted. */
+  const entitlementResource = new Map<string, string | null>();
+  const lookupEntitlement = (id: string): string | null => {
+    let found = entitlementResource.get(id);
+    if (found === undefined) {
+      const e = store.getEntitlement(id);
+      found = e ? (e.resource?.id ? resourceKey(e.resource.id) : '') : null;
+      entitlementResource.set(id, found);
+    }
+    return found;
+  };
+
+  for (const g of store.grants()) {
+    const entId = g.entitlement?.id ?? '';
+    const pid = g.principal?.id;
+    if (!entId) {
+      v.add('grant-entitlement-missing', `grant ${quote(g.id)} has no entitlement id`);
+    } else {
+      const entResource = lookupEntitlement(entId);
+      if (entResource === null) {
+        v.add('grant-entitlement-missing', `grant ${quote(g.id)} points at entitlement ${quote(entId)}, which was not emitted as an entitlement`);
+      } else {
+        const grantEntResource = g.entitlement?.resource?.id;
+        if (grantEntResource && entResource !== '' && resourceKey(grantEntResource) !== entResource) {
+          v.add(
+            'grant-entitlement-resource',
+            `grant ${quote(g.id)} carries entitlement ${quote(entId)} on resource ${quote(resourceKey(grantEntResource))}, but that entitlement was emitted on ${quote(entResource)}`,
+          );
+        }
+      }
+    }
+    if (!pid) {
+      v.add('grant-principal-missing', `grant ${quote(g.id)} has no principal`);
+    } else {
+      if (types.has(pid.resourceType) && !resourceExists(pid)) {
+        v.add('grant-principal-missing', `grant ${quote(g.id)} has principal ${quote(resourceKey(pid))}, which was not emitted as a resource`);
+      }
+      if (entId) {
+        const expected = `${entId}:${pid.resourceType}:${pid.resource}`;
+        if (g.id !== expected) {
+          const how = Object.keys(g.sources?.sources ?? {}).length > 0 ? ' (a grant with sources, possibly created by expansion)' : '';
+          v.add('grant-id', `grant id ${quote(g.id)}${how} does not follow <entitlement id>:<principal type>:<principal id>; expected ${quote(expected)}`);
+        }
+      }
+    }
+    let expandable;
+    try {
+      expandable = findAnnotation(g.annotations, GrantExpandableSchema);
+    } catch {
+      expandable = undefined;
+    }
+    for (const src of expandable?.entitlementIds ?? []) {
+      if (lookupEntitlement(src) === null) {
+        v.add('grant-expandable-source-missing', `grant ${quote(g.id)} is expandable from entitlement ${quote(src)}, which was not emitted as an entitlement`);
+      }
+    }
+  }
+
+  return v.result();
+}
