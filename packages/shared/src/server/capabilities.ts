@@ -71,5 +71,16 @@ export function capabilitiesJson(connector: Connector): string {
   const registry = createRegistry(...allFiles());
   const packed = anyPack(ConnectorCapabilitiesSchema, connectorCapabilities(connector));
   const json: unknown = JSON.parse(toJsonString(AnySchema, packed, { registry }));
-  return JSON.stringify(json, null, 2);
+  return JSON.stringify(typeKeyFirst(json), null, 2);
+}
+
+/** protojson puts "@type" first in every Any object; protobuf-es emits it last, so move it back. */
+function typeKeyFirst(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(typeKeyFirst);
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  if ('@type' in obj) out['@type'] = obj['@type'];
+  for (const [key, inner] of Object.entries(obj)) if (key !== '@type') out[key] = typeKeyFirst(inner);
+  return out;
 }

@@ -1,0 +1,286 @@
+/**
+ * The CLI every connector's `bin` runs: `await runConnectorCli(definition)`.
+ *
+ *   <bin> [flags]                 one-shot: grant > revoke > create-account > delete-resource > full sync to --file
+ *   <bin> _connector-service      (hidden) the child side of the subprocess handshake
+ *   <bin> serve                   gRPC + Connect on --listen for local tools (grpcurl, curl)
+ *   <bin> capabilities            baton_capabilities.json on stdout (no trailing newline)
+ *   <bin> config                  the configuration schema as indented JSON
+ *   <bin> simulator               the bundled simulator alone; one JSON line with its URL and credentials
+ *   <bin> inspect ...             what a sync file holds (cli/inspect.ts)
+ *
+ * Config comes from flags, `BATON_*` variables and `.baton.yaml` (see config.ts); `--demo` points everything at the
+ * bundled simulator (see demo-mode.ts). stdout carries only command output; logs are JSON lines on stderr.
+ */
+import type { z } from 'zod';
+import { createLogger, isLogLevel, type LogFormat, type LogLevel, type Logger } from '../log/logger.js';
+import { redactSecrets } from '../log/secrets.js';
+import { newRuntimeStats, type ConnectorDefinition } from '../sdk/connector.js';
+import {
+  batonBool,
+  batonString,
+  ConfigError,
+  lenientConnectorConfig,
+  parseCommandLine,
+  UsageError,
+  validateConnectorConfig,
+  type ParsedCli,
+} from './config.js';
+import { setupDemo, startBundledSimulator, type DemoSetup } from './demo-mode.js';
+import { BATON_FLAGS, connectorFields, envNameOf, PROVISIONING_ACTION_FLAGS } from './flags.js';
+import { helpText } from './help.js';
+import { configSchemaDocument } from './schema.js';
+
+export { ConfigError, UsageError } from './config.js';
+
+// Commands load what they need on demand: the connector service (spawned for every sync) should not pay for the
+// host, SQLite and zstd, nor `--version` for any of it.
+
+export const CONNECTOR_SERVICE_COMMAND = '_connector-service';
+const COMMANDS = new Set([CONNECTOR_SERVICE_COMMAND, 'serve', 'capabilities', 'config', 'simulator', 'inspect', 'help']);
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/**
+ * Runs the CLI and sets `process.exitCode` (0 ok, 1 error). Long-running commands (`serve`, `simulator`) return
+ * after SIGINT/SIGTERM; `_connector-service` exits the process itself when its parent closes stdin.
+ */
+export async function runConnectorCli(definition: ConnectorDefinition, argv: string[] = process.argv.slice(2)): Promise<void> {
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  process.exitCode = await runCli(definition, argv, io);
+}
+
+/** Same as runConnectorCli, returning the exit code instead of setting it (for embedding and tests). */
+export async function runCli(definition: ConnectorDefinition, argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await dispatch(definition, argv, io);
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+function reportError(err: unknown, io: CliIo): number {
+  let lines: string[];
+  if (err instanceof ConfigError) lines = err.messages.map((m) => `invalid configuration: ${m}`);
+  else if (err instanceof Error) lines = [`error: ${err.message}`];
+  else lines = [`error: ${String(err)}`];
+  io.stderr.write(redactSecrets(lines.join('\n')) + '\n');
+  return 1;
+}
+
+/** Index of the first positional argument (the command), skipping flags and their values. */
+function commandIndex(definition: ConnectorDefinition, argv: string[]): number {
+  const valued = new Set<string>();
+  const shortValued = new Set<string>();
+  for (const b of BATON_FLAGS) {
+    if (b.type !== 'string') continue;
+    valued.add(b.name);
+    if (b.short) shortValued.add(b.short);
+  }
+  for (const f of connectorFields(definition)) if (f.kind !== 'boolean') valued.add(f.flag);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return i + 1 < argv.length ? i + 1 : -1;
+    if (a.startsWith('--')) {
+      if (!a.includes('=') && valued.has(a.slice(2))) i++;
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      if (a.length === 2 && shortValued.has(a.slice(1))) i++;
+      continue;
+    }
+    return i;
+  }
+  return -1;
+}
+
+function makeLogger(parsed: ParsedCli, io: CliIo): Logger {
+  const level = batonString(parsed, 'log-level') ?? 'info';
+  const format = batonString(parsed, 'log-format') ?? 'json';
+  const errors: string[] = [];
+  if (!isLogLevel(level)) errors.push(`--log-level (${envNameOf('log-level')}) must be debug, info, warn or error, got ${JSON.stringify(level)}`);
+  if (format !== 'json' && format !== 'console') errors.push(`--log-format (${envNameOf('log-format')}) must be json or console, got ${JSON.stringify(format)}`);
+  if (errors.length) throw new ConfigError(errors);
+  // Looked up at write time, so a progress display that wraps process.stderr.write sees log lines too.
+  return createLogger({ level: level as LogLevel, format: format as LogFormat, write: (line) => void io.stderr.write(line) });
+}
+
+async function dispatch(definition: ConnectorDefinition, argv: string[], io: CliIo): Promise<number> {
+  // `inspect` has flags of its own: hand it everything after the word.
+  const at = commandIndex(definition, argv);
+  if (at >= 0 && argv[at] === 'inspect') {
+    const { runInspect } = await import('./inspect.js');
+    return runInspect(argv.slice(at + 1), { stdout: io.stdout, stderr: io.stderr });
+  }
+
+  const parsed = parseCommandLine(definition, argv, io.env, io.cwd);
+  if (parsed.baton.get('help')?.value === true || parsed.command === 'help') {
+    io.stdout.write(helpText(definition));
+    return 0;
+  }
+  if (parsed.baton.get('version')?.value === true) {
+    io.stdout.write(`baton-${definition.name} ${definition.version}\n`);
+    return 0;
+  }
+  if (parsed.command !== undefined && !COMMANDS.has(parsed.command)) {
+    throw new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see --help)`);
+  }
+  if (parsed.args.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.args[0])} (see --help)`);
+
+  const logger = makeLogger(parsed, io);
+  switch (parsed.command) {
+    case 'config':
+      io.stdout.write(JSON.stringify(configSchemaDocument(definition), null, 2) + '\n');
+      return 0;
+    case 'capabilities':
+      return capabilitiesCommand(definition, parsed, logger, io);
+    case 'simulator':
+      return simulatorCommand(definition, parsed, io);
+    case CONNECTOR_SERVICE_COMMAND:
+      return connectorServiceCommand(definition, parsed, logger, io);
+    case 'serve':
+      return serveCommand(definition, parsed, logger, io);
+    default:
+      return rootCommand(definition, parsed, logger, argv, io);
+  }
+}
+
+/** Provisioning is on with --provisioning or any one-shot provisioning flag (Go does the same in the child). */
+function provisioningEnabled(parsed: ParsedCli): boolean {
+  if (batonBool(parsed, 'provisioning')) return true;
+  return PROVISIONING_ACTION_FLAGS.some((name) => batonString(parsed, name) !== undefined);
+}
+
+function buildConnector(definition: ConnectorDefinition, config: unknown, logger: Logger) {
+  const stats = newRuntimeStats();
+  const connector = definition.create(config as z.output<typeof definition.config>, { logger, stats });
+  return { connector, stats };
+}
+
+async function withDemo<T>(
+  definition: ConnectorDefinition,
+  parsed: ParsedCli,
+  logger: Logger,
+  io: CliIo,
+  body: (demo: DemoSetup | undefined) => Promise<T>,
+): Promise<T> {
+  const demo = await setupDemo(definition, parsed, io.env, logger);
+  try {
+    return await body(demo);
+  } finally {
+    await demo?.close();
+  }
+}
+
+// -- root: one-shot mode ------------------------------------------------------------------------------------------
+
+async function rootCommand(definition: ConnectorDefinition, parsed: ParsedCli, logger: Logger, argv: string[], io: CliIo): Promise<number> {
+  if (batonString(parsed, 'client-id') !== undefined || batonString(parsed, 'client-secret') !== undefined) {
+    throw new UsageError(
+      `service mode (--client-id/--client-secret, ${envNameOf('client-id')}/${envNameOf('client-secret')}) is not supported by baton-${definition.name}: ` +
+        'run it without them to sync into --file or provision with the one-shot flags, or use `serve` to expose its gRPC API',
+    );
+  }
+  return withDemo(definition, parsed, logger, io, async (demo) => {
+    // Validate in the parent so config mistakes are reported once, clearly, before anything is spawned.
+    validateConnectorConfig(definition, parsed);
+    const { runOneShot } = await import('./one-shot.js');
+    return runOneShot({
+      definition,
+      parsed,
+      logger,
+      argv,
+      childEnv: demo?.childEnv ?? io.env,
+      stdout: io.stdout,
+    });
+  });
+}
+
+// -- _connector-service ---------------------------------------------------------------------------------------------
+
+async function connectorServiceCommand(definition: ConnectorDefinition, parsed: ParsedCli, logger: Logger, io: CliIo): Promise<number> {
+  // A simulator started here (demo without a parent's simulator) lives as long as this process.
+  await setupDemo(definition, parsed, io.env, logger);
+  const config = validateConnectorConfig(definition, parsed);
+  const { connector, stats } = buildConnector(definition, config, logger);
+  const { runConnectorService } = await import('../server/handshake.js');
+  return runConnectorService({ definition, connector, logger, stats, provisioning: provisioningEnabled(parsed) });
+}
+
+// -- serve ----------------------------------------------------------------------------------------------------------
+
+function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+async function serveCommand(definition: ConnectorDefinition, parsed: ParsedCli, logger: Logger, io: CliIo): Promise<number> {
+  const cert = batonString(parsed, 'tls-cert');
+  const key = batonString(parsed, 'tls-key');
+  const clientCa = batonString(parsed, 'tls-client-ca');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (clientCa !== undefined && cert === undefined) throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key');
+  return withDemo(definition, parsed, logger, io, async () => {
+    const config = validateConnectorConfig(definition, parsed);
+    const { connector, stats } = buildConnector(definition, config, logger);
+    const { serveLocal } = await import('../server/serve.js');
+    const server = await serveLocal({
+      definition,
+      connector,
+      logger,
+      stats,
+      provisioning: provisioningEnabled(parsed),
+      listen: batonString(parsed, 'listen') ?? '127.0.0.1:50051',
+      tls: cert && key ? { certFile: cert, keyFile: key, clientCaFile: clientCa } : undefined,
+    });
+    const mode = server.mode === 'plaintext' ? 'plaintext' : server.mode === 'tls' ? 'TLS' : 'mutual TLS';
+    io.stdout.write(`serving gRPC (and Connect) on ${server.address} (${mode})\n`);
+    logger.info('serving', { address: server.address, mode: server.mode, provisioning: provisioningEnabled(parsed) });
+    const signal = await waitForStopSignal();
+    logger.info('stopping', { signal });
+    await server.close();
+    await connector.cleanup?.().catch(() => {});
+    return 0;
+  });
+}
+
+// -- capabilities -------------------------------------------------------------------------------------------------
+
+async function capabilitiesCommand(definition: ConnectorDefinition, parsed: ParsedCli, logger: Logger, io: CliIo): Promise<number> {
+  // create() does no I/O, so an incomplete config (no credentials in a CI workflow) still yields the capabilities.
+  const config = lenientConnectorConfig(definition, parsed);
+  const { connector } = buildConnector(definition, config, logger);
+  const { capabilitiesJson } = await import('../server/capabilities.js');
+  io.stdout.write(capabilitiesJson(connector));
+  return 0;
+}
+
+// -- simulator ----------------------------------------------------------------------------------------------------
+
+async function simulatorCommand(definition: ConnectorDefinition, parsed: ParsedCli, io: CliIo): Promise<number> {
+  const portText = batonString(parsed, 'port');
+  let port: number | undefined;
+  if (portText !== undefined) {
+    port = Number(portText);
+    if (!/^\d{1,5}$/.test(portText) || port > 65535) {
+      throw new ConfigError([`--port (${envNameOf('port')}) must be a port number from 0 to 65535, got ${JSON.stringify(portText)}`]);
+    }
+  }
+  const simulator = await startBundledSimulator(definition, { port, dataset: batonString(parsed, 'dataset') });
+  io.stdout.write(JSON.stringify({ baseUrl: simulator.baseUrl, config: simulator.config }) + '\n');
+  await waitForStopSignal();
+  await simulator.close();
+  return 0;
+}
