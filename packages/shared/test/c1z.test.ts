@@ -43,8 +43,8 @@ import {
   toDeterministicBinary,
   toDeterministicBinaryReflect,
   compareUtf8,
-  c1Registry,
 } from '../src/c1z/index.js';
+import { protocolRegistry as c1Registry } from '../src/descriptors.js';
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import { reflect, type ReflectList, type ReflectMap, type ReflectMessage } from '@bufbuild/protobuf/reflect';
 

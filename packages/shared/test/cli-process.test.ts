@@ -115,7 +115,7 @@ describe('default sync (self-spawn through the real handshake)', () => {
     const before = sim.requestCount();
     const r = await runBin([...creds(), '--file', file, '--summary-json', summaryPath]);
     expect(r.stderr).not.toContain(API_KEY);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^baton-acme: synced 2 resource types into .*acme\.c1z \(c1z\) in [\d.]+s\n/);
     expect(r.stdout).toMatch(/ {2}group\s+2\s+2\s+3\n/);
     expect(r.stdout).toMatch(/ {2}user\s+5\s+0\s+0\n/);
@@ -143,7 +143,7 @@ describe('default sync (self-spawn through the real handshake)', () => {
     const file = join(dir, 'fixture.c1z');
     const summaryPath = join(dir, 'fixture-summary.json');
     const r = await runBin(['--file', file, '--summary-json', summaryPath, '--log-level', 'warn'], { bin });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect((await readC1z(file)).counts.resources).toEqual({ group: 3, project: 6, user: 12 });
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
     expect(summary.expandedGrants).toBeGreaterThan(0);
@@ -156,7 +156,7 @@ describe('default sync (self-spawn through the real handshake)', () => {
       [['--file', join(dir, 'acme.data'), '--output-format', 'jsonl', '--quiet'], join(dir, 'acme.data')],
     ] as const) {
       const r = await runBin([...creds(), ...args, '--log-level', 'warn']);
-      expect(r.code).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
       const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       const kinds = lines.reduce<Record<string, number>>((acc, l) => ((acc[l.kind] = (acc[l.kind] ?? 0) + 1), acc), {});
       expect(kinds).toEqual({ resource_type: 2, resource: 7, entitlement: 2, grant: 3 });
@@ -177,7 +177,7 @@ describe('default sync (self-spawn through the real handshake)', () => {
   it('--skip-full-sync validates and writes an empty sync', async () => {
     const file = join(dir, 'empty.c1z');
     const r = await runBin([...creds(), '--file', file, '--skip-full-sync', '--log-level', 'warn']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect((await readC1z(file)).counts).toEqual({ resourceTypes: 0, resources: {}, entitlements: 0, grants: 0 });
   });
 });
@@ -277,7 +277,7 @@ describe('--demo', () => {
   it('the parent starts the simulator and the spawned child uses it (no credentials given)', async () => {
     const file = join(dir, 'demo.c1z');
     const r = await runBin(['--demo', '--file', file, '--log-level', 'debug']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.match(/demo: bundled simulator started/g)).toHaveLength(1);
     expect(r.stderr).toContain('demo: using the simulator of the parent process');
     expect(r.stderr).not.toContain(API_KEY);

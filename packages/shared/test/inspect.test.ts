@@ -21,7 +21,8 @@ import {
   UserTrait_Status_Status,
 } from '../src/gen/c1/connector/v2/annotation_trait_pb.js';
 import { GrantExpandableSchema } from '../src/gen/c1/connector/v2/annotation_grant_pb.js';
-import { SyncStore, c1Registry } from '../src/c1z/index.js';
+import { SyncStore } from '../src/c1z/index.js';
+import { protocolRegistry as c1Registry } from '../src/descriptors.js';
 import { runInspect } from '../src/cli/inspect.js';
 
 let root: string;

@@ -4,7 +4,6 @@ export * from './ksuid.js';
 export * from './time.js';
 export * from './binary.js';
 export * from './protojson.js';
-export * from './registry.js';
 export * from './jsonl.js';
 export * from './io.js';
 export * from './schema.js';

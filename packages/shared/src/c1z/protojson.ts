@@ -17,7 +17,7 @@ import {
   type MessageShape,
 } from '@bufbuild/protobuf';
 import { anyPack, anyUnpack, StringValueSchema, type Any } from '@bufbuild/protobuf/wkt';
-import { c1Registry } from './registry.js';
+import { protocolRegistry as c1Registry } from '../descriptors.js';
 
 const MARKER_TYPE_URL = `type.googleapis.com/${StringValueSchema.typeName}`;
 

@@ -3,7 +3,7 @@
  * grant/revoke adds PROVISION, create/delete add RESOURCE_CREATE/DELETE, an account manager adds
  * ACCOUNT_PROVISIONING. The same data feeds GetMetadata and the `capabilities` command.
  */
-import { create, toJsonString, createRegistry } from '@bufbuild/protobuf';
+import { create, toJsonString } from '@bufbuild/protobuf';
 import { AnySchema, anyPack } from '@bufbuild/protobuf/wkt';
 import {
   Capability,
@@ -15,7 +15,7 @@ import {
 } from '../gen/c1/connector/v2/connector_pb.js';
 import type { AccountManager, Connector, ConnectorDefinition } from '../sdk/connector.js';
 import { isHttpsUrl } from '../sdk/resources.js';
-import { allFiles } from './descriptors.js';
+import { protocolRegistry } from '../descriptors.js';
 
 const CREDENTIAL_OPTION: Record<AccountManager['credentialOptions'][number], CapabilityDetailCredentialOption> = {
   noPassword: CapabilityDetailCredentialOption.NO_PASSWORD,
@@ -68,9 +68,8 @@ export function connectorMetadata(definition: ConnectorDefinition, connector: Co
  * printed as stable two-space-indented JSON like baton-sdk >= v0.8.24.
  */
 export function capabilitiesJson(connector: Connector): string {
-  const registry = createRegistry(...allFiles());
   const packed = anyPack(ConnectorCapabilitiesSchema, connectorCapabilities(connector));
-  const json: unknown = JSON.parse(toJsonString(AnySchema, packed, { registry }));
+  const json: unknown = JSON.parse(toJsonString(AnySchema, packed, { registry: protocolRegistry() }));
   return JSON.stringify(typeKeyFirst(json), null, 2);
 }
 

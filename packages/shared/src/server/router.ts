@@ -2,7 +2,7 @@
  * Assembles the child's gRPC surface: every c1.connector.v2 service, the rate-limit gate, health and reflection,
  * behind validation and error interceptors, as a node:http2 request handler.
  */
-import { createRegistry, type DescService } from '@bufbuild/protobuf';
+import type { DescService } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 
@@ -17,7 +17,7 @@ import { rateLimiterService } from './rate-limiter.js';
 import { healthService } from './health.js';
 import { ReflectionIndex, reflectionV1, reflectionV1alpha } from './reflection.js';
 import { errorInterceptor, statsInterceptor, validationInterceptor } from './interceptors.js';
-import { allFiles } from './descriptors.js';
+import { allFiles, protocolRegistry } from '../descriptors.js';
 import { withGoGrpcMessages } from './grpc-message.js';
 
 export interface PluginHandlerOptions extends ServiceOptions {
@@ -54,7 +54,7 @@ export function pluginHandler(options: PluginHandlerOptions): NodeHandlerFn {
     // Go's gRPC default; hosts never send more.
     readMaxBytes: 4 * 1024 * 1024,
     // JSON (Connect with curl) must resolve the Any-packed annotations.
-    jsonOptions: { registry: createRegistry(...allFiles()) },
+    jsonOptions: { registry: protocolRegistry() },
   });
   return withGoGrpcMessages(handler);
 }
