@@ -32,6 +32,7 @@ import {
 } from '../gen/c1/connector/v2/annotation_resource_tree_pb.js';
 import { ExternalLinkSchema } from '../gen/c1/connector/v2/annotation_external_link_pb.js';
 import { annotation, findAnnotation } from './annotations.js';
+import { fastAnyPack } from '../wire/encode.js';
 
 export type { Resource, ResourceId, ResourceType };
 export type Trait = 'user' | 'group' | 'role' | 'app' | 'secret';
@@ -140,17 +141,17 @@ export function userResource(options: UserOptions): Resource {
         : undefined,
     employeeIds: options.employeeIds ?? [],
   });
-  return buildResource({ ...options, status: options.status ?? 'enabled' }, [anyPackTrait(UserTraitSchema, trait)]);
+  return buildResource({ ...options, status: options.status ?? 'enabled' }, [fastAnyPack(UserTraitSchema, trait)], profile);
 }
 
 export function groupResource(options: ResourceOptions): Resource {
-  const trait = create(GroupTraitSchema, { profile: toStruct(options.profile) });
-  return buildResource(options, [anyPackTrait(GroupTraitSchema, trait)]);
+  const profile = toStruct(options.profile);
+  return buildResource(options, [fastAnyPack(GroupTraitSchema, create(GroupTraitSchema, { profile }))], profile);
 }
 
 export function roleResource(options: ResourceOptions): Resource {
-  const trait = create(RoleTraitSchema, { profile: toStruct(options.profile) });
-  return buildResource(options, [anyPackTrait(RoleTraitSchema, trait)]);
+  const profile = toStruct(options.profile);
+  return buildResource(options, [fastAnyPack(RoleTraitSchema, create(RoleTraitSchema, { profile }))], profile);
 }
 
 export interface AppOptions extends ResourceOptions {
@@ -158,11 +159,12 @@ export interface AppOptions extends ResourceOptions {
 }
 
 export function appResource(options: AppOptions): Resource {
+  const profile = toStruct(options.profile);
   const trait = create(AppTraitSchema, {
-    profile: toStruct(options.profile),
+    profile,
     helpUrl: options.helpUrl && isHttpsUrl(options.helpUrl) ? options.helpUrl : '',
   });
-  return buildResource(options, [anyPackTrait(AppTraitSchema, trait)]);
+  return buildResource(options, [fastAnyPack(AppTraitSchema, trait)], profile);
 }
 
 const USER_STATUS: Record<ResourceStatusName, UserTrait_Status_Status> = {
@@ -181,11 +183,8 @@ const ACCOUNT_TYPE = {
   system: UserTrait_AccountType.SYSTEM,
 } as const;
 
-function anyPackTrait<T extends Parameters<typeof annotation>[0]>(schema: T, value: unknown): Any {
-  return annotation(schema, value as never);
-}
-
-function buildResource(options: ResourceOptions, traitAnnotations: Any[]): Resource {
+/** `profile` is the converted options.profile when the caller already has it (it is shared with the trait). */
+function buildResource(options: ResourceOptions, traitAnnotations: Any[], profile = toStruct(options.profile)): Resource {
   const annotations = [...traitAnnotations];
   for (const child of options.childTypes ?? []) {
     annotations.push(annotation(ChildResourceTypeSchema, { resourceTypeId: child }));
@@ -200,7 +199,7 @@ function buildResource(options: ResourceOptions, traitAnnotations: Any[]): Resou
     displayName: truncateBytes(options.displayName, 1024),
     description: options.description ? truncateBytes(options.description, 2048) : '',
     annotations,
-    profile: toStruct(options.profile),
+    profile,
     status: options.status
       ? create(StatusSchema, {
           status: RESOURCE_STATUS[options.status],

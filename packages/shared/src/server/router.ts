@@ -19,6 +19,7 @@ import { ReflectionIndex, reflectionV1, reflectionV1alpha } from './reflection.j
 import { errorInterceptor, statsInterceptor, validationInterceptor } from './interceptors.js';
 import { allFiles, protocolRegistry } from '../descriptors.js';
 import { withGoGrpcMessages } from './grpc-message.js';
+import { fastBinaryResponses } from './fast-responses.js';
 
 export interface PluginHandlerOptions extends ServiceOptions {
   stats: RuntimeStats;
@@ -46,13 +47,20 @@ export function pluginHandler(options: PluginHandlerOptions): NodeHandlerFn {
 
   const handler = connectNodeAdapter({
     routes,
-    // Outermost first: stats header on every answer, then error mapping, then validation next to the handler.
-    interceptors: [statsInterceptor(options.stats), errorInterceptor(options.logger), validationInterceptor()],
+    // Outermost first: fast encoding of the final answer, stats header, error mapping, validation next to the handler.
+    interceptors: [
+      fastBinaryResponses(),
+      statsInterceptor(options.stats),
+      errorInterceptor(options.logger),
+      validationInterceptor(),
+    ],
     grpc: true,
     grpcWeb: false,
     connect: true,
     // Go's gRPC default; hosts never send more.
     readMaxBytes: 4 * 1024 * 1024,
+    // Go servers never compress responses; neither do we (gzip cost more CPU than it saved on loopback).
+    acceptCompression: [],
     // JSON (Connect with curl) must resolve the Any-packed annotations.
     jsonOptions: { registry: protocolRegistry() },
   });
