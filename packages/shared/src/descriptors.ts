@@ -4,6 +4,14 @@
  * Keep in step with proto/ (a test checks every generated file is listed).
  */
 import { createRegistry, type DescFile, type Registry } from '@bufbuild/protobuf';
+import {
+  file_google_protobuf_any,
+  file_google_protobuf_duration,
+  file_google_protobuf_empty,
+  file_google_protobuf_struct,
+  file_google_protobuf_timestamp,
+  file_google_protobuf_wrappers,
+} from '@bufbuild/protobuf/wkt';
 import { file_c1_c1z_v1_annotation_sync_details } from './gen/c1/c1z/v1/annotation_sync_details_pb.js';
 import { file_c1_connector_v2_annotation_baton_id } from './gen/c1/connector/v2/annotation_baton_id_pb.js';
 import { file_c1_connector_v2_annotation_entitlement } from './gen/c1/connector/v2/annotation_entitlement_pb.js';
@@ -78,8 +86,19 @@ export function allFiles(): DescFile[] {
 
 let registry: Registry | undefined;
 
-/** Every message and enum of our .proto files, for protojson; built once. */
+/**
+ * Every message and enum of our .proto files plus the well-known types, for protojson (an annotation may be any
+ * of them, e.g. a StringValue packed in an Any); built once.
+ */
 export function protocolRegistry(): Registry {
-  registry ??= createRegistry(...allFiles());
+  registry ??= createRegistry(
+    file_google_protobuf_any,
+    file_google_protobuf_duration,
+    file_google_protobuf_empty,
+    file_google_protobuf_struct,
+    file_google_protobuf_timestamp,
+    file_google_protobuf_wrappers,
+    ...allFiles(),
+  );
   return registry;
 }
