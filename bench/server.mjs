@@ -3,7 +3,7 @@
 //  2. ListResources throughput over mTLS at page_size 250 with 100-byte profiles, on one server core. The client
 //     only walks the top-level fields of each reply (count the resources, read the token), so the number measures the
 //     server, not a protobuf decoder in the benchmark process.
-// Usage: node bench/server.mjs [--plugin <js file>]   (default: the fixture connector bin)
+// Usage: node bench/server.mjs [--plugin <js file>]   (default: the bundled fixture connector bin; RUNS=n to change 20)
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { ConnectorService } from '../packages/shared/dist/gen/c1/connector/v2/connector_pb.js';
@@ -12,26 +12,33 @@ import { generateHandshakeCredentials } from '../packages/shared/dist/tls/creden
 import { listResourcesRaw, median, spawnPlugin, unary } from './support.mjs';
 
 const args = process.argv.slice(2);
-const defaultPlugin = fileURLToPath(new URL('../packages/shared/dist/testing/fixture-connector-main.js', import.meta.url));
-const plugin = args.includes('--plugin') ? args[args.indexOf('--plugin') + 1] : defaultPlugin;
+const bin = (path) => fileURLToPath(new URL(path, import.meta.url));
+// The bundled bins, exactly what package.json "bin" points at and a host would spawn.
+const fixture = args.includes('--plugin') ? args[args.indexOf('--plugin') + 1] : bin('../packages/shared/dist/bin/baton-fixture.mjs');
+const coldStartTargets = [
+  ['fixture connector', fixture, []],
+  ['baton-twingate', bin('../packages/twingate/dist/bin/baton-twingate.mjs'), ['--domain', 'acme', '--api-key', 'bench-key']],
+];
 const RUNS = Number(process.env.RUNS ?? 20);
 const USERS = 100_000;
 
 // Credentials are made before the clock starts in every run: the Go host also makes them before spawning,
 // and they cost the host, not the plugin.
-const coldStarts = [];
-for (let i = 0; i < RUNS; i++) {
-  const credentials = await generateHandshakeCredentials();
-  const started = performance.now();
-  const p = await spawnPlugin(process.execPath, [plugin], { credentials });
-  await unary(p.client, ConnectorService.method.getMetadata, {}, { waitForReady: true });
-  coldStarts.push(performance.now() - started);
-  await p.stop();
+for (const [label, plugin, extra] of coldStartTargets) {
+  const coldStarts = [];
+  for (let i = 0; i < RUNS; i++) {
+    const credentials = await generateHandshakeCredentials();
+    const started = performance.now();
+    const p = await spawnPlugin(process.execPath, [plugin, ...extra], { credentials });
+    await unary(p.client, ConnectorService.method.getMetadata, {}, { waitForReady: true });
+    coldStarts.push(performance.now() - started);
+    await p.stop();
+  }
+  console.log(`cold start ${label} (spawn -> first GetMetadata), median of ${RUNS}: ${median(coldStarts).toFixed(1)} ms ` +
+    `(min ${Math.min(...coldStarts).toFixed(1)}, max ${Math.max(...coldStarts).toFixed(1)})`);
 }
-console.log(`cold start (spawn -> first GetMetadata), median of ${RUNS}: ${median(coldStarts).toFixed(1)} ms ` +
-  `(min ${Math.min(...coldStarts).toFixed(1)}, max ${Math.max(...coldStarts).toFixed(1)})`);
 
-const p = await spawnPlugin(process.execPath, [plugin, '--users', String(USERS), '--profile-bytes', '100']);
+const p = await spawnPlugin(process.execPath, [fixture, '--users', String(USERS), '--profile-bytes', '100']);
 await unary(p.client, ConnectorService.method.getMetadata, {}, { waitForReady: true });
 for (let round = 0; round < 2; round++) {
   let token = '';

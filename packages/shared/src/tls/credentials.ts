@@ -122,7 +122,9 @@ let x509Promise: Promise<X509Module> | undefined;
 export function loadX509(): Promise<X509Module> {
   x509Promise ??= (async () => {
     await ensureReflectMetadata();
-    const mod = (await import('@peculiar/x509')) as X509Module;
+    const imported = (await import('@peculiar/x509')) as X509Module & { default?: X509Module };
+    // Bundled (esbuild), a CommonJS build of the library arrives as the namespace's default export.
+    const mod = imported.cryptoProvider ? imported : imported.default!;
     if (!mod.cryptoProvider.has(mod.CryptoProvider.DEFAULT)) {
       mod.cryptoProvider.set(nodeCrypto);
     }
