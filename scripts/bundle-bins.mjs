@@ -35,6 +35,8 @@ for (const dir of readdirSync(packagesDir)) {
     // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
     banner: { js: "import { createRequire as __batonCreateRequire } from 'node:module'; const require = __batonCreateRequire(import.meta.url);" },
     sourcemap: 'linked',
+    minifySyntax: true,
+    minifyWhitespace: true,
     logLevel: 'warning',
   });
   for (const name of Object.keys(manifest.bundle)) console.log(`bundled ${dir}: ${name} -> ${join('packages', dir, 'dist', 'bin', name + '.mjs')}`);

@@ -102,3 +102,21 @@ export function protocolRegistry(): Registry {
   );
   return registry;
 }
+
+/**
+ * A Registry that builds protocolRegistry() on first use. The server hands it to Connect for JSON, which only a
+ * curl user ever needs; building the real registry costs ~15 ms that a host's plugin start-up should not pay.
+ */
+export function lazyProtocolRegistry(): Registry {
+  const real = () => protocolRegistry();
+  return {
+    kind: 'registry',
+    get: (typeName) => real().get(typeName),
+    getMessage: (typeName) => real().getMessage(typeName),
+    getEnum: (typeName) => real().getEnum(typeName),
+    getExtension: (typeName) => real().getExtension(typeName),
+    getExtensionFor: (extendee, no) => real().getExtensionFor(extendee, no),
+    getService: (typeName) => real().getService(typeName),
+    [Symbol.iterator]: () => real()[Symbol.iterator](),
+  };
+}

@@ -83,13 +83,13 @@ export class ReflectionIndex {
   }
 }
 
-function reflectionImpl(index: ReflectionIndex) {
+function reflectionImpl(index: () => ReflectionIndex) {
   return {
     async *serverReflectionInfo(requests: AsyncIterable<Request>) {
       for await (const request of requests) {
         // Plain init objects (no $typeName), so the same code serves the v1 and v1alpha message types.
         const originalRequest = { host: request.host, messageRequest: stripTypeName(request.messageRequest) };
-        yield { validHost: request.host, originalRequest, messageResponse: stripTypeName(index.answer(request)) };
+        yield { validHost: request.host, originalRequest, messageResponse: stripTypeName(index().answer(request)) };
       }
     },
   };
@@ -104,11 +104,11 @@ function stripTypeName<T extends { case?: unknown; value?: unknown }>(oneof: T):
   return oneof;
 }
 
-export function reflectionV1(index: ReflectionIndex): ServiceImpl<typeof v1.ServerReflection> {
+export function reflectionV1(index: () => ReflectionIndex): ServiceImpl<typeof v1.ServerReflection> {
   return reflectionImpl(index);
 }
 
-export function reflectionV1alpha(index: ReflectionIndex): ServiceImpl<typeof v1alpha.ServerReflection> {
+export function reflectionV1alpha(index: () => ReflectionIndex): ServiceImpl<typeof v1alpha.ServerReflection> {
   // The v1alpha messages are field-for-field identical; only the type names differ.
   return reflectionImpl(index) as unknown as ServiceImpl<typeof v1alpha.ServerReflection>;
 }

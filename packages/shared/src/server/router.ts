@@ -17,7 +17,7 @@ import { rateLimiterService } from './rate-limiter.js';
 import { healthService } from './health.js';
 import { ReflectionIndex, reflectionV1, reflectionV1alpha } from './reflection.js';
 import { errorInterceptor, statsInterceptor, validationInterceptor } from './interceptors.js';
-import { allFiles, protocolRegistry } from '../descriptors.js';
+import { allFiles, lazyProtocolRegistry } from '../descriptors.js';
 import { withGoGrpcMessages } from './grpc-message.js';
 import { fastBinaryResponses } from './fast-responses.js';
 
@@ -35,14 +35,16 @@ export function pluginHandler(options: PluginHandlerOptions): NodeHandlerFn {
     reflectionV1alphaPb.ServerReflection,
   ];
   const names = served.map((s) => s.typeName).sort();
-  const index = new ReflectionIndex(allFiles(), names);
+  // Built on the first reflection request: a host never asks, so its plugins do not pay for it at start-up.
+  let index: ReflectionIndex | undefined;
+  const reflectionIndex = () => (index ??= new ReflectionIndex(allFiles(), names));
 
   const routes = (router: ConnectRouter) => {
     for (const [service, impl] of services) router.service(service as DescService, impl as never);
     router.service(RateLimiterService, rateLimiterService());
     router.service(Health, healthService(names));
-    router.service(reflectionV1Pb.ServerReflection, reflectionV1(index));
-    router.service(reflectionV1alphaPb.ServerReflection, reflectionV1alpha(index));
+    router.service(reflectionV1Pb.ServerReflection, reflectionV1(reflectionIndex));
+    router.service(reflectionV1alphaPb.ServerReflection, reflectionV1alpha(reflectionIndex));
   };
 
   const handler = connectNodeAdapter({
@@ -62,7 +64,7 @@ export function pluginHandler(options: PluginHandlerOptions): NodeHandlerFn {
     // Go servers never compress responses; neither do we (gzip cost more CPU than it saved on loopback).
     acceptCompression: [],
     // JSON (Connect with curl) must resolve the Any-packed annotations.
-    jsonOptions: { registry: protocolRegistry() },
+    jsonOptions: { registry: lazyProtocolRegistry() },
   });
   return withGoGrpcMessages(handler);
 }
