@@ -28,7 +28,7 @@ import {
   type Grant,
   type GrantSources_GrantSource,
 } from '../gen/c1/connector/v2/grant_pb.js';
-import { ResourceType_Trait, type Resource, type ResourceId, type ResourceType } from '../gen/c1/connector/v2/resource_pb.js';
+import { type Resource, type ResourceId, type ResourceType } from '../gen/c1/connector/v2/resource_pb.js';
 import { GrantExpandableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
 import {
   ChildResourceTypeSchema,
@@ -36,14 +36,7 @@ import {
   SkipEntitlementsSchema,
   SkipGrantsSchema,
 } from '../gen/c1/connector/v2/annotation_resource_tree_pb.js';
-import {
-  AppTraitSchema,
-  GroupTraitSchema,
-  RoleTraitSchema,
-  SecretTraitSchema,
-  UserTraitSchema,
-} from '../gen/c1/connector/v2/annotation_trait_pb.js';
-import type { DescMessage } from '@bufbuild/protobuf';
+import { TRAIT_ANNOTATIONS } from '../sdk/resources.js';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import type { Logger } from '../log/logger.js';
 import { findAnnotation, hasAnnotation, typeNameOf } from '../sdk/annotations.js';
@@ -182,14 +175,6 @@ export class SyncError extends Error {
 
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
-/** Traits the syncer enforces (v0.2.45 checks USER, GROUP, ROLE, APP; HEAD adds SECRET). */
-const TRAIT_ANNOTATIONS: ReadonlyMap<ResourceType_Trait, DescMessage> = new Map<ResourceType_Trait, DescMessage>([
-  [ResourceType_Trait.USER, UserTraitSchema],
-  [ResourceType_Trait.GROUP, GroupTraitSchema],
-  [ResourceType_Trait.ROLE, RoleTraitSchema],
-  [ResourceType_Trait.APP, AppTraitSchema],
-  [ResourceType_Trait.SECRET, SecretTraitSchema],
-]);
 
 function resourceKey(id: ResourceId | undefined): string {
   return `${id?.resourceType ?? ''}:${id?.resource ?? ''}`;

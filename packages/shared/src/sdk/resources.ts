@@ -3,7 +3,7 @@
  * lowercase type ids, trait annotations on every resource, profile/status/created_at on both the Resource
  * (newer hosts) and the trait (older hosts), and field limits that hosts enforce.
  */
-import { create, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
+import { create, type DescMessage, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { timestampFromDate, type Any } from '@bufbuild/protobuf/wkt';
 import {
   ResourceIdSchema,
@@ -20,6 +20,7 @@ import {
   AppTraitSchema,
   GroupTraitSchema,
   RoleTraitSchema,
+  SecretTraitSchema,
   UserTraitSchema,
   UserTrait_AccountType,
   UserTrait_Status_Status,
@@ -37,6 +38,18 @@ import { fastAnyPack } from '../wire/encode.js';
 export type { Resource, ResourceId, ResourceType };
 export type Trait = 'user' | 'group' | 'role' | 'app' | 'secret';
 export type ProfileInput = Record<string, JsonValue | undefined | Date>;
+
+/**
+ * Trait enum -> the annotation every resource of a type with that trait must carry (spec 1.4). Hosts check it on
+ * every resource; the sync engine and the conformance kit use this one table.
+ */
+export const TRAIT_ANNOTATIONS: ReadonlyMap<ResourceType_Trait, DescMessage> = new Map<ResourceType_Trait, DescMessage>([
+  [ResourceType_Trait.USER, UserTraitSchema],
+  [ResourceType_Trait.GROUP, GroupTraitSchema],
+  [ResourceType_Trait.ROLE, RoleTraitSchema],
+  [ResourceType_Trait.APP, AppTraitSchema],
+  [ResourceType_Trait.SECRET, SecretTraitSchema],
+]);
 
 const TRAITS: Record<Trait, ResourceType_Trait> = {
   user: ResourceType_Trait.USER,

@@ -73,6 +73,26 @@ export function connectorServices(options: ServiceOptions) {
     return token;
   };
 
+  /** ListEntitlements and ListGrants: one page of what the resource's syncer returns for it. */
+  const listForResource = async <K extends 'entitlements' | 'grants'>(
+    kind: K,
+    req: { resource?: Resource; pageToken: string; pageSize: number; activeSyncId: string },
+    handler: HandlerContext,
+  ) => {
+    if (!req.resource?.id) throw invalidArgument(`error: list ${kind} requires a resource`);
+    const syncer = syncerFor(req.resource.id.resourceType, `list ${kind}`);
+    const page = await syncer[kind](
+      req.resource,
+      { state: decodePageToken(req.pageToken), size: pageSize(req.pageSize, syncer) },
+      ctxOf(handler, req.activeSyncId),
+    );
+    return {
+      list: page.items as Awaited<ReturnType<ResourceSyncer[K]>>['items'],
+      nextPageToken: nextToken(req.pageToken, page.next),
+      annotations: page.annotations ?? [],
+    };
+  };
+
   const connectorService: ServiceImpl<typeof ConnectorService> = {
     getMetadata() {
       return { metadata: connectorMetadata(options.definition, connector) };
@@ -121,16 +141,7 @@ export function connectorServices(options: ServiceOptions) {
   };
 
   const entitlementsService: ServiceImpl<typeof EntitlementsService> = {
-    async listEntitlements(req, handler) {
-      if (!req.resource?.id) throw invalidArgument('error: list entitlements requires a resource');
-      const syncer = syncerFor(req.resource.id.resourceType, 'list entitlements');
-      const page = await syncer.entitlements(
-        req.resource,
-        { state: decodePageToken(req.pageToken), size: pageSize(req.pageSize, syncer) },
-        ctxOf(handler, req.activeSyncId),
-      );
-      return { list: page.items, nextPageToken: nextToken(req.pageToken, page.next), annotations: page.annotations ?? [] };
-    },
+    listEntitlements: (req, handler) => listForResource('entitlements', req, handler),
     listStaticEntitlements() {
       // Our connectors emit every entitlement per resource, so there are no type-wide templates.
       return { list: [] };
@@ -138,16 +149,7 @@ export function connectorServices(options: ServiceOptions) {
   };
 
   const grantsService: ServiceImpl<typeof GrantsService> = {
-    async listGrants(req, handler) {
-      if (!req.resource?.id) throw invalidArgument('error: list grants requires a resource');
-      const syncer = syncerFor(req.resource.id.resourceType, 'list grants');
-      const page = await syncer.grants(
-        req.resource,
-        { state: decodePageToken(req.pageToken), size: pageSize(req.pageSize, syncer) },
-        ctxOf(handler, req.activeSyncId),
-      );
-      return { list: page.items, nextPageToken: nextToken(req.pageToken, page.next), annotations: page.annotations ?? [] };
-    },
+    listGrants: (req, handler) => listForResource('grants', req, handler),
   };
 
   const grantManagerService: ServiceImpl<typeof GrantManagerService> = {

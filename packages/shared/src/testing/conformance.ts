@@ -27,7 +27,8 @@ import { checkSyncInvariants } from './invariants.js';
 import { checkRpcInvariants, type RelistPassStats } from './relist.js';
 import { ConformanceError, quote, resourceKey, ViolationCollector } from './violations.js';
 
-export { checkSyncInvariants, SYNC_INVARIANT_RULES, TRAIT_ANNOTATIONS, type InvariantStore, type InvariantOptions } from './invariants.js';
+export { checkSyncInvariants, SYNC_INVARIANT_RULES, type InvariantStore, type InvariantOptions } from './invariants.js';
+export { TRAIT_ANNOTATIONS } from '../sdk/resources.js';
 export {
   checkRpcInvariants,
   MAX_PAGE_TOKEN_BYTES,

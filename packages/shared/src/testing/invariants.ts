@@ -7,17 +7,10 @@
  * Memory: rows are streamed; only resource types, the set of principals and entitlements already looked up (ids
  * only) are kept.
  */
-import type { DescMessage } from '@bufbuild/protobuf';
 import type { Entitlement } from '../gen/c1/connector/v2/entitlement_pb.js';
 import type { Grant } from '../gen/c1/connector/v2/grant_pb.js';
-import { ResourceType_Trait, type Resource, type ResourceId, type ResourceType } from '../gen/c1/connector/v2/resource_pb.js';
-import {
-  AppTraitSchema,
-  GroupTraitSchema,
-  RoleTraitSchema,
-  SecretTraitSchema,
-  UserTraitSchema,
-} from '../gen/c1/connector/v2/annotation_trait_pb.js';
+import { type Resource, type ResourceId, type ResourceType } from '../gen/c1/connector/v2/resource_pb.js';
+import { TRAIT_ANNOTATIONS } from '../sdk/resources.js';
 import { GrantExpandableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
 import { findAnnotation, hasAnnotation } from '../sdk/annotations.js';
 import { quote, resourceKey, ViolationCollector } from './violations.js';
@@ -39,14 +32,6 @@ export interface InvariantOptions {
   maxPerRule?: number;
 }
 
-/** Trait enum → the annotation every resource of such a type must carry (spec 1.4). */
-export const TRAIT_ANNOTATIONS: ReadonlyMap<ResourceType_Trait, DescMessage> = new Map<ResourceType_Trait, DescMessage>([
-  [ResourceType_Trait.USER, UserTraitSchema],
-  [ResourceType_Trait.GROUP, GroupTraitSchema],
-  [ResourceType_Trait.ROLE, RoleTraitSchema],
-  [ResourceType_Trait.APP, AppTraitSchema],
-  [ResourceType_Trait.SECRET, SecretTraitSchema],
-]);
 
 /** Rules `checkSyncInvariants` can report, as they appear in brackets at the start of each violation. */
 export const SYNC_INVARIANT_RULES = [
