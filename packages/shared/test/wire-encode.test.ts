@@ -2,9 +2,14 @@
  * The fast encoder (src/wire) must produce exactly the bytes of protobuf-es `toBinary`, for every message type we
  * serve and for synthetic types covering what our protos do not use (every scalar type, jstype=JS_STRING, maps with
  * every key type, wrappers, Value/ListValue, proto2 groups/required/defaults, editions features).
+ *
+ * Its deterministic mode (Go's `proto.MarshalOptions{Deterministic: true}`, used for c1z blobs) must produce the
+ * bytes of a reference that walks the message with protobuf-es reflection like toBinary does but writes map entries
+ * sorted by key (false < true, integers numerically, strings by UTF-8 bytes), for the same messages.
  */
 import { describe, expect, it } from 'vitest';
 import {
+  ScalarType,
   create,
   createFileRegistry,
   fromBinary,
@@ -42,8 +47,17 @@ import {
   type DescriptorProto,
   type FieldDescriptorProto,
 } from '@bufbuild/protobuf/wkt';
-import { allFiles } from '../src/descriptors.js';
-import { encodedSize, fastAnyPack, fastEncodeStats, fastToBinary } from '../src/wire/encode.js';
+import { reflect, type ReflectList, type ReflectMap, type ReflectMessage } from '@bufbuild/protobuf/reflect';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { allFiles, protocolRegistry } from '../src/descriptors.js';
+import {
+  compareUtf8,
+  encodedSize,
+  fastAnyPack,
+  fastEncodeStats,
+  fastToBinary,
+  fastToDeterministicBinary,
+} from '../src/wire/encode.js';
 import { userResource, groupResource, resourceType } from '../src/sdk/resources.js';
 import {
   ResourceSchema,
@@ -85,6 +99,118 @@ function expectSameOutcome(schema: DescMessage, m: Message) {
   } else {
     expect(hex(fastToBinary(schema, m as never))).toBe(hex(slow!));
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deterministic mode: a test-only reference (slow, obviously right)
+
+/** Go's key order: false < true, integers numerically (signed or unsigned by type), strings by UTF-8 bytes. */
+function goKeyOrder(a: unknown, b: unknown): number {
+  if (typeof a === 'string') return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b as string, 'utf8'));
+  if (typeof a === 'boolean') return Number(a) - Number(b);
+  const x = BigInt(a as number | bigint | string);
+  const y = BigInt(b as number | bigint | string);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** toBinary (to-binary.js writeFields) with map entries sorted by goKeyOrder. */
+function referenceDeterministic(schema: DescMessage, message: Message): Uint8Array {
+  return refFields(new BinaryWriter(), reflect(schema, message as never)).finish();
+}
+
+function refFields(w: BinaryWriter, msg: ReflectMessage): BinaryWriter {
+  for (const f of msg.sortedFields) {
+    if (!msg.isSet(f)) {
+      if (f.presence == REQUIRED) throw new Error(`required field not set: ${f}`);
+      continue;
+    }
+    switch (f.fieldKind) {
+      case 'scalar':
+      case 'enum':
+        refScalar(w, f.scalar ?? ScalarType.INT32, f.number, msg.get(f));
+        break;
+      case 'message':
+        refMessage(w, f.number, f.delimitedEncoding, msg.get(f) as ReflectMessage);
+        break;
+      case 'list': {
+        const list = msg.get(f) as ReflectList;
+        if (f.listKind == 'message') {
+          for (const item of list) refMessage(w, f.number, f.delimitedEncoding, item as ReflectMessage);
+        } else if (f.packed) {
+          w.tag(f.number, WireType.LengthDelimited).fork();
+          for (const item of list) refValue(w, f.scalar ?? ScalarType.INT32, item);
+          w.join();
+        } else {
+          for (const item of list) refScalar(w, f.scalar ?? ScalarType.INT32, f.number, item);
+        }
+        break;
+      }
+      case 'map': {
+        const entries = [...(msg.get(f) as ReflectMap)].sort((a, b) => goKeyOrder(a[0], b[0]));
+        for (const [key, value] of entries) {
+          w.tag(f.number, WireType.LengthDelimited).fork();
+          refScalar(w, f.mapKey, 1, key);
+          if (f.mapKind == 'message') refFields(w.tag(2, WireType.LengthDelimited).fork(), value as ReflectMessage).join();
+          else refScalar(w, f.scalar ?? ScalarType.INT32, 2, value);
+          w.join();
+        }
+        break;
+      }
+    }
+  }
+  for (const u of msg.getUnknown() ?? []) w.tag(u.no, u.wireType).raw(u.data);
+  return w;
+}
+
+function refMessage(w: BinaryWriter, no: number, delimited: boolean, m: ReflectMessage): void {
+  if (delimited) refFields(w.tag(no, WireType.StartGroup), m).tag(no, WireType.EndGroup);
+  else refFields(w.tag(no, WireType.LengthDelimited).fork(), m).join();
+}
+
+function refScalar(w: BinaryWriter, t: ScalarType, no: number, v: unknown): void {
+  const wt =
+    t == ScalarType.STRING || t == ScalarType.BYTES
+      ? WireType.LengthDelimited
+      : t == ScalarType.DOUBLE || t == ScalarType.FIXED64 || t == ScalarType.SFIXED64
+        ? WireType.Bit64
+        : t == ScalarType.FLOAT || t == ScalarType.FIXED32 || t == ScalarType.SFIXED32
+          ? WireType.Bit32
+          : WireType.Varint;
+  refValue(w.tag(no, wt), t, v);
+}
+
+function refValue(w: BinaryWriter, t: ScalarType, v: unknown): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const x = v as any;
+  switch (t) {
+    case ScalarType.STRING: w.string(x); break;
+    case ScalarType.BOOL: w.bool(x); break;
+    case ScalarType.DOUBLE: w.double(x); break;
+    case ScalarType.FLOAT: w.float(x); break;
+    case ScalarType.INT32: w.int32(x); break;
+    case ScalarType.INT64: w.int64(x); break;
+    case ScalarType.UINT64: w.uint64(x); break;
+    case ScalarType.FIXED64: w.fixed64(x); break;
+    case ScalarType.BYTES: w.bytes(x); break;
+    case ScalarType.FIXED32: w.fixed32(x); break;
+    case ScalarType.SFIXED32: w.sfixed32(x); break;
+    case ScalarType.SFIXED64: w.sfixed64(x); break;
+    case ScalarType.SINT64: w.sint64(x); break;
+    case ScalarType.UINT32: w.uint32(x); break;
+    case ScalarType.SINT32: w.sint32(x); break;
+  }
+}
+
+/** Deterministic mode equals the reference, without falling back; both entry points agree. */
+function expectDeterministic(schema: DescMessage, m: Message): Uint8Array {
+  const before = fastEncodeStats.fallbacks;
+  const fast = fastToBinary(schema, m as never, { deterministic: true });
+  if (fastEncodeStats.fallbacks !== before) {
+    throw new Error(`unexpected fallback for ${schema.typeName}: ${String(fastEncodeStats.lastFallbackReason)}`);
+  }
+  expect(hex(fast), schema.typeName).toBe(hex(referenceDeterministic(schema, m)));
+  expect(hex(fastToDeterministicBinary(schema, m as never))).toBe(hex(fast));
+  return fast;
 }
 
 /** mulberry32 */
@@ -366,6 +492,11 @@ function fuzz(desc: DescMessage, count: number) {
     const bytes = expectSame(desc, m);
     // round trip: decoding our bytes and re-encoding gives the same bytes
     expect(hex(toBinary(desc, fromBinary(desc, bytes)))).toBe(hex(bytes));
+    // deterministic mode: same length, the reference's bytes, and stable through a decode (decoding inserts
+    // entries in sorted order, which JS objects do not all keep: integer-like keys come first)
+    const det = expectDeterministic(desc, m);
+    expect(det.length).toBe(bytes.length);
+    expect(hex(fastToDeterministicBinary(desc, fromBinary(desc, det)))).toBe(hex(det));
   }
 }
 
@@ -749,7 +880,11 @@ describe('fastToBinary matches toBinary', () => {
         { sBytes: new Uint8Array(70000).fill(7) },
         { self: { self: { self: { sString: 'deep' } } } },
       ];
-      for (const init of cases) expectSame(all, create(all, init as never));
+      for (const init of cases) {
+        const m = create(all, init as never);
+        expectSame(all, m);
+        expectDeterministic(all, m);
+      }
     });
 
     it('lone surrogates are written as U+FFFD like TextEncoder', () => {
@@ -757,6 +892,7 @@ describe('fastToBinary matches toBinary', () => {
       for (const s of ['\ud800', 'a\udc00b', '\ud83d', 'x'.repeat(200) + '\ud800', '\udc00\ud800']) {
         expectSame(all, create(all, { sString: s } as never));
         expectSame(all, create(all, { struct: { [s]: s } } as never));
+        expectDeterministic(all, create(all, { struct: { [s]: s, '\ufffd': 1, '\u{1F600}': 2, '\uffff': 3, a: 4 } } as never));
       }
     });
 
@@ -885,5 +1021,238 @@ describe('realistic resources', () => {
     const bad = Object.assign(create(ResourceSchema), { id: create(ResourceSchema) }) as Message; // wrong nested type
     expect(() => fastToBinary(ResourceSchema, bad as never)).toThrow();
     expectSame(ResourceSchema, r);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deterministic mode
+
+describe('fastToBinary deterministic (Go Deterministic: true)', () => {
+  const p3 = buildProto3();
+  const all = p3.messages.find((m) => m.name === 'AllTypes')!;
+  const make = (init: Record<string, unknown>) => create(all, init as never) as Message;
+
+  /** The keys of map field `name` in the order the bytes hold them (decoded with reflection, one entry at a time). */
+  function wireKeys(bytes: Uint8Array, name: string): unknown[] {
+    const field = all.fields.find((f) => f.localName === name)!;
+    const keys: unknown[] = [];
+    const r = reflect(all, fromBinary(all, bytes));
+    expect(r.isSet(field)).toBe(true);
+    // Re-decode entry by entry: a message with just one entry of the field per decode keeps the wire order.
+    const whole = Buffer.from(bytes);
+    let pos = 0;
+    while (pos < whole.length) {
+      const start = pos;
+      let tag = 0;
+      let shift = 0;
+      for (;;) {
+        const b = whole[pos++];
+        tag += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+        if (b < 0x80) break;
+      }
+      expect(tag % 8).toBe(2); // this test only puts one map field in the message
+      let len = 0;
+      shift = 0;
+      for (;;) {
+        const b = whole[pos++];
+        len += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+        if (b < 0x80) break;
+      }
+      pos += len;
+      const one = reflect(all, fromBinary(all, whole.subarray(start, pos)));
+      keys.push(...[...(one.get(field) as ReflectMap).keys()]);
+    }
+    return keys;
+  }
+
+  it('sorts every key type like Go, independent of insertion order', () => {
+    const cases: Array<[string, Record<string, unknown>, unknown[]]> = [
+      ['mStringNested', { b: {}, '10': {}, a: {}, '2': {}, '-1': {}, '01': {}, é: {}, '😀': {}, '\uffff': {}, '': {} }, ['', '-1', '01', '10', '2', 'a', 'b', 'é', '\uffff', '😀']],
+      ['mInt32String', { '5': 'a', '-1': 'b', '0': 'c', '-2147483648': 'd', '2147483647': 'e' }, [-2147483648, -1, 0, 5, 2147483647]],
+      ['mBoolEnum', { true: 1, false: 0 }, [false, true]],
+      ['mInt64Int32', { '9223372036854775807': 1, '-1': 2, '-9223372036854775808': 3, '10': 4, '9': 5 }, [-9223372036854775808n, -1n, 9n, 10n, 9223372036854775807n]],
+      ['mUint64Sint32', { '18446744073709551615': 1, '9223372036854775808': 2, '1': 3, '0': 4 }, [0n, 1n, 9223372036854775808n, 18446744073709551615n]],
+    ];
+    for (const [name, obj, expected] of cases) {
+      const forward = make({ [name]: obj });
+      const backward = make({ [name]: Object.fromEntries(Object.entries(obj).reverse()) });
+      const a = expectDeterministic(all, forward);
+      expect(hex(expectDeterministic(all, backward))).toBe(hex(a));
+      expect(wireKeys(a, name).map(String), name).toEqual(expected.map(String));
+      expect(a.length).toBe(toBinary(all, forward).length);
+    }
+  });
+
+  it('sorts Struct keys at every depth (Struct fields, Value struct_value, lists, map values)', () => {
+    const json = (flip: boolean) => {
+      const o = (e: Array<[string, unknown]>) => Object.fromEntries(flip ? e.reverse() : e);
+      return o([
+        ['z', 1],
+        ['10', o([['q', 1], ['p', [o([['y', 1], ['x', 2]]), 'v']]])],
+        ['2', null],
+        ['a', o([])],
+      ]);
+    };
+    for (const key of ['struct', 'structs', 'mStringStruct'] as const) {
+      const init = (flip: boolean) =>
+        key === 'struct' ? { struct: json(flip) } : key === 'structs' ? { structs: [json(flip), json(!flip)] } : { mStringStruct: { k: json(flip), j: json(!flip) } };
+      const a = expectDeterministic(all, make(init(false)));
+      expect(hex(expectDeterministic(all, make(init(true))))).toBe(hex(a));
+    }
+    // Go order, not JS object order: "10" < "2" < "a" < "z"
+    const bytes = Buffer.from(fastToDeterministicBinary(all, make({ struct: json(false) }) as never)).toString('latin1');
+    const at = (k: string) => bytes.indexOf(`\n${String.fromCharCode(k.length)}${k}\x12`);
+    expect([at('10'), at('2'), at('a'), at('z')].every((p, i, ps) => p >= 0 && (i === 0 || p > ps[i - 1]))).toBe(true);
+  });
+
+  it('without maps of 2+ entries the bytes are toBinary\'s', () => {
+    const m = make({ sString: 'x', mInt32String: { '7': 'only' }, struct: { one: { two: [1] } }, nesteds: [{ a: 'n' }] });
+    expect(hex(expectDeterministic(all, m))).toBe(hex(toBinary(all, m as never)));
+  });
+
+  it('does not leak into the default path (insertion order kept there)', () => {
+    const m = make({ mStringNested: { b: {}, a: {} }, struct: { y: 1, x: 2 } });
+    const det = fastToBinary(all, m as never, { deterministic: true });
+    expect(hex(fastToBinary(all, m as never))).toBe(hex(toBinary(all, m as never)));
+    expect(hex(fastToBinary(all, m as never, { deterministic: false }))).toBe(hex(toBinary(all, m as never)));
+    expect(hex(det)).not.toBe(hex(toBinary(all, m as never)));
+    expect(hex(fastToBinary(all, m as never, { deterministic: true }))).toBe(hex(det));
+  });
+
+  it('falls back through toBinary + fromBinary for values the fast path does not take, and throws protobuf-es errors', () => {
+    const m = (patch: Record<string, unknown>, init: Record<string, unknown> = {}) =>
+      Object.assign(create(all, init as never), patch) as Message;
+    const viaCopy = (msg: Message) => {
+      const before = fastEncodeStats.fallbacks;
+      const out = fastToDeterministicBinary(all, msg as never);
+      expect(fastEncodeStats.fallbacks).toBeGreaterThan(before);
+      const copy = fromBinary(all, toBinary(all, msg as never)) as Message;
+      expect(hex(out)).toBe(hex(referenceDeterministic(all, copy)));
+      expect(Buffer.isBuffer(out)).toBe(true);
+      return out;
+    };
+    viaCopy(m({ sInt32: '12' }, { mStringNested: { b: {}, a: {} } }));
+    viaCopy(m({ choice: { case: 'cString', value: undefined }, struct: { y: 1, x: 2 } }));
+    // non-canonical integer keys: protobuf-es parses them; the decoded copy has canonical keys, sorted
+    const odd = viaCopy(m({ mInt32String: { '07': 'a', ' -3': 'b', '5': 'c' } }));
+    expect(wireKeys(odd, 'mInt32String')).toEqual([-3, 5, 7]);
+    viaCopy(m({ mInt64Int32: { '0x10': 1, '3': 2 } }));
+    // invalid messages: protobuf-es's own error
+    for (const bad of [m({ sInt32: 2 ** 31 }), m({ mInt32String: { abc: 'x', b: 'y' } }), m({ nested: create(all) })]) {
+      let err: unknown;
+      try {
+        toBinary(all, bad as never);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(Error);
+      expect(() => fastToDeterministicBinary(all, bad as never)).toThrow((err as Error).message);
+    }
+    // and the encoder is fine afterwards
+    expectDeterministic(all, make({ mStringNested: { b: {}, a: {} } }));
+  });
+
+  it('compareUtf8 orders like the UTF-8 bytes', () => {
+    const r = new Rng(7);
+    const units = [0x41, 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xfffd, 0xffff];
+    const rand = () => {
+      let s = '';
+      const n = r.int(4);
+      for (let i = 0; i < n; i++) s += r.chance(0.2) ? String.fromCodePoint(0x10000 + r.int(0x100000)) : String.fromCharCode(r.pick(units));
+      return s;
+    };
+    for (let i = 0; i < 20000; i++) {
+      const a = rand();
+      const b = rand();
+      expect(Math.sign(compareUtf8(a, b)), JSON.stringify([a, b])).toBe(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    }
+    expect(compareUtf8('\u{1F600}', '\uFFFD')).toBeGreaterThan(0); // code point order, not UTF-16 units
+  });
+
+  // Random messages of every c1 message type, built through reflection (the c1z encoder's original test).
+  it('matches the reference for reflection-built random values of every c1 message type', () => {
+    const rnd = new Rng(42);
+    const types = [...protocolRegistry()].filter((t): t is DescMessage => t.kind === 'message');
+    expect(types.length).toBeGreaterThan(150);
+    const scalar = (t: ScalarType, forKey: boolean): unknown => {
+      switch (t) {
+        case ScalarType.STRING:
+          return rnd.pick(['', 'a', 'user:alice', 'Zoë', '10', '2', '\u{1F600}x', 'é', 'long '.repeat(40)].slice(forKey ? 1 : 0));
+        case ScalarType.BOOL:
+          return rnd.chance(0.5);
+        case ScalarType.BYTES:
+          return Uint8Array.from({ length: rnd.int(5) }, () => rnd.int(256));
+        case ScalarType.DOUBLE:
+          return rnd.pick([0, -0, 1.5, -2.25, 1e300, Number.NaN]);
+        case ScalarType.FLOAT:
+          return rnd.pick([0, 1.5, -3]);
+        case ScalarType.INT32:
+        case ScalarType.SINT32:
+        case ScalarType.SFIXED32:
+          return rnd.pick([0, 1, -1, 127, 128, 300, -2147483648, 2147483647]);
+        case ScalarType.UINT32:
+        case ScalarType.FIXED32:
+          return rnd.pick([0, 1, 127, 128, 4294967295]);
+        case ScalarType.INT64:
+        case ScalarType.SINT64:
+        case ScalarType.SFIXED64:
+          return rnd.pick([0n, 1n, -1n, 1700000000n, -9223372036854775808n, 9223372036854775807n]);
+        default:
+          return rnd.pick([0n, 1n, 128n, 18446744073709551615n]);
+      }
+    };
+    const random = (desc: DescMessage, depth: number): ReflectMessage => {
+      const r = reflect(desc);
+      const oneofMember = new Map(desc.oneofs.map((o) => [o, rnd.pick([undefined, ...o.fields])]));
+      for (const f of desc.fields) {
+        if (f.oneof && oneofMember.get(f.oneof) !== f) continue;
+        if (!f.oneof && rnd.chance(0.25)) continue;
+        switch (f.fieldKind) {
+          case 'scalar':
+            r.set(f, scalar(f.scalar, false));
+            break;
+          case 'enum':
+            r.set(f, rnd.pick(f.enum.values).number);
+            break;
+          case 'message':
+            if (depth > 0) r.set(f, random(f.message, depth - 1));
+            break;
+          case 'list': {
+            const list = r.get(f) as ReflectList;
+            for (let i = rnd.int(3); i > 0; i--) {
+              if (f.listKind === 'message') {
+                if (depth > 0) list.add(random(f.message, depth - 1));
+              } else if (f.listKind === 'enum') list.add(rnd.pick(f.enum.values).number);
+              else list.add(scalar(f.scalar, false));
+            }
+            break;
+          }
+          case 'map': {
+            const map = r.get(f) as ReflectMap;
+            for (let i = rnd.int(4); i > 0; i--) {
+              const key = scalar(f.mapKey, true);
+              if (f.mapKind === 'message') {
+                if (depth > 0) map.set(key, random(f.message, depth - 1));
+              } else if (f.mapKind === 'enum') map.set(key, rnd.pick(f.enum.values).number);
+              else map.set(key, scalar(f.scalar, false));
+            }
+            break;
+          }
+        }
+      }
+      return r;
+    };
+    let checked = 0;
+    for (const desc of types) {
+      for (let round = 0; round < 8; round++) {
+        const msg = random(desc, 3).message as Message;
+        const det = expectDeterministic(desc, msg);
+        expect(hex(fastToDeterministicBinary(desc, fromBinary(desc, det) as never))).toBe(hex(det));
+        checked++;
+      }
+    }
+    expect(checked).toBe(types.length * 8);
   });
 });

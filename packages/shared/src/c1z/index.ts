@@ -2,7 +2,8 @@ export * from './store.js';
 export * from './envelope.js';
 export * from './ksuid.js';
 export * from './time.js';
-export * from './binary.js';
+/** The encoding of c1z blobs: Go's `proto.MarshalOptions{Deterministic: true}` (map entries sorted by key). */
+export { fastToDeterministicBinary as toDeterministicBinary } from '../wire/encode.js';
 export * from './protojson.js';
 export * from './jsonl.js';
 export * from './io.js';

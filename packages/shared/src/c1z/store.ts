@@ -5,7 +5,8 @@
  * - Never in memory: the database is a temp file; reads page through it by row id (as the Go reader does), so
  *   callers hold one page at a time however large the sync is.
  * - Rows follow spec 4.2/4.3 exactly: external_id and denormalised columns, deterministic proto blobs
- *   (see binary.ts), Go-layout UTC timestamps (time.ts), `supports_diff = 0` syncs (schema.ts explains why).
+ *   (Go's `Deterministic: true`: wire/encode.ts fastToDeterministicBinary), Go-layout UTC timestamps (time.ts),
+ *   `supports_diff = 0` syncs (schema.ts explains why).
  * - Writes are upserts keyed by (external_id, sync_id), batched into one transaction per call, with prepared
  *   statements. The temp database is disposable (it is rebuilt if a sync fails), so durability pragmas are off
  *   while writing; the rollback journal stays (in memory) so a failed batch still rolls back cleanly.
@@ -26,7 +27,7 @@ import {
 import { EntitlementSchema, type Entitlement } from '../gen/c1/connector/v2/entitlement_pb.js';
 import { GrantSchema, type Grant } from '../gen/c1/connector/v2/grant_pb.js';
 import { GrantExpandableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
-import { toDeterministicBinary } from './binary.js';
+import { fastToDeterministicBinary } from '../wire/encode.js';
 import { C1zFormatError, readC1z, writeC1z } from './envelope.js';
 import { newKsuid } from './ksuid.js';
 import {
@@ -380,7 +381,7 @@ export class SyncStore {
     const now = formatGoTime();
     const rows = list.map((rt) => {
       if (!rt.id) throw new Error('resource type has an empty id');
-      return [rt.id, toDeterministicBinary(ResourceTypeSchema, rt), syncId, now] as Param[];
+      return [rt.id, fastToDeterministicBinary(ResourceTypeSchema, rt), syncId, now] as Param[];
     });
     this.runBatch(
       `insert into ${TABLE_RESOURCE_TYPES} (external_id, data, sync_id, discovered_at) values (?, ?, ?, ?)
@@ -399,7 +400,7 @@ export class SyncStore {
         resourceExternalId(r.id),
         parent ? parent.resourceType : null,
         parent ? parent.resource : null,
-        toDeterministicBinary(ResourceSchema, r),
+        fastToDeterministicBinary(ResourceSchema, r),
         syncId,
         now,
       ] as Param[];
@@ -425,7 +426,7 @@ export class SyncStore {
         rid?.resourceType ?? '',
         rid?.resource ?? '',
         e.id,
-        toDeterministicBinary(EntitlementSchema, e),
+        fastToDeterministicBinary(EntitlementSchema, e),
         syncId,
         now,
       ] as Param[];
@@ -454,7 +455,7 @@ export class SyncStore {
         pid?.resourceType ?? '',
         pid?.resource ?? '',
         g.id,
-        toDeterministicBinary(GrantSchema, g),
+        fastToDeterministicBinary(GrantSchema, g),
         syncId,
         now,
       ] as Param[];

@@ -15,8 +15,16 @@
  * Anything unusual (a value of an unexpected JS type, a value protobuf-es would reject with an error, a proto2
  * required field left unset, re-entrant use, an internal inconsistency) makes the whole call fall back to
  * `toBinary`, so the result (or the error thrown) is always protobuf-es's own.
+ *
+ * Deterministic mode (`{ deterministic: true }`, or `fastToDeterministicBinary`) is Go's
+ * `proto.MarshalOptions{Deterministic: true}`: the same bytes as above except that the entries of every map field
+ * (including google.protobuf.Struct's `fields`, at any depth) are written sorted by key, as Go's
+ * internal/impl appendMapDeterministic / internal/order.GenericKeyOrder do: bool false < true, signed and unsigned
+ * integers numerically, strings by their bytes (UTF-8, i.e. code point order). Go's deterministic marshal changes
+ * nothing else (fields are in number order and unknown fields last either way). The size pass sorts each map's
+ * keys once and records the order for the write pass. Go's c1z files are written this way, so c1z blobs use it.
  */
-import { toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import {
   FieldPlan,
@@ -82,6 +90,11 @@ let slotRead = 0; // write pass: next slot to read
 let buf: Buffer = Buffer.alloc(0);
 let pos = 0;
 let busy = false;
+/** Deterministic mode: map (and Struct) entries in Go's key order. Only set for the duration of such a call. */
+let det = false;
+/** Deterministic mode: the sorted keys of each map/Struct with 2+ entries, in visiting order (size pass pushes). */
+const orders: string[][] = [];
+let orderRead = 0; // write pass: next order to read
 
 // 64-bit scratch: to64() leaves the two's complement halves here.
 let lo = 0;
@@ -115,27 +128,32 @@ function pushSlot(v: number): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Public API
 
+/** Options of fastToBinary. */
+export interface FastBinaryWriteOptions {
+  /**
+   * Write map entries sorted by key like Go's `proto.MarshalOptions{Deterministic: true}` (see the file comment)
+   * instead of in object-key order like `toBinary`. Default false.
+   */
+  deterministic?: boolean;
+}
+
 /**
- * Encodes `message` exactly like `toBinary(schema, message)` (default options: unknown fields written).
+ * Encodes `message` exactly like `toBinary(schema, message)` (default options: unknown fields written), or with
+ * `{ deterministic: true }` like Go's deterministic marshal (see fastToDeterministicBinary).
  * The result is a Buffer (a Uint8Array); small results may share a pooled ArrayBuffer, so use
  * byteOffset/byteLength when viewing `.buffer`.
  */
-export function fastToBinary<D extends DescMessage>(schema: D, message: MessageShape<D>): Uint8Array {
+export function fastToBinary<D extends DescMessage>(
+  schema: D,
+  message: MessageShape<D>,
+  options?: FastBinaryWriteOptions,
+): Uint8Array {
+  if (options !== undefined && options.deterministic === true) return fastToDeterministicBinary(schema, message);
   if (busy) return toBinary(schema, message);
   const plan = planFor(schema);
   busy = true;
   try {
-    slotTop = 0;
-    const size = sizeMessage(plan, message as unknown as Msg);
-    const out = Buffer.allocUnsafe(size);
-    buf = out;
-    pos = 0;
-    slotRead = 0;
-    writeMessage(plan, message as unknown as Msg);
-    if (pos !== size || slotRead !== slotTop) {
-      throw new Error(`fastToBinary: internal size mismatch for ${schema.typeName} (${pos} != ${size})`);
-    }
-    return out;
+    return encode(plan, message as unknown as Msg);
   } catch (e) {
     fastEncodeStats.fallbacks++;
     fastEncodeStats.lastFallbackReason = e;
@@ -144,6 +162,69 @@ export function fastToBinary<D extends DescMessage>(schema: D, message: MessageS
     buf = EMPTY;
     busy = false;
   }
+}
+
+/**
+ * Encodes `message` like Go's `proto.MarshalOptions{Deterministic: true}`: `toBinary`'s bytes with every map's
+ * entries sorted by key. The result is always a Buffer.
+ *
+ * When the fast path cannot take the message as it is (a value in a representation only protobuf-es's
+ * conversions handle, a map key that is not the canonical string of its key value), the message goes through
+ * `toBinary` (which throws protobuf-es's own error for an invalid message) and `fromBinary`, and the decoded copy,
+ * which holds every value in its canonical form, is encoded deterministically. A re-entrant call (from a getter
+ * run while another encode is under way) throws.
+ */
+export function fastToDeterministicBinary<D extends DescMessage>(schema: D, message: MessageShape<D>): Buffer {
+  const out = encodeDeterministic(schema, message as unknown as Msg);
+  if (out !== undefined) return out;
+  const copy = fromBinary(schema, toBinary(schema, message));
+  const again = encodeDeterministic(schema, copy as unknown as Msg);
+  if (again === undefined) {
+    throw new Error(
+      `fastToDeterministicBinary: cannot encode ${schema.typeName}: ${String(fastEncodeStats.lastFallbackReason)}`,
+    );
+  }
+  return again;
+}
+
+/** One deterministic attempt; undefined (with the reason in fastEncodeStats) when the fast path gave up. */
+function encodeDeterministic(schema: DescMessage, m: Msg): Buffer | undefined {
+  if (busy) {
+    fastEncodeStats.fallbacks++;
+    fastEncodeStats.lastFallbackReason = new Error('re-entrant call');
+    return undefined;
+  }
+  const plan = planFor(schema);
+  busy = true;
+  det = true;
+  try {
+    return encode(plan, m);
+  } catch (e) {
+    fastEncodeStats.fallbacks++;
+    fastEncodeStats.lastFallbackReason = e;
+    return undefined;
+  } finally {
+    buf = EMPTY;
+    busy = false;
+    det = false;
+    orders.length = 0;
+  }
+}
+
+/** Both passes; throws to request a fallback. The caller holds `busy` and resets `buf`. */
+function encode(plan: MessagePlan, m: Msg): Buffer {
+  slotTop = 0;
+  const size = sizeMessage(plan, m);
+  const out = Buffer.allocUnsafe(size);
+  buf = out;
+  pos = 0;
+  slotRead = 0;
+  orderRead = 0;
+  writeMessage(plan, m);
+  if (pos !== size || slotRead !== slotTop || orderRead !== orders.length) {
+    throw new Error(`fastToBinary: internal size mismatch for ${plan.typeName} (${pos} != ${size})`);
+  }
+  return out;
 }
 const EMPTY = Buffer.alloc(0);
 
@@ -330,7 +411,11 @@ function sizeMessageValue(f: FieldPlan, mode: number, v: unknown): number {
 }
 
 function sizeMap(f: FieldPlan, obj: Record<string, unknown>): number {
-  const keys = Object.keys(obj);
+  let keys = Object.keys(obj);
+  if (det && keys.length > 1) {
+    keys = sortMapKeys(f.mapKey, keys);
+    orders.push(keys);
+  }
   let size = 0;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
@@ -388,6 +473,79 @@ function mapKey(t: number, k: string): unknown {
         throw FB;
       }
   }
+}
+
+/**
+ * Deterministic mode: the keys of a map with 2+ entries in Go's order (internal/order.GenericKeyOrder). Only keys
+ * that are the canonical string of their value are taken (what fromBinary and create() produce); others (" 1",
+ * "01", "0x1", a bool key other than "true"/"false") could make two entries with one key value, so they send the
+ * call to the fallback, which encodes the decoded copy. Range errors are left to sizeScalar, as in the default path.
+ */
+function sortMapKeys(t: number, keys: string[]): string[] {
+  switch (t) {
+    case T_STRING:
+      return keys.sort(compareUtf8);
+    case T_BOOL:
+      for (let i = 0; i < keys.length; i++) if (keys[i] !== 'true' && keys[i] !== 'false') throw FB;
+      return ['false', 'true']; // two distinct keys
+    case T_INT32:
+    case T_FIXED32:
+    case T_UINT32:
+    case T_SFIXED32:
+    case T_SINT32: {
+      const nums = new Array<number>(keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        const n = Number.parseInt(keys[i]); // as mapKey() converts it
+        if (String(n) !== keys[i]) throw FB;
+        nums[i] = n;
+      }
+      nums.sort(compareNumbers); // unsigned types: only values >= 0 pass sizeScalar, so numeric order is theirs
+      return nums.map(String);
+    }
+    default: {
+      const bigs = new Array<bigint>(keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        let b: bigint;
+        try {
+          b = BigInt(keys[i]);
+        } catch {
+          throw FB;
+        }
+        if (b.toString() !== keys[i]) throw FB;
+        bigs[i] = b;
+      }
+      bigs.sort(compareBigints);
+      return bigs.map(String);
+    }
+  }
+}
+
+function compareNumbers(a: number, b: number): number {
+  return a - b;
+}
+
+function compareBigints(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Orders strings by their UTF-8 bytes, as Go compares strings (for valid UTF-16 that is code point order; a lone
+ * surrogate counts as U+FFFD, which is what the encoder writes for it).
+ */
+export function compareUtf8(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    // Below and above the surrogate range a UTF-16 unit is its code point, and the first differing code point
+    // decides the byte order. With a surrogate involved, compare the bytes themselves (rare).
+    if ((ca & 0xf800) !== 0xd800 && (cb & 0xf800) !== 0xd800) return ca - cb;
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  }
+  // One is a prefix of the other (in UTF-16, hence in UTF-8: a trailing lone high surrogate, U+FFFD = EF BF BD,
+  // sorts before the 4-byte sequence F0.. its completed pair starts with).
+  return a.length - b.length;
 }
 
 /** Size of one scalar value without its tag; validates like BinaryWriter (else fallback). */
@@ -519,6 +677,10 @@ function utf8Length(s: string): number {
 
 function sizeStruct(obj: Record<string, unknown>): number {
   const keys = Object.keys(obj);
+  if (det && keys.length > 1) {
+    keys.sort(compareUtf8);
+    orders.push(keys);
+  }
   let size = 0;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
@@ -680,7 +842,8 @@ function wireTypeOf(t: number): number {
 }
 
 function writeMap(f: FieldPlan, obj: Record<string, unknown>): void {
-  const keys = Object.keys(obj);
+  let keys = Object.keys(obj);
+  if (det && keys.length > 1) keys = orders[orderRead++];
   const keyTag = ((1 << 3) | wireTypeOf(f.mapKey)) >>> 0;
   const valueTag = f.mapValue === V_MESSAGE ? (2 << 3) | 2 : ((2 << 3) | wireTypeOf(f.scalar)) >>> 0;
   for (let i = 0; i < keys.length; i++) {
@@ -702,7 +865,8 @@ function writeMap(f: FieldPlan, obj: Record<string, unknown>): void {
 }
 
 function writeStruct(obj: Record<string, unknown>): void {
-  const keys = Object.keys(obj);
+  let keys = Object.keys(obj);
+  if (det && keys.length > 1) keys = orders[orderRead++];
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
     if (k === '__proto__') continue;
