@@ -1,11 +1,13 @@
 // Shared helpers for the benchmarks: spawn a plugin through the real handshake and call it with grpc-js.
 import { spawn } from 'node:child_process';
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ServerConfigSchema } from '../packages/shared/dist/gen/c1/connector_wrapper/v1/connector_wrapper_pb.js';
 import { ResourcesService } from '../packages/shared/dist/gen/c1/connector/v2/resource_pb.js';
 import { generateHandshakeCredentials } from '../packages/shared/dist/tls/credentials.js';
 import { clientTlsForGrpc, GRPC_LOOPBACK_CHANNEL_OPTIONS } from '../packages/shared/dist/tls/grpc-credentials.js';
+import { clientTlsOptions } from '../packages/shared/dist/tls/node-tls.js';
 import { openLoopbackListener } from '../packages/shared/dist/host/listener.js';
 
 export async function spawnPlugin(command, args, { credentials } = {}) {
@@ -21,11 +23,15 @@ export async function spawnPlugin(command, args, { credentials } = {}) {
   const client = new grpc.Client(`127.0.0.1:${listener.port}`, clientTlsForGrpc(credentials.client), {
     ...GRPC_LOOPBACK_CHANNEL_OPTIONS,
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    // The same flow-control window our host uses (host/spawn.ts).
+    'grpc-node.flow_control_window': 4 * 1024 * 1024,
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return {
     child,
     client,
+    port: listener.port,
+    credentials,
     async stop() {
       client.close();
       child.stdin.end();
@@ -69,34 +75,76 @@ export function listResourcesRaw(client, input) {
       create(method.input, input),
       new grpc.Metadata(),
       { deadline: Date.now() + 30_000 },
-      (err, buf) => {
-        if (err) return reject(err);
-        let offset = 0;
-        let count = 0;
-        let bytes = 0;
-        let nextPageToken = '';
-        const varint = () => {
-          let value = 0;
-          let shift = 0;
-          for (;;) {
-            const byte = buf[offset++];
-            value += (byte & 0x7f) * 2 ** shift;
-            if (byte < 0x80) return value;
-            shift += 7;
-          }
-        };
-        while (offset < buf.length) {
-          const tag = varint();
-          if ((tag & 7) !== 2) return reject(new Error(`unexpected wire type in ListResources reply`));
-          const len = varint();
-          if (tag >>> 3 === 1) {
-            count++;
-            bytes += len;
-          } else if (tag >>> 3 === 2) nextPageToken = buf.toString('utf8', offset, offset + len);
-          offset += len;
-        }
-        resolve({ count, bytes, nextPageToken });
-      },
+      (err, buf) => (err ? reject(err) : resolve(walkListReply(buf))),
     );
   });
+}
+
+/**
+ * A minimal gRPC client on node:http2 over the handshake mTLS, with a 16 MiB window: enough protocol to call
+ * ListResources and walk the reply, nothing else, so a throughput number reflects the server rather than a client
+ * library.
+ */
+export async function rawGrpcSession(port, credentials) {
+  const session = http2.connect(`https://127.0.0.1:${port}`, {
+    ...clientTlsOptions(credentials.client),
+    settings: { initialWindowSize: 4 * 1024 * 1024 },
+  });
+  await new Promise((resolve, reject) => {
+    session.once('connect', resolve);
+    session.once('error', reject);
+  });
+  session.setLocalWindowSize(16 * 1024 * 1024);
+  const method = ResourcesService.method.listResources;
+  return {
+    listResources(input) {
+      const msg = Buffer.from(toBinary(method.input, create(method.input, input)));
+      const frame = Buffer.alloc(5 + msg.length);
+      frame.writeUInt32BE(msg.length, 1);
+      msg.copy(frame, 5);
+      return new Promise((resolve, reject) => {
+        const req = session.request({
+          ':method': 'POST',
+          ':path': `/${method.parent.typeName}/${method.name}`,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        });
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('error', reject);
+        req.on('end', () => resolve(walkListReply(Buffer.concat(chunks).subarray(5))));
+        req.end(frame);
+      });
+    },
+    close: () => session.close(),
+  };
+}
+
+/** Counts the resources (field 1) of a ListResources reply and reads its next page token (field 2). */
+function walkListReply(buf) {
+  let offset = 0;
+  let count = 0;
+  let bytes = 0;
+  let nextPageToken = '';
+  const varint = () => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = buf[offset++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+      shift += 7;
+    }
+  };
+  while (offset < buf.length) {
+    const tag = varint();
+    if ((tag & 7) !== 2) throw new Error('unexpected wire type in ListResources reply');
+    const len = varint();
+    if (tag >>> 3 === 1) {
+      count++;
+      bytes += len;
+    } else if (tag >>> 3 === 2) nextPageToken = buf.toString('utf8', offset, offset + len);
+    offset += len;
+  }
+  return { count, bytes, nextPageToken };
 }

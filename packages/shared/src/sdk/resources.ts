@@ -23,6 +23,11 @@ import {
   SecretTraitSchema,
   UserTraitSchema,
   UserTrait_AccountType,
+  UserTrait_EmailSchema,
+  UserTrait_MFAStatusSchema,
+  UserTrait_SSOStatusSchema,
+  UserTrait_StatusSchema,
+  UserTrait_StructuredNameSchema,
   UserTrait_Status_Status,
 } from '../gen/c1/connector/v2/annotation_trait_pb.js';
 import {
@@ -34,6 +39,7 @@ import {
 import { ExternalLinkSchema } from '../gen/c1/connector/v2/annotation_external_link_pb.js';
 import { annotation, findAnnotation } from './annotations.js';
 import { fastAnyPack } from '../wire/encode.js';
+import { messageBuilder } from './message-builder.js';
 
 export type { Resource, ResourceId, ResourceType };
 export type Trait = 'user' | 'group' | 'role' | 'app' | 'secret';
@@ -50,6 +56,13 @@ export const TRAIT_ANNOTATIONS: ReadonlyMap<ResourceType_Trait, DescMessage> = n
   [ResourceType_Trait.APP, AppTraitSchema],
   [ResourceType_Trait.SECRET, SecretTraitSchema],
 ]);
+
+const newResource = messageBuilder(ResourceSchema);
+const newResourceId = messageBuilder(ResourceIdSchema);
+const newStatus = messageBuilder(StatusSchema);
+const newUserTrait = messageBuilder(UserTraitSchema);
+const newUserEmail = messageBuilder(UserTrait_EmailSchema);
+const newUserStatus = messageBuilder(UserTrait_StatusSchema);
 
 const TRAITS: Record<Trait, ResourceType_Trait> = {
   user: ResourceType_Trait.USER,
@@ -87,7 +100,7 @@ export function resourceType(options: ResourceTypeOptions): ResourceType {
 }
 
 export function resourceId(type: string | ResourceType, id: string): ResourceId {
-  return create(ResourceIdSchema, { resourceType: typeof type === 'string' ? type : type.id, resource: id });
+  return newResourceId({ resourceType: typeof type === 'string' ? type : type.id, resource: id });
 }
 
 export type ResourceStatusName = 'enabled' | 'disabled' | 'deleted';
@@ -134,23 +147,23 @@ export function userResource(options: UserOptions): Resource {
     .map((e) => (typeof e === 'string' ? { address: e, primary: undefined } : e))
     .filter((e) => isEmail(e.address));
   const anyPrimary = emails.some((e) => e.primary);
-  const trait = create(UserTraitSchema, {
-    emails: emails.map((e, i) => ({ address: e.address, isPrimary: anyPrimary ? !!e.primary : i === 0 })),
-    status: {
+  const trait = newUserTrait({
+    emails: emails.map((e, i) => newUserEmail({ address: e.address, isPrimary: anyPrimary ? !!e.primary : i === 0 })),
+    status: newUserStatus({
       status: USER_STATUS[options.status ?? 'enabled'],
       details: options.statusDetails ? truncateBytes(options.statusDetails, 1024) : '',
-    },
+    }),
     profile,
     accountType: ACCOUNT_TYPE[options.accountType ?? 'human'],
     login: options.login ?? '',
     loginAliases: options.loginAliases ?? [],
     createdAt: options.createdAt ? timestampFromDate(options.createdAt) : undefined,
     lastLogin: options.lastLogin ? timestampFromDate(options.lastLogin) : undefined,
-    mfaStatus: options.mfaEnabled === undefined ? undefined : { mfaEnabled: options.mfaEnabled },
-    ssoStatus: options.ssoEnabled === undefined ? undefined : { ssoEnabled: options.ssoEnabled },
+    mfaStatus: options.mfaEnabled === undefined ? undefined : create(UserTrait_MFAStatusSchema, { mfaEnabled: options.mfaEnabled }),
+    ssoStatus: options.ssoEnabled === undefined ? undefined : create(UserTrait_SSOStatusSchema, { ssoEnabled: options.ssoEnabled }),
     structuredName:
       options.givenName || options.familyName
-        ? { givenName: options.givenName ?? '', familyName: options.familyName ?? '' }
+        ? create(UserTrait_StructuredNameSchema, { givenName: options.givenName ?? '', familyName: options.familyName ?? '' })
         : undefined,
     employeeIds: options.employeeIds ?? [],
   });
@@ -206,7 +219,7 @@ function buildResource(options: ResourceOptions, traitAnnotations: Any[], profil
     annotations.push(annotation(ExternalLinkSchema, { url: options.externalLink }));
   }
   annotations.push(...(options.annotations ?? []));
-  return create(ResourceSchema, {
+  return newResource({
     id: resourceId(options.type, options.id),
     parentResourceId: options.parent,
     displayName: truncateBytes(options.displayName, 1024),
@@ -214,7 +227,7 @@ function buildResource(options: ResourceOptions, traitAnnotations: Any[], profil
     annotations,
     profile,
     status: options.status
-      ? create(StatusSchema, {
+      ? newStatus({
           status: RESOURCE_STATUS[options.status],
           details: options.statusDetails ? truncateBytes(options.statusDetails, 1024) : '',
         })
