@@ -4,6 +4,7 @@
  * (the parent closed the pipe or died), so a connector can never outlive its host.
  */
 import http2 from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ServerConfigSchema, type ServerConfig } from '../gen/c1/connector_wrapper/v1/connector_wrapper_pb.js';
@@ -52,6 +53,8 @@ export async function startConnectorService(options: ConnectorServiceOptions): P
     throw new HandshakeError(`invalid TLS credential: ${(err as Error).message}`, { cause: err });
   }
   const server = http2.createSecureServer(tls, pluginHandler(options));
+  // Go sets TCP_NODELAY on every TCP connection; RPCs are small request/response exchanges, so we do too.
+  server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
   // A client that fails mTLS is refused; that is not our process's error.
   server.on('tlsClientError', (err) => options.logger.debug('tls client refused', { error: err.message }));
   const port = await listenOnInheritedFd(server, options.env ?? process.env, config.listenPort || undefined);
