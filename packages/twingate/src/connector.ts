@@ -7,7 +7,7 @@ import { TwingateClient, type TwingateClientOptions } from './client.js';
 import { configSchema, consoleOrigin, graphqlEndpoint, type TwingateConfig } from './config.js';
 import { MemberPageCache } from './member-cache.js';
 import { groupSyncer } from './resources/group.js';
-import { roleSyncer } from './resources/role.js';
+import { ROLES, roleSyncer } from './resources/role.js';
 import { userSyncer } from './resources/user.js';
 // Type only: erased at run time, so production runs never load simulator code.
 import type { DatasetName } from '../simulator/index.js';
@@ -49,7 +49,7 @@ export function createTwingateConnector(
     syncers: [
       groupSyncer({ client, memberCache, consoleOrigin: origin }),
       roleSyncer({ client }),
-      userSyncer({ client, consoleOrigin: origin }),
+      userSyncer({ client, consoleOrigin: origin, knownRoles: new Set(ROLES.map((r) => r.role)) }),
     ],
     async validate(ctx: CallContext) {
       try {

@@ -6,7 +6,11 @@ const secrets = new Set<string>();
 const MIN_SECRET_LENGTH = 4;
 
 export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= MIN_SECRET_LENGTH) secrets.add(value);
+  if (!value || value.length < MIN_SECRET_LENGTH) return;
+  secrets.add(value);
+  // The same secret as it appears inside JSON text (log lines are JSON): quotes, backslashes, control characters.
+  const jsonEscaped = JSON.stringify(value).slice(1, -1);
+  if (jsonEscaped !== value) secrets.add(jsonEscaped);
 }
 
 export function redactSecrets(text: string): string {

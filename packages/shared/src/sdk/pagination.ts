@@ -18,7 +18,10 @@ export function encodePageToken(state: unknown): string {
   return token;
 }
 
-/** Decodes a token this SDK produced; anything else is INVALID_ARGUMENT, never a silent restart. */
+/**
+ * Decodes a token this SDK produced; anything else is INVALID_ARGUMENT, never a silent restart. The token is not
+ * signed, so a syncer that trusts its state's shape should check it (pageOfArray does).
+ */
 export function decodePageToken<S = unknown>(token: string | undefined): S | undefined {
   if (!token) return undefined;
   if (!token.startsWith(TOKEN_PREFIX)) throw invalidArgument('invalid page token: not issued by this connector');
@@ -50,6 +53,7 @@ export interface PageResult<T, S> {
  */
 export function pageOfArray<T>(all: readonly T[], page: PageRequest<number>): PageResult<T, number> {
   const start = page.state ?? 0;
+  if (!Number.isInteger(start) || start < 0) throw invalidArgument('invalid page token: not an offset issued by this connector');
   const end = Math.min(all.length, start + page.size);
   return { items: all.slice(start, end), next: end < all.length ? end : undefined };
 }

@@ -12,11 +12,14 @@ import { serverTlsOptions } from '../tls/node-tls.js';
 import { HandshakeError, listenOnInheritedFd } from './inherited-listener.js';
 import { pluginHandler, type PluginHandlerOptions } from './router.js';
 import { closeHttp2Server } from './serve.js';
+import { redactSecrets } from '../log/secrets.js';
 
 export { HandshakeError };
 
 /** bufio.Scanner's default token limit, which bounds the Go child's first line too. */
 const MAX_LINE_BYTES = 64 * 1024;
+/** The child must be gone within a second of stdin closing, cleanup included. */
+const CLEANUP_GRACE_MS = 300;
 
 export interface ConnectorServiceOptions extends PluginHandlerOptions {
   stdin?: Readable;
@@ -66,7 +69,11 @@ export async function startConnectorService(options: ConnectorServiceOptions): P
   const stop = () =>
     (stopping ??= (async () => {
       await closeHttp2Server(server, 500);
-      await options.connector.cleanup?.().catch(() => {});
+      // The parent is gone or asked us to stop: cleanup gets a short grace period, never the power to keep us alive.
+      await Promise.race([
+        options.connector.cleanup?.().catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, CLEANUP_GRACE_MS).unref()),
+      ]);
       resolveStopped();
     })());
   // Zombie guard: EOF or an error on stdin means the parent is gone.
@@ -84,7 +91,7 @@ export async function runConnectorService(options: ConnectorServiceOptions): Pro
     service = await startConnectorService(options);
   } catch (err) {
     const message = err instanceof HandshakeError ? err.message : `connector service failed to start: ${(err as Error).message}`;
-    process.stderr.write(`_connector-service: ${message}\n`);
+    process.stderr.write(`_connector-service: ${redactSecrets(message)}\n`);
     process.exit(1);
   }
   const onSignal = () => void service.stop();

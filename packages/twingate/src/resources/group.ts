@@ -4,7 +4,8 @@
  * - MANUAL groups are provisioned with `groupUpdate(addedUserIds / removedUserIds)`.
  * - SYNCED groups get their members from the identity provider and SYSTEM groups (e.g. "Everyone", which holds
  *   every user) are maintained by Twingate: their entitlements carry the immutable annotation, and a grant or
- *   revoke on them is refused with FAILED_PRECONDITION before any API call.
+ *   revoke on them is refused with FAILED_PRECONDITION: before any API call when the host sends the entitlement as
+ *   synced (its resource and annotations), otherwise after one read that finds the group type, never a mutation.
  *
  * Grants list every member: the groups listing brings the first 100 members of each group (see member-cache.ts),
  * and only groups with more members page on with `group(id) { users(after:) }`.
@@ -147,8 +148,10 @@ export function groupSyncer(deps: GroupSyncerDeps): ResourceSyncer {
         members = result.members;
       }
       const ent = memberEntitlement(resource);
+      // Memberships of SYNCED/SYSTEM groups cannot be revoked here: say so on each grant, as on the entitlement.
+      const immutable = protectedGroupReason(profileString(resource, 'type'), resource.displayName);
       return {
-        items: members.userIds.map((userId) => grant(ent, resourceId(userType, userId))),
+        items: members.userIds.map((userId) => grant(ent, resourceId(userType, userId), { immutable: immutable ?? false })),
         next: members.hasNextPage && members.endCursor ? { after: members.endCursor } : undefined,
       };
     },

@@ -84,13 +84,25 @@ interface UserPageState {
   after: string;
 }
 
-export function userSyncer(deps: { client: TwingateClient; consoleOrigin?: string }): ResourceSyncer {
+/**
+ * `knownRoles`: the role enum values the role syncer emits grants for. A user holding any other role (Twingate adds
+ * roles from time to time, ACCESS_REVIEWER in 2025) would silently get no role grant, so it is reported instead.
+ */
+export function userSyncer(deps: { client: TwingateClient; consoleOrigin?: string; knownRoles: ReadonlySet<string> }): ResourceSyncer {
   return {
     resourceType: userType,
     defaultPageSize: MAX_PAGE_SIZE,
 
     async list(_parent, page: PageRequest<UserPageState>, ctx): Promise<PageResult<Resource, UserPageState>> {
       const result = await deps.client.listUsers({ after: page.state?.after, first: page.size, signal: ctx.signal });
+      for (const user of result.items) {
+        if (!deps.knownRoles.has(user.role)) {
+          ctx.logger.warn('twingate: user has a role this connector does not know; no role grant is emitted for it', {
+            user: user.id,
+            role: user.role,
+          });
+        }
+      }
       return {
         items: result.items.map((u) => toUserResource(u, deps.consoleOrigin)),
         next: result.hasNextPage && result.endCursor ? { after: result.endCursor } : undefined,
