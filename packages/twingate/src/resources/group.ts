@@ -34,6 +34,7 @@ import {
 import { MAX_PAGE_SIZE, type MemberPage, type TwingateClient, type TwingateGroup } from '../client.js';
 import type { MemberPageCache } from '../member-cache.js';
 import { userType } from './user.js';
+import { MEMBER, requireUserPrincipal } from './common.js';
 
 export const groupType = resourceType({
   id: 'group',
@@ -42,7 +43,6 @@ export const groupType = resourceType({
   description: 'A Twingate group; membership grants access to the group\'s resources',
 });
 
-export const MEMBER = 'member';
 
 /** Why a group's membership cannot be changed through the API, or undefined when it can. */
 export function protectedGroupReason(type: string | undefined, name: string | undefined): string | undefined {
@@ -157,7 +157,7 @@ export function groupSyncer(deps: GroupSyncerDeps): ResourceSyncer {
     },
 
     async grant(principal: Resource, ent: Entitlement, ctx: CallContext): Promise<GrantOutcome> {
-      const userId = requireUserPrincipal(principal.id?.resourceType, principal.id?.resource);
+      const userId = requireUserPrincipal(principal.id?.resourceType, principal.id?.resource, 'can be members of a group');
       const group = groupOf(ent);
       refuseProtected(ent, group.resource);
 
@@ -171,7 +171,7 @@ export function groupSyncer(deps: GroupSyncerDeps): ResourceSyncer {
     },
 
     async revoke(g: Grant, ctx: CallContext): Promise<RevokeOutcome> {
-      const userId = requireUserPrincipal(g.principal?.id?.resourceType, g.principal?.id?.resource);
+      const userId = requireUserPrincipal(g.principal?.id?.resourceType, g.principal?.id?.resource, 'can be members of a group');
       const group = groupOf(g.entitlement);
       refuseProtected(g.entitlement, group.resource);
 
@@ -184,13 +184,6 @@ export function groupSyncer(deps: GroupSyncerDeps): ResourceSyncer {
       return {};
     },
   };
-}
-
-function requireUserPrincipal(type: string | undefined, id: string | undefined): string {
-  if (type !== userType.id || !id) {
-    throw invalidArgument(`twingate: only users can be members of a group; the principal is a ${type || 'resource of unknown type'}`);
-  }
-  return id;
 }
 
 /** The group an entitlement belongs to: from its resource, else from its id `group:<id>:member`. */

@@ -33,6 +33,7 @@ import {
 } from '@baton-ts/shared';
 import { MAX_PAGE_SIZE, type TwingateClient, type UserRole } from '../client.js';
 import { userType } from './user.js';
+import { MEMBER, requireUserPrincipal } from './common.js';
 
 export const roleType = resourceType({
   id: 'role',
@@ -41,7 +42,6 @@ export const roleType = resourceType({
   description: 'A Twingate admin role; every user holds exactly one',
 });
 
-export const MEMBER = 'member';
 
 export interface RoleInfo {
   /** Resource id, as the Go connector uses (so grant ids match across connectors). */
@@ -123,7 +123,7 @@ export function roleSyncer(deps: { client: TwingateClient }): ResourceSyncer {
     },
 
     async grant(principal: Resource, ent: Entitlement, ctx: CallContext): Promise<GrantOutcome> {
-      const userId = requireUserPrincipal(principal.id?.resourceType, principal.id?.resource);
+      const userId = requireUserPrincipal(principal.id?.resourceType, principal.id?.resource, 'hold roles');
       const role = roleOf(ent);
       const user = await client.getUser(userId, ctx.signal);
       if (!user) throw notFound(`twingate: user ${userId} not found`);
@@ -134,7 +134,7 @@ export function roleSyncer(deps: { client: TwingateClient }): ResourceSyncer {
     },
 
     async revoke(g: Grant, ctx: CallContext): Promise<RevokeOutcome> {
-      const userId = requireUserPrincipal(g.principal?.id?.resourceType, g.principal?.id?.resource);
+      const userId = requireUserPrincipal(g.principal?.id?.resourceType, g.principal?.id?.resource, 'hold roles');
       const role = roleOf(g.entitlement);
       if (role.role === 'MEMBER') {
         throw invalidArgument(
@@ -149,13 +149,6 @@ export function roleSyncer(deps: { client: TwingateClient }): ResourceSyncer {
       return {};
     },
   };
-}
-
-function requireUserPrincipal(type: string | undefined, id: string | undefined): string {
-  if (type !== userType.id || !id) {
-    throw invalidArgument(`twingate: only users hold roles; the principal is a ${type || 'resource of unknown type'}`);
-  }
-  return id;
 }
 
 /** The role an entitlement belongs to: from its resource, else from its id `role:<id>:member`. */
