@@ -2,9 +2,9 @@
 // API requests for a full sync of the `large` Twingate dataset by baton-twingate, against the Go connector's call
 // pattern for the same data.
 //
-//   npx tsc -b packages/shared packages/twingate && node bench/twingate-requests.mjs [--dataset large] [--json]
+//   npm run build && node bench/twingate-requests.mjs [--dataset large] [--json]
 //
-// Starts the Twingate simulator (rate limits off), runs the real bin (`packages/twingate/dist/src/main.js`, which
+// Starts the Twingate simulator (rate limits off), runs the real bin (`packages/twingate/dist/bin/baton-twingate.mjs`, which
 // spawns itself as the connector service over the Go-style handshake) with `--file` to a temp c1z, then counts the
 // requests in the simulator's request log, broken down by GraphQL top-level field and operation name.
 //
@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { getOperationAST, parse } from 'graphql';
 
 const root = new URL('..', import.meta.url);
-const BIN = fileURLToPath(new URL('packages/twingate/dist/src/main.js', root));
+const BIN = fileURLToPath(new URL('packages/twingate/dist/bin/baton-twingate.mjs', root));
 const SIMULATOR = new URL('packages/twingate/dist/simulator/index.js', root);
 
 const argv = process.argv.slice(2);

@@ -608,7 +608,10 @@ describe('the API key never appears in output', () => {
       try {
         const res = await grpcUnary(client, ResourcesService.method.listResources, { resourceTypeId: 'user' });
         expect(res.list.length).toBeGreaterThan(0);
-        await expect(grpcUnary(client, ResourcesService.method.listResources, { resourceTypeId: 'nope' })).rejects.toBeTruthy();
+        await expect(grpcUnary(client, ResourcesService.method.listResources, { resourceTypeId: 'nope' })).rejects.toMatchObject({
+          code: grpc.status.NOT_FOUND,
+          details: expect.stringContaining('unknown resource type nope'),
+        });
       } finally {
         client.close();
       }

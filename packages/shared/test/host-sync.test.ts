@@ -16,13 +16,13 @@ import {
   rateLimitFromDetails,
   revokeGrant,
   runSync,
-  stronglyConnectedComponents,
   SyncError,
   type ConnectorClient,
   type ServerStats,
   type SyncProgress,
   type SyncStoreLike,
 } from '../src/host/index.js';
+import { stronglyConnectedComponents } from '../src/host/grant-expansion.js';
 import { annotation } from '../src/sdk/annotations.js';
 import { SyncStore } from '../src/c1z/index.js';
 import { EntitlementSchema, type Entitlement } from '../src/gen/c1/connector/v2/entitlement_pb.js';

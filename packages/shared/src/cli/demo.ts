@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lastLines } from '../util/text.js';
 
 export interface DemoConnector {
   /** `twingate` for the bin `baton-twingate`. */
@@ -59,11 +60,6 @@ export function discoverConnectors(root: string): DemoConnector[] {
     }
   }
   return found;
-}
-
-function lastLines(text: string, n: number): string {
-  const lines = text.trimEnd().split('\n');
-  return lines.slice(Math.max(0, lines.length - n)).join('\n');
 }
 
 export async function runDemoFor(connector: DemoConnector, root: string): Promise<DemoResult> {

@@ -42,6 +42,8 @@ import {
 import { RateLimiterService } from '../gen/c1/ratelimit/v1/ratelimit_pb.js';
 import type { Logger } from '../log/logger.js';
 import { typeNameOf } from '../sdk/annotations.js';
+import { asBuffer } from '../util/bytes.js';
+import { errorMessage, lastLines } from '../util/text.js';
 import { gatedInvoke, isRateLimiterMethod, type RateLimitGateOptions } from './rate-limit-gate.js';
 
 /** `/<package>.<Service>/<Rpc>` for a generated method descriptor. */
@@ -90,6 +92,12 @@ export class RpcError extends Error {
   }
 }
 
+/** An error for a message: `CODE: message` for an `RpcError`, else the error's message. */
+export function describeError(err: unknown): string {
+  if (err instanceof RpcError) return `${err.codeName}: ${err.message}`;
+  return errorMessage(err);
+}
+
 /** Exit status of the connector process. */
 export interface ExitStatus {
   code: number | null;
@@ -121,11 +129,6 @@ export class ConnectorExitedError extends Error {
     this.stderrTail = status.stderrTail ?? '';
     this.pid = status.pid;
   }
-}
-
-function lastLines(text: string, n: number): string {
-  const lines = text.split('\n');
-  return lines.slice(Math.max(0, lines.length - n)).join('\n');
 }
 
 /** The connector client was closed by the host; no more calls are possible. */
@@ -353,10 +356,6 @@ const TRANSPORT_CODES = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.CA
 /** How long a failed call waits for a pending process exit before reporting the gRPC error itself. */
 const EXIT_GRACE_CONNECTION_DOWN_MS = 1000;
 const EXIT_GRACE_CONNECTION_UP_MS = 50;
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 /** `ConnectorClient` over one grpc-js channel. */
 export class GrpcConnectorClient implements ConnectorClient {

@@ -16,6 +16,7 @@ import {
 } from '../gen/c1/connector/v2/grant_pb.js';
 import type { ResourceId } from '../gen/c1/connector/v2/resource_pb.js';
 import type { Logger } from '../log/logger.js';
+import { resourceKey } from '../util/text.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -218,10 +219,6 @@ async function expandBatch(store: ExpansionStore, e: ExpandEdge, dst: Entitlemen
   result.created += created;
   result.updated += updated;
   return true;
-}
-
-function resourceKey(id: ResourceId | undefined): string {
-  return `${id?.resourceType ?? ''}:${id?.resource ?? ''}`;
 }
 
 function sameResourceId(a: ResourceId | undefined, b: ResourceId | undefined): boolean {

@@ -33,10 +33,9 @@ import { TRAIT_ANNOTATIONS } from '../sdk/resources.js';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import type { Logger } from '../log/logger.js';
 import { findAnnotation, hasAnnotation, typeNameOf } from '../sdk/annotations.js';
-import { ConnectorExitedError, RpcError, type ConnectorClient, type ServerStats } from './client.js';
+import { resourceKey, shortToken } from '../util/text.js';
+import { ConnectorExitedError, describeError, RpcError, type ConnectorClient, type ServerStats } from './client.js';
 import { expandGrants, type ExpandableGrant } from './grant-expansion.js';
-
-export { stronglyConnectedComponents } from './grant-expansion.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Store contract (structural, so the c1z SyncStore and in-memory test stores both fit)
@@ -171,16 +170,6 @@ export class SyncError extends Error {
 
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
-
-function resourceKey(id: ResourceId | undefined): string {
-  return `${id?.resourceType ?? ''}:${id?.resource ?? ''}`;
-}
-
-
-function shortToken(token: string): string {
-  return JSON.stringify(token.length > 80 ? `${token.slice(0, 77)}...` : token);
-}
-
 /** Parse "v1.2.3" / "1.2.3-rc1" → [1,2,3]; undefined if not semver-like. */
 function parseVersion(v: string): [number, number, number] | undefined {
   const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v.trim());
@@ -197,12 +186,28 @@ export function sendsActiveSyncId(sdkVersion: string): boolean {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function describeError(err: unknown): string {
-  if (err instanceof RpcError) return `${err.codeName}: ${err.message}`;
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
+/**
+ * The page tokens of one listing. A returned token equal to the one sent (`stuck`), or one the listing already
+ * returned (`cycle`), is a connector bug that would page forever.
+ */
+export class PageTokenGuard {
+  private readonly seen = new Set<string>();
+  private token = '';
 
+  /** The token to send for the next page (`''` for the first). */
+  get current(): string {
+    return this.token;
+  }
+
+  /** Take the non-empty token a page returned: the problem if it is stuck or repeats, else it becomes `current`. */
+  advance(next: string): 'stuck' | 'cycle' | undefined {
+    if (next === this.token) return 'stuck';
+    if (this.seen.has(next)) return 'cycle';
+    this.seen.add(next);
+    this.token = next;
+    return undefined;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The engine
@@ -410,23 +415,21 @@ class SyncRun {
     call: (pageToken: string) => Promise<R>,
     onPage: (resp: R) => Promise<void>,
   ): Promise<void> {
-    let token = '';
-    const used = new Set<string>();
+    const tokens = new PageTokenGuard();
     for (;;) {
+      const token = tokens.current;
       const resp = await this.rpc(token ? `${what} (page token ${shortToken(token)})` : what, () => call(token));
       await onPage(resp);
       this.emit();
       const next = resp.nextPageToken;
       if (next === '') return;
-      if (next === token) {
+      const problem = tokens.advance(next);
+      if (problem === 'stuck') {
         throw this.fail(`${what}: stuck page token: the connector returned the page token it was sent (${shortToken(next)})`);
       }
-      if (used.has(next)) {
+      if (problem === 'cycle') {
         throw this.fail(`${what}: page token cycle: the connector returned page token ${shortToken(next)} a second time`);
       }
-      if (token) used.add(token);
-      used.add(next);
-      token = next;
     }
   }
 

@@ -23,6 +23,7 @@ import { grantEntitlement, revokeGrant, type ProvisionFlags, type ProvisionStore
 import { spawnConnector, type ConnectorProcess } from '../host/spawn.js';
 import { runSync, SyncError, type SyncSummary } from '../host/sync.js';
 import type { Logger } from '../log/logger.js';
+import { errorMessage, lastLines } from '../util/text.js';
 import { checkSyncInvariants } from './invariants.js';
 import { checkRpcInvariants, type RelistPassStats } from './relist.js';
 import { ConformanceError, quote, resourceKey, ViolationCollector } from './violations.js';
@@ -60,15 +61,6 @@ function spawnChild(o: SpawnArgs, args: string[]): Promise<ConnectorProcess> {
   return spawnConnector({ command: o.command, args, env: o.env, stderr: o.stderr ?? 'pipe', logger: o.logger });
 }
 
-function lastLines(text: string, n = 20): string {
-  const lines = text.trimEnd().split('\n');
-  return lines.slice(Math.max(0, lines.length - n)).join('\n');
-}
-
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * A full host sync with a time limit. On timeout the child is closed (which fails the pending RPC) and a
  * `ConformanceError` is thrown; any sync failure becomes a `ConformanceError` naming the phase and the cause.
@@ -102,8 +94,8 @@ async function syncWithDeadline(
   } catch (err) {
     if (err instanceof ConformanceError) throw err;
     const phase = err instanceof SyncError ? ` in phase ${err.phase}` : '';
-    const rule = /stuck page token|page token cycle/.test(describeError(err)) ? 'page-token-stuck' : 'sync-failed';
-    const msg = `${what} failed${phase}: ${describeError(err)}`;
+    const rule = /stuck page token|page token cycle/.test(errorMessage(err)) ? 'page-token-stuck' : 'sync-failed';
+    const msg = `${what} failed${phase}: ${errorMessage(err)}`;
     throw new ConformanceError(`[${rule}] ${msg}${stderr()}`, [`[${rule}] ${msg}`], { cause: err, listViolations: false });
   } finally {
     clearTimeout(timer);
@@ -338,7 +330,7 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
     try {
       result = await sync(`the sync for step ${step}`);
     } catch (err) {
-      record({ step, ok: false, detail: describeError(err), durationMs: Date.now() - t0 });
+      record({ step, ok: false, detail: errorMessage(err), durationMs: Date.now() - t0 });
       return undefined;
     }
     const { direct, derived } = findGrant(result.store);
@@ -378,7 +370,7 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
       return ok;
     } catch (err) {
       if (before !== undefined) after = await count().catch(() => undefined);
-      record({ step, ok: false, detail: `failed: ${describeError(err)}`, mutationsBefore: before, mutationsAfter: after, durationMs: Date.now() - t0 });
+      record({ step, ok: false, detail: `failed: ${errorMessage(err)}`, mutationsBefore: before, mutationsAfter: after, durationMs: Date.now() - t0 });
       return false;
     }
   };
@@ -408,7 +400,7 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
       });
       if (problems.length) return finish();
     } catch (err) {
-      record({ step: 'initial-sync', ok: false, detail: describeError(err), durationMs: Date.now() - t0 });
+      record({ step: 'initial-sync', ok: false, detail: errorMessage(err), durationMs: Date.now() - t0 });
       return finish();
     }
 

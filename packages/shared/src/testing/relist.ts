@@ -27,7 +27,9 @@ import {
   SkipGrantsSchema,
 } from '../gen/c1/connector/v2/annotation_resource_tree_pb.js';
 import { findAnnotation, hasAnnotation, typeNameOf } from '../sdk/annotations.js';
-import { ConnectorExitedError, RpcError, type ConnectorClient } from '../host/client.js';
+import { ConnectorExitedError, describeError, RpcError, type ConnectorClient } from '../host/client.js';
+import { PageTokenGuard } from '../host/sync.js';
+import { shortToken } from '../util/text.js';
 import { quote, resourceKey, sample, ViolationCollector } from './violations.js';
 
 type MaybeNull<T> = T | undefined | null;
@@ -134,15 +136,8 @@ function skips(rt: ResourceType | undefined, r: Resource, which: 'entitlements' 
   return on(rt?.annotations) || on(r.annotations);
 }
 
-function describeError(err: unknown): string {
-  if (err instanceof RpcError) return `${err.codeName}: ${err.message}`;
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
-
-function shortToken(token: string): string {
-  return quote(token.length > 60 ? `${token.slice(0, 57)}...` : token);
-}
+/** Page tokens in violation messages are cut to this many characters. */
+const TOKEN_CHARS = 60;
 
 /** What one pass saw: per listing, the ids it returned in order (for the stability comparison). */
 interface PassData {
@@ -321,16 +316,16 @@ class Pass {
   ): Promise<string[]> {
     const ids: string[] = [];
     const pageOf = new Map<string, number>();
-    const usedTokens = new Set<string>();
+    const tokens = new PageTokenGuard();
     this.data.listings.set(label, ids);
     this.data.stats.listings++;
-    let token = '';
     for (let page = 1; ; page++) {
+      const token = tokens.current;
       if (page > this.opts.maxPagesPerListing) {
-        this.v.add('page-limit', `${label} did not finish within ${this.opts.maxPagesPerListing} pages (last page token ${shortToken(token)})`);
+        this.v.add('page-limit', `${label} did not finish within ${this.opts.maxPagesPerListing} pages (last page token ${shortToken(token, TOKEN_CHARS)})`);
         return ids;
       }
-      const where = token ? `${label} page ${page} (page token ${shortToken(token)})` : label;
+      const where = token ? `${label} page ${page} (page token ${shortToken(token, TOKEN_CHARS)})` : label;
       let resp: R;
       try {
         resp = await this.call(where, () => call(token));
@@ -361,16 +356,15 @@ class Pass {
       if (bytes > MAX_PAGE_TOKEN_BYTES) {
         this.v.add('page-token-size', `${label} page ${page} returned a page token of ${bytes} bytes (at most ${MAX_PAGE_TOKEN_BYTES} allowed)`);
       }
-      if (next === token) {
-        this.v.add('page-token-stuck', `${label} page ${page} returned the page token it was sent (${shortToken(next)}); paging would never end`);
+      const problem = tokens.advance(next);
+      if (problem === 'stuck') {
+        this.v.add('page-token-stuck', `${label} page ${page} returned the page token it was sent (${shortToken(next, TOKEN_CHARS)}); paging would never end`);
         return ids;
       }
-      if (usedTokens.has(next)) {
-        this.v.add('page-token-cycle', `${label} page ${page} returned page token ${shortToken(next)}, which it had already returned; paging would never end`);
+      if (problem === 'cycle') {
+        this.v.add('page-token-cycle', `${label} page ${page} returned page token ${shortToken(next, TOKEN_CHARS)}, which it had already returned; paging would never end`);
         return ids;
       }
-      usedTokens.add(next);
-      token = next;
     }
   }
 

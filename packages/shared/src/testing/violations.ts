@@ -3,6 +3,7 @@
  * breaks (`[grant-principal] grant "…" …`), and each rule reports at most `maxPerRule` sentences followed by one
  * "… and N more" line, so a connector that gets one thing wrong for 100 000 grants still gives a readable report.
  */
+import { resourceKey as baseResourceKey } from '../util/text.js';
 
 /** Default cap of sentences per rule. */
 export const DEFAULT_MAX_PER_RULE = 20;
@@ -60,9 +61,9 @@ export function assertNoViolations(violations: readonly string[], title = 'confo
   throw new ConformanceError(`${title} (${violations.length}):`, [...violations]);
 }
 
-/** `type:id` of a resource id, as Baton prints it. */
+/** `type:id` of a resource id, as Baton prints it; `<no id>` when there is none. */
 export function resourceKey(id: { resourceType: string; resource: string } | undefined): string {
-  return id ? `${id.resourceType}:${id.resource}` : '<no id>';
+  return baseResourceKey(id, '<no id>');
 }
 
 export function quote(s: string): string {

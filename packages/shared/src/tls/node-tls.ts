@@ -11,6 +11,7 @@ import { createPrivateKey, createPublicKey, KeyObject, X509Certificate } from 'n
 import { readFileSync } from 'node:fs';
 import type { SecureServerOptions, SecureClientSessionOptions } from 'node:http2';
 import { checkServerIdentity as nodeCheckServerIdentity, type PeerCertificate } from 'node:tls';
+import { asBuffer } from '../util/bytes.js';
 import type { GoCredential } from './credentials.js';
 
 /** RFC 8410 PKCS#8 prefix for an Ed25519 private key; the 32-byte seed follows. */
@@ -20,10 +21,6 @@ const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 /** The address whose IP SAN the Go parent verifies (`ServerName: "127.0.0.1"`). */
 export const LOOPBACK_SERVER_NAME = '127.0.0.1';
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 /** Wrap DER bytes in a PEM block with 64-character base64 lines. */
 export function derToPem(der: Uint8Array, label: string): string {
