@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SyncStore } from '../src/c1z/index.js';
 import { ConnectorExitedError, RpcError, runSync, type ConnectorClient } from '../src/host/index.js';
 import {
-  annotation,
   entitlement,
   grant,
   groupResource,
