@@ -6,6 +6,7 @@ import { Code, ConnectorError, defineConnector, type CallContext, type Connector
 import { TwingateClient, type TwingateClientOptions } from './client.js';
 import { configSchema, consoleOrigin, graphqlEndpoint, type TwingateConfig } from './config.js';
 import { MemberPageCache } from './member-cache.js';
+import { UserRoleIndex } from './role-index.js';
 import { groupSyncer } from './resources/group.js';
 import { ROLES, roleSyncer } from './resources/role.js';
 import { userSyncer } from './resources/user.js';
@@ -19,11 +20,13 @@ export interface TwingateConnectorOptions {
   /** HTTP client tuning (tests shorten retry waits). */
   http?: Pick<TwingateClientOptions, 'retry' | 'sleep' | 'timeoutMs'>;
   memberCache?: MemberPageCache;
+  roleIndex?: UserRoleIndex;
 }
 
 export interface TwingateConnector extends Connector {
   readonly client: TwingateClient;
   readonly memberCache: MemberPageCache;
+  readonly roleIndex: UserRoleIndex;
 }
 
 /** Builds the connector from a parsed config; no I/O happens here. */
@@ -41,15 +44,18 @@ export function createTwingateConnector(
     ...options.http,
   });
   const memberCache = options.memberCache ?? new MemberPageCache();
+  // Filled by the users listing, read by the role grants (role-index.ts).
+  const roleIndex = options.roleIndex ?? new UserRoleIndex();
   const origin = consoleOrigin(config);
 
   return {
     client,
     memberCache,
+    roleIndex,
     syncers: [
       groupSyncer({ client, memberCache, consoleOrigin: origin }),
-      roleSyncer({ client }),
-      userSyncer({ client, consoleOrigin: origin, knownRoles: new Set(ROLES.map((r) => r.role)) }),
+      roleSyncer({ client, roleIndex }),
+      userSyncer({ client, consoleOrigin: origin, knownRoles: new Set(ROLES.map((r) => r.role)), roleIndex }),
     ],
     async validate(ctx: CallContext) {
       try {
@@ -60,6 +66,7 @@ export function createTwingateConnector(
     },
     async cleanup() {
       memberCache.clear();
+      roleIndex.clear();
     },
   };
 }

@@ -18,10 +18,12 @@ import { EntitlementImmutableSchema } from '@baton-ts/shared/gen/c1/connector/v2
 import { UserTraitSchema, UserTrait_Status_Status } from '@baton-ts/shared/gen/c1/connector/v2/annotation_trait_pb';
 import { SkipEntitlementsAndGrantsSchema } from '@baton-ts/shared/gen/c1/connector/v2/annotation_resource_tree_pb';
 import type { DatasetSpec, GroupRecord, TwingateSimulator, UserRecord } from '../simulator/index.js';
+import type { TwingateClient } from '../src/client.js';
 import { MemberPageCache } from '../src/member-cache.js';
+import { UserRoleIndex } from '../src/role-index.js';
 import { memberEntitlement, toGroupResource } from '../src/resources/group.js';
-import { ROLES, roleEntitlement, toRoleResource } from '../src/resources/role.js';
-import { toUserResource } from '../src/resources/user.js';
+import { ROLES, roleEntitlement, roleSyncer, toRoleResource } from '../src/resources/role.js';
+import { toUserResource, userSyncer } from '../src/resources/user.js';
 import {
   FAST_RETRY,
   allPages,
@@ -45,20 +47,50 @@ function syncer(t: TestConnector, type: string): ResourceSyncer {
   return t.connector.syncers.find((s) => s.resourceType.id === type)!;
 }
 
-/** Requests the design promises for a full sync of what the simulator holds. */
+const pages = (n: number) => Math.max(1, Math.ceil(n / 100));
+
+/**
+ * Requests the design promises for a full sync of what the simulator holds. Role grants come from the user role
+ * index the users listing filled, so they cost no request (no ListUserIdsWithRole at all).
+ */
 function expectedRequests(sim: TwingateSimulator) {
   const users = sim.state.listUsers();
   const groups = sim.state.listGroups();
-  const pages = (n: number) => Math.max(1, Math.ceil(n / 100));
   const extraMemberPages = groups.reduce((n, g) => n + pages(sim.state.groupMembers(g.id).length) - 1, 0);
-  const rolePages = ROLES.reduce((n, r) => n + pages(users.filter((u) => u.role === r.role).length), 0);
   return {
     Validate: 1,
     ListGroups: pages(groups.length),
     ListUsers: pages(users.length),
     GroupMembers: extraMemberPages,
-    ListUserIdsWithRole: rolePages,
   };
+}
+
+/** Requests of the role grants' fallback path (filtered users query), for all five roles. */
+function apiRolePages(sim: TwingateSimulator, role?: string): number {
+  const users = sim.state.listUsers();
+  return ROLES.filter((r) => role === undefined || r.role === role).reduce(
+    (n, r) => n + pages(users.filter((u) => u.role === r.role).length),
+    0,
+  );
+}
+
+/** Every role's grants, role by role, with every state through a page token. */
+async function roleGrants(t: TestConnector, ctx = t.ctx): Promise<Grant[]> {
+  const roles = syncer(t, 'role');
+  const grants: Grant[] = [];
+  for (const r of ROLES) grants.push(...(await allPages<Grant>((state, size) => roles.grants(toRoleResource(r), { state, size }, ctx))));
+  return grants;
+}
+
+/** The users listing (resources phase), all pages or only the first `limit`. */
+async function listUsers(t: TestConnector, ctx = t.ctx, limit = Infinity): Promise<void> {
+  const users = syncer(t, 'user');
+  let state: unknown;
+  for (let i = 0; i < limit; i++) {
+    const page = await users.list(undefined, { state, size: 100 }, ctx);
+    if (!page.next) return;
+    state = JSON.parse(JSON.stringify(page.next));
+  }
 }
 
 /** The go connector's call pattern for the same data (spec §2.10 with 5 roles). */
@@ -100,12 +132,11 @@ describe('full sync', () => {
     expect(countOps(sim)).toEqual(expected);
     // Groups above 100 members: Everyone (450), 320, 150 and 101 need 4 + 3 + 1 + 1 extra pages; 100 needs none.
     expect(expected.GroupMembers).toBeGreaterThanOrEqual(9);
-    // Role grants read every user once across the five roles.
-    expect(expected.ListUserIdsWithRole).toBeLessThanOrEqual(Math.ceil(450 / 100) + 4);
+    expect(t.connector.roleIndex.complete).toBe(true);
     expect(t.stats.apiRequests).toBe(sim.log.count());
   });
 
-  it('role grants come from one pass over users: each user is returned exactly once across the five roles', async () => {
+  it('role grants without the index (no users listing in this process) read each user exactly once across the five roles', async () => {
     const sim = await startSim({ dataset: MID });
     const t = connectTo(sim);
     const roles = syncer(t, 'role');
@@ -118,7 +149,9 @@ describe('full sync', () => {
     expect(seen.sort()).toEqual(sim.state.listUsers().map((u) => u.id).sort());
     const requested = sim.log.entries().map((e) => (e.body as { variables: { first: number } }).variables.first);
     expect(requested.every((n) => n === 100)).toBe(true);
-    expect(sim.log.count()).toBe(expectedRequests(sim).ListUserIdsWithRole);
+    expect(sim.log.count()).toBe(apiRolePages(sim));
+    // Every user read once: at most one partial page per role on top of ⌈U/100⌉.
+    expect(sim.log.count()).toBeLessThanOrEqual(Math.ceil(450 / 100) + 4);
   });
 
   it('large dataset: all members of every group, far fewer requests than the Go call pattern', async () => {
@@ -130,13 +163,15 @@ describe('full sync', () => {
     expect(countOps(sim)).toEqual(expected);
     const total = sim.log.count();
     const go = goRequests(sim);
-    const withoutCache = total + sim.state.listGroups().length;
+    const withoutCache = total + sim.state.listGroups().length + apiRolePages(sim);
     console.log(
       `large dataset (${sim.state.listUsers().length} users, ${sim.state.listGroups().length} groups, ` +
         `${result.grants.length} grants): ${total} requests ${JSON.stringify(expected)}; ` +
-        `${withoutCache} if the nested member pages are not cached; Go call pattern: ${go} (and truncated members)`,
+        `${withoutCache} if neither the nested member pages nor the role index are at hand; Go call pattern: ${go} (and truncated members)`,
     );
-    expect(total).toBeLessThan(go / 3);
+    expect(total).toBe(355);
+    expect(apiRolePages(sim)).toBe(102);
+    expect(total).toBeLessThan(go / 4);
   }, 120_000);
 
   it('a grants call without the nested page (new process, evicted) reads it from the API and gives the same grants', async () => {
@@ -167,8 +202,10 @@ describe('full sync', () => {
       dataset: MID,
       faults: { probabilities: { rateLimit: 0.1, serverError: 0.1 }, retryAfterSeconds: 0, seed: 'tg-faults' },
     });
-    const t = connectTo(faulty);
+    // Role grants forced onto the filtered query (an index that holds nobody), so the faults hit every kind of read.
+    const t = connectTo(faulty, {}, { http: FAST_RETRY, roleIndex: new UserRoleIndex({ maxUsers: 0 }) });
     const got = await fullSync(t);
+    expect(countOps(faulty).ListUserIdsWithRole).toBeGreaterThan(0);
     const injected = faulty.faults.injected;
     expect(injected.rateLimit).toBeGreaterThan(0);
     expect(injected.serverError).toBeGreaterThan(0);
@@ -176,6 +213,179 @@ describe('full sync', () => {
     expect(stableJson(got.resources)).toBe(stableJson(expected.resources));
     expect(stableJson(got.entitlements)).toBe(stableJson(expected.entitlements));
     expect(stableJson(got.grants)).toBe(stableJson(expected.grants));
+  });
+});
+
+describe('role grants from the user role index', () => {
+  it('after the users listing: zero requests, exactly the grants (and order) of the filtered-query path', async () => {
+    const sim = await startSim({ dataset: MID });
+    const warm = connectTo(sim);
+    await listUsers(warm);
+    expect(warm.connector.roleIndex.complete).toBe(true);
+    sim.log.clear();
+    const fromIndex = await roleGrants(warm);
+    expect(sim.log.count()).toBe(0);
+
+    const cold = connectTo(sim);
+    const fromApi = await roleGrants(cold);
+    expect(countOps(sim)).toEqual({ ListUserIdsWithRole: apiRolePages(sim) });
+    expect(fromIndex.length).toBe(sim.state.listUsers().length);
+    expect(stableJson(fromIndex)).toBe(stableJson(fromApi));
+  });
+
+  it('index pages carry { from: "index", offset } and honour the page size', async () => {
+    const sim = await startSim({ dataset: MID });
+    const t = connectTo(sim);
+    await listUsers(t);
+    const member = toRoleResource(ROLES.find((r) => r.role === 'MEMBER')!);
+    const first = await syncer(t, 'role').grants(member, { state: undefined, size: 50 }, t.ctx);
+    expect(first.items).toHaveLength(50);
+    expect(first.next).toEqual({ from: 'index', offset: 50 });
+    const all = await allPages<Grant>((state, size) => syncer(t, 'role').grants(member, { state, size }, t.ctx), 50);
+    expect(all.map((g) => g.principal!.id!.resource)).toEqual(sim.state.listUsers().filter((u) => u.role === 'MEMBER').map((u) => u.id));
+  });
+
+  it('falls back to the filtered query while the listing is unfinished, and uses the index once it finishes', async () => {
+    const sim = await startSim({ dataset: MID });
+    const t = connectTo(sim);
+    await listUsers(t, t.ctx, 2); // 2 of 5 pages
+    expect(t.connector.roleIndex.complete).toBe(false);
+    sim.log.clear();
+    const partial = await roleGrants(t);
+    expect(sim.log.count()).toBe(apiRolePages(sim));
+    await listUsers(t); // a new listing from the first page starts the index afresh
+    sim.log.clear();
+    expect(stableJson(await roleGrants(t))).toBe(stableJson(partial));
+    expect(sim.log.count()).toBe(0);
+  });
+
+  it('falls back for a different sync id, and when the listing was not read in order', async () => {
+    const sim = await startSim({ dataset: MID });
+    const t = connectTo(sim);
+    const syncA = { ...t.ctx, syncId: 'sync-a' };
+    await listUsers(t, syncA);
+    sim.log.clear();
+    const other = await roleGrants(t, { ...t.ctx, syncId: 'sync-b' });
+    expect(sim.log.count()).toBe(apiRolePages(sim));
+    const noId = await roleGrants(t, t.ctx);
+    expect(sim.log.count()).toBe(2 * apiRolePages(sim));
+    sim.log.clear();
+    expect(stableJson(await roleGrants(t, syncA))).toBe(stableJson(other));
+    expect(stableJson(noId)).toBe(stableJson(other));
+    expect(sim.log.count()).toBe(0);
+
+    // A page that does not continue the recorded listing (here: the second page again) abandons the index.
+    const users = syncer(t, 'user');
+    const first = await users.list(undefined, { state: undefined, size: 100 }, syncA);
+    await users.list(undefined, { state: first.next, size: 100 }, syncA);
+    await users.list(undefined, { state: first.next, size: 100 }, syncA);
+    expect(t.connector.roleIndex.size).toBe(0);
+    sim.log.clear();
+    await roleGrants(t, syncA);
+    expect(sim.log.count()).toBe(apiRolePages(sim));
+  });
+
+  it('over its cap the index stops recording and the filtered query is used', async () => {
+    const sim = await startSim({ dataset: MID });
+    const t = connectTo(sim, {}, { http: FAST_RETRY, roleIndex: new UserRoleIndex({ maxUsers: 449 }) });
+    await listUsers(t);
+    expect(t.connector.roleIndex.complete).toBe(false);
+    expect(t.connector.roleIndex.size).toBe(0);
+    sim.log.clear();
+    const grants = await roleGrants(t);
+    expect(sim.log.count()).toBe(apiRolePages(sim));
+    expect(grants.length).toBe(450);
+
+    const atCap = connectTo(sim, {}, { http: FAST_RETRY, roleIndex: new UserRoleIndex({ maxUsers: 450 }) });
+    await listUsers(atCap);
+    sim.log.clear();
+    expect(stableJson(await roleGrants(atCap))).toBe(stableJson(grants));
+    expect(sim.log.count()).toBe(0);
+  });
+
+  it('an index-path page token in a process without the index restarts that role on the filtered query from the start', async () => {
+    const sim = await startSim({ dataset: MID });
+    const warm = connectTo(sim);
+    await listUsers(warm);
+    const member = toRoleResource(ROLES.find((r) => r.role === 'MEMBER')!);
+    const first = await syncer(warm, 'role').grants(member, { state: undefined, size: 100 }, warm.ctx);
+    expect(first.next).toEqual({ from: 'index', offset: 100 });
+
+    const restarted = connectTo(sim); // same host token, new process: empty index
+    sim.log.clear();
+    const rest = await allPages<Grant>((state, size) =>
+      syncer(restarted, 'role').grants(member, { state: state ?? first.next, size }, restarted.ctx),
+    );
+    const holders = sim.state.listUsers().filter((u) => u.role === 'MEMBER').map((u) => u.id);
+    // The whole role again (the host upserts by id, so the first page emitted twice is harmless), nothing missing.
+    expect(rest.map((g) => g.principal!.id!.resource)).toEqual(holders);
+    expect(sim.log.count()).toBe(apiRolePages(sim, 'MEMBER'));
+    const union = new Set([...first.items, ...rest].map((g) => g.id));
+    expect(union.size).toBe(holders.length);
+
+    // An API-path cursor stays on the API path even when the index is complete.
+    const apiFirst = await syncer(restarted, 'role').grants(member, { state: undefined, size: 100 }, restarted.ctx);
+    expect(apiFirst.next).toMatchObject({ after: expect.any(String) });
+    sim.log.clear();
+    const apiRest = await allPages<Grant>((state, size) => syncer(warm, 'role').grants(member, { state: state ?? apiFirst.next, size }, warm.ctx));
+    expect([...apiFirst.items, ...apiRest].map((g) => g.principal!.id!.resource)).toEqual(holders);
+    expect(sim.log.count()).toBe(apiRolePages(sim, 'MEMBER') - 1);
+  });
+
+  it('a role provisioned through the connector drops the index; the next grants read the API and show the change', async () => {
+    const sim = await startSim({ dataset: 'small' });
+    const t = connectTo(sim);
+    await listUsers(t);
+    const user = sim.state.listUsers().find((u) => u.role === 'MEMBER')!;
+    const devops = toRoleResource(ROLES.find((r) => r.role === 'DEVOPS')!);
+    await syncer(t, 'role').grant!(toUserResource(user, undefined), roleEntitlement(devops), t.ctx);
+    expect(t.connector.roleIndex.complete).toBe(false);
+    sim.log.clear();
+    const grants = await allPages<Grant>((state, size) => syncer(t, 'role').grants(devops, { state, size }, t.ctx));
+    expect(grants.map((g) => g.principal!.id!.resource)).toContain(user.id);
+    expect(sim.log.count()).toBe(1);
+  });
+
+  it('cleanup() clears the index', async () => {
+    const sim = await startSim({ dataset: 'tiny' });
+    const t = connectTo(sim);
+    await listUsers(t);
+    expect(t.connector.roleIndex.size).toBe(sim.state.listUsers().length);
+    await t.connector.cleanup!(t.ctx);
+    expect(t.connector.roleIndex.size).toBe(0);
+    expect(t.connector.roleIndex.complete).toBe(false);
+  });
+
+  it('a user with a role the connector does not know: a warning, and no role grant on either path', async () => {
+    const users = [
+      { id: 'u1', email: 'a@x', firstName: 'A', lastName: '', role: 'ADMIN', state: 'ACTIVE', type: 'MANUAL', createdAt: '' },
+      { id: 'u2', email: 'b@x', firstName: 'B', lastName: '', role: 'BILLING_ADMIN', state: 'ACTIVE', type: 'MANUAL', createdAt: '' },
+      { id: 'u3', email: 'c@x', firstName: 'C', lastName: '', role: 'MEMBER', state: 'ACTIVE', type: 'MANUAL', createdAt: '' },
+    ];
+    const client = {
+      listUsers: async () => ({ items: users, hasNextPage: false, endCursor: 'c' }),
+      // The API filters by role, so an unknown role is never among the answers.
+      listUserIdsWithRole: async (role: string) => ({ items: users.filter((u) => u.role === role).map((u) => u.id), hasNextPage: false }),
+    } as unknown as TwingateClient;
+    const roleIndex = new UserRoleIndex();
+    const t = connectTo(await startSim({ dataset: 'tiny' }));
+    const knownRoles = new Set(ROLES.map((r) => r.role));
+    await userSyncer({ client, knownRoles, roleIndex }).list(undefined, { state: undefined, size: 100 }, t.ctx);
+    expect(t.log.lines.join('\n')).toMatch(/does not know.*BILLING_ADMIN|BILLING_ADMIN.*does not know/s);
+    expect(roleIndex.complete).toBe(true);
+
+    const principals = async (index: UserRoleIndex | undefined) => {
+      const roles = roleSyncer({ client, roleIndex: index });
+      const ids: string[] = [];
+      for (const r of ROLES) {
+        const page = await roles.grants(toRoleResource(r), { state: undefined, size: 100 }, t.ctx);
+        ids.push(...page.items.map((g) => g.id));
+      }
+      return ids.sort();
+    };
+    const expected = ['role:admin:member:user:u1', 'role:member:member:user:u3'];
+    expect(await principals(roleIndex)).toEqual(expected);
+    expect(await principals(undefined)).toEqual(expected);
   });
 });
 

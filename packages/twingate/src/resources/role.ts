@@ -3,10 +3,18 @@
  * every user, so the five role resources are a fixed list; each has a `member` entitlement held by the users whose
  * `role` is that value. Every user holds exactly one role.
  *
- * Grants: one pass over users for all five roles together, without any state shared between RPCs. Each role's
- * grants page through `users(filter: {role: {in: [ROLE]}})`, so every user is read exactly once across the five
- * roles: Σ⌈Uᵣ/100⌉ ≤ ⌈U/100⌉ + 4 requests, against 5 × ⌈U/100⌉ for scanning all users once per role. Page tokens
- * hold only the API cursor, so they survive a restart and the memory used is one page.
+ * Grants come from one of two paths, chosen per role on its first page and kept by its page state:
+ * - index (no request): the users listing of this sync recorded every user's role (see role-index.ts); the role's
+ *   users are paged from there with the state `{ from: 'index', offset }`.
+ * - API (fallback, when the index is incomplete, over its cap, for another sync id, or absent after a restart):
+ *   each role pages through `users(filter: {role: {in: [ROLE]}})` with the state `{ after }` (the API cursor), so
+ *   every user is read exactly once across the five roles: Σ⌈Uᵣ/100⌉ ≤ ⌈U/100⌉ + 4 requests, against
+ *   5 × ⌈U/100⌉ for scanning all users once per role. Such tokens survive a restart.
+ * An index-path token that arrives when the index is no longer usable (the process restarted, a role was
+ * provisioned, a new listing began) restarts that role on the API path from its first page: the host upserts
+ * grants by id, so the grants already emitted from the index are simply emitted again, never lost or doubled.
+ * Both paths emit a grant only for the five known roles; a user holding a role Twingate added later gets none (the
+ * user syncer logs a warning for it).
  *
  * Provisioning: granting a role sets the user's role (replacing the previous one); revoking a role demotes the
  * user to MEMBER. MEMBER itself cannot be revoked: a user always has a role, so the way out of MEMBER is to grant
@@ -32,6 +40,7 @@ import {
   type RevokeOutcome,
 } from '@baton-ts/shared';
 import { MAX_PAGE_SIZE, type TwingateClient, type UserRole } from '../client.js';
+import type { UserRoleIndex } from '../role-index.js';
 import { userType } from './user.js';
 import { MEMBER, requireUserPrincipal } from './common.js';
 
@@ -91,13 +100,22 @@ export function roleEntitlement(resource: Resource): Entitlement {
   });
 }
 
-interface RoleGrantsState {
-  /** Cursor of the last user of this role already returned. */
+/** API path: cursor of the last user of this role already returned. */
+interface RoleGrantsApiState {
+  from?: undefined;
   after: string;
 }
 
-export function roleSyncer(deps: { client: TwingateClient }): ResourceSyncer {
-  const { client } = deps;
+/** Index path: how many of this role's users (in the index's order) were already returned. */
+interface RoleGrantsIndexState {
+  from: 'index';
+  offset: number;
+}
+
+type RoleGrantsState = RoleGrantsApiState | RoleGrantsIndexState;
+
+export function roleSyncer(deps: { client: TwingateClient; roleIndex?: UserRoleIndex }): ResourceSyncer {
+  const { client, roleIndex } = deps;
 
   return {
     resourceType: roleType,
@@ -114,10 +132,26 @@ export function roleSyncer(deps: { client: TwingateClient }): ResourceSyncer {
     async grants(resource, page: PageRequest<RoleGrantsState>, ctx): Promise<PageResult<Grant, RoleGrantsState>> {
       const role = roleById(resource.id?.resource);
       if (!role) throw notFound(`twingate: unknown role ${JSON.stringify(resource.id?.resource)}`);
-      const result = await client.listUserIdsWithRole(role.role, { after: page.state?.after, first: MAX_PAGE_SIZE, signal: ctx.signal });
       const ent = roleEntitlement(resource);
+      const toGrant = (userId: string) => grant(ent, resourceId(userType, userId));
+      const state = page.state;
+
+      // A role started on the API path stays on it: its cursor means nothing to the index.
+      const fromIndex = state?.from === 'index' || state === undefined ? roleIndex?.usersWithRole(role.role, ctx.syncId) : undefined;
+      if (fromIndex) {
+        const offset = state?.from === 'index' && Number.isInteger(state.offset) && state.offset > 0 ? state.offset : 0;
+        const end = offset + (page.size || MAX_PAGE_SIZE);
+        return {
+          items: fromIndex.slice(offset, end).map(toGrant),
+          next: end < fromIndex.length ? { from: 'index', offset: end } : undefined,
+        };
+      }
+
+      // The API path; an index-path state whose index is gone restarts the role from the first page (see above).
+      const after = state?.from === undefined ? state?.after : undefined;
+      const result = await client.listUserIdsWithRole(role.role, { after, first: MAX_PAGE_SIZE, signal: ctx.signal });
       return {
-        items: result.items.map((userId) => grant(ent, resourceId(userType, userId))),
+        items: result.items.map(toGrant),
         next: result.hasNextPage && result.endCursor ? { after: result.endCursor } : undefined,
       };
     },
@@ -128,6 +162,8 @@ export function roleSyncer(deps: { client: TwingateClient }): ResourceSyncer {
       const user = await client.getUser(userId, ctx.signal);
       if (!user) throw notFound(`twingate: user ${userId} not found`);
       if (user.role === role.role) return { alreadyExists: true };
+      // Before the mutation: should it fail after taking effect, the index must not claim the old role.
+      roleIndex?.invalidate();
       await client.updateUserRole(userId, role.role, ctx.signal);
       ctx.logger.info('twingate: changed user role', { userId, from: user.role, to: role.role });
       return { grants: [grant(roleEntitlement(ent.resource?.id ? ent.resource : toRoleResource(role)), resourceId(userType, userId))] };
@@ -144,6 +180,8 @@ export function roleSyncer(deps: { client: TwingateClient }): ResourceSyncer {
       const user = await client.getUser(userId, ctx.signal);
       if (!user) throw notFound(`twingate: user ${userId} not found`);
       if (user.role !== role.role) return { alreadyRevoked: true };
+      // Before the mutation: should it fail after taking effect, the index must not claim the old role.
+      roleIndex?.invalidate();
       await client.updateUserRole(userId, 'MEMBER', ctx.signal);
       ctx.logger.info('twingate: changed user role', { userId, from: user.role, to: 'MEMBER' });
       return {};

@@ -13,6 +13,7 @@ import {
 } from '@baton-ts/shared';
 import type { TwingateClient, TwingateUser } from '../client.js';
 import { MAX_PAGE_SIZE } from '../client.js';
+import type { UserRoleIndex } from '../role-index.js';
 
 export const userType = resourceType({
   id: 'user',
@@ -87,8 +88,16 @@ interface UserPageState {
 /**
  * `knownRoles`: the role enum values the role syncer emits grants for. A user holding any other role (Twingate adds
  * roles from time to time, ACCESS_REVIEWER in 2025) would silently get no role grant, so it is reported instead.
+ *
+ * `roleIndex`: every listed page is recorded there, so the role grants can be answered without reading the users
+ * again (see role-index.ts).
  */
-export function userSyncer(deps: { client: TwingateClient; consoleOrigin?: string; knownRoles: ReadonlySet<string> }): ResourceSyncer {
+export function userSyncer(deps: {
+  client: TwingateClient;
+  consoleOrigin?: string;
+  knownRoles: ReadonlySet<string>;
+  roleIndex?: UserRoleIndex;
+}): ResourceSyncer {
   return {
     resourceType: userType,
     defaultPageSize: MAX_PAGE_SIZE,
@@ -103,9 +112,11 @@ export function userSyncer(deps: { client: TwingateClient; consoleOrigin?: strin
           });
         }
       }
+      const next = result.hasNextPage && result.endCursor ? { after: result.endCursor } : undefined;
+      deps.roleIndex?.recordListedPage({ after: page.state?.after, next: next?.after, users: result.items, syncId: ctx.syncId });
       return {
         items: result.items.map((u) => toUserResource(u, deps.consoleOrigin)),
-        next: result.hasNextPage && result.endCursor ? { after: result.endCursor } : undefined,
+        next,
       };
     },
 
