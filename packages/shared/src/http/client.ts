@@ -10,7 +10,15 @@
  *   an ordinary non-2xx (Unknown) unless listed in `acceptStatus`.
  * - Nothing thrown by this client holds the axios error: its `config` carries the request headers.
  */
-import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
+
+/**
+ * axios (with its Node dependencies) is loaded on the first request, not at start-up: a host spawns a plugin per job
+ * and often asks only for metadata or capabilities, and loading axios costs ~50 ms (it probes the global fetch,
+ * which pulls in undici).
+ */
+let axiosModule: Promise<typeof import('axios')> | undefined;
+const loadAxios = () => (axiosModule ??= import('axios'));
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger.js';
 import { redactSecrets, registerSecret } from '../log/secrets.js';
@@ -275,16 +283,20 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const clientSecrets = collectSecrets(options.secretHeaders);
   const clientRedact = makeRedactor(clientSecrets);
 
-  const instance: AxiosInstance = axios.create({
-    validateStatus: () => true,
-    maxRedirects: options.maxRedirects ?? 0,
-    responseType: 'text',
-    responseEncoding: 'utf8',
-    // We serialise and parse ourselves: axios' JSON handling silently falls back to the raw string.
-    transformRequest: [(data: unknown) => data],
-    transformResponse: [(data: unknown) => data],
-    decompress: true,
-  });
+  let instance: Promise<AxiosInstance> | undefined;
+  const axiosInstance = () =>
+    (instance ??= loadAxios().then(({ default: axios }) =>
+      axios.create({
+        validateStatus: () => true,
+        maxRedirects: options.maxRedirects ?? 0,
+        responseType: 'text',
+        responseEncoding: 'utf8',
+        // We serialise and parse ourselves: axios' JSON handling silently falls back to the raw string.
+        transformRequest: [(data: unknown) => data],
+        transformResponse: [(data: unknown) => data],
+        decompress: true,
+      }),
+    ));
 
   async function waitFor(ms: number, signal: AbortSignal | undefined): Promise<void> {
     if (!signal) return sleep(ms);
@@ -346,14 +358,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
       let res: AxiosResponse<unknown>;
       try {
-        res = await instance.request<unknown>({ method, url, headers, data, signal: controller.signal });
+        res = await (await axiosInstance()).request<unknown>({ method, url, headers, data, signal: controller.signal });
       } catch (err) {
         if (signal?.aborted) throw new AbortedSignal();
         if (timedOut) {
           logger?.debug('http request', { service, method, path: logPath, error: 'timeout', ms: elapsed(), attempt });
           return { ok: false, failure: { kind: 'timeout' }, error: timeoutError({ ...base, attempts: attempt, timeoutMs }) };
         }
-        const code = isAxiosError(err) ? err.code : (err as { code?: unknown } | undefined)?.code;
+        const code = (err as { code?: unknown } | undefined)?.code;
         const codeStr = typeof code === 'string' ? code : undefined;
         const detail = err instanceof Error ? err.message : String(err);
         logger?.debug('http request', {
