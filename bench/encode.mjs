@@ -6,7 +6,10 @@ import { performance } from 'node:perf_hooks';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { userResource } from '../packages/shared/dist/sdk/resources.js';
-import { ResourceSchema, ResourcesServiceListResourcesResponseSchema } from '../packages/shared/dist/gen/c1/connector/v2/resource_pb.js';
+import {
+  ResourceSchema,
+  ResourcesServiceListResourcesResponseSchema,
+} from '../packages/shared/dist/gen/c1/connector/v2/resource_pb.js';
 import { UserTraitSchema } from '../packages/shared/dist/gen/c1/connector/v2/annotation_trait_pb.js';
 import { fastAnyPack, fastEncodeStats, fastToBinary } from '../packages/shared/dist/wire/encode.js';
 
@@ -81,14 +84,23 @@ const packFast = rate(() => fastAnyPack(UserTraitSchema, trait), 1);
 const line = (name, pagesPerSec) =>
   `${name.padEnd(14)} ${pagesPerSec.toFixed(0).padStart(7)} pages/s  ${(pagesPerSec * PAGE).toFixed(0).padStart(10)} resources/s  ` +
   `${(1e6 / (pagesPerSec * PAGE)).toFixed(2).padStart(6)} µs/resource`;
-console.log(`ResourcesServiceListResourcesResponse, ${PAGE} user resources, ${bytes} bytes/page, ${SECONDS}s each, node ${process.version}`);
+console.log(
+  `ResourcesServiceListResourcesResponse, ${PAGE} user resources, ${bytes} bytes/page, ${SECONDS}s each, node ${process.version}`,
+);
 console.log(line('toBinary', slow));
 console.log(line('fastToBinary', fast));
-console.log(`speed-up       ${(fast / slow).toFixed(1)}x   (fallbacks during the run: ${fastEncodeStats.fallbacks - fallbacksBefore})`);
+console.log(
+  `speed-up       ${(fast / slow).toFixed(1)}x   (fallbacks during the run: ${fastEncodeStats.fallbacks - fallbacksBefore})`,
+);
 console.log(
   `single Resource: toBinary ${(1e6 / oneSlow).toFixed(2)} µs   fastToBinary ${(1e6 / oneFast).toFixed(2)} µs   (${(oneFast / oneSlow).toFixed(1)}x)`,
 );
 console.log(
   `anyPack(UserTrait): ${(1e6 / packSlow).toFixed(2)} µs   fastAnyPack: ${(1e6 / packFast).toFixed(2)} µs   (${(packFast / packSlow).toFixed(1)}x)`,
 );
-console.log(`load average: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}  (${os.cpus().length} cpus)`);
+console.log(
+  `load average: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}  (${os.cpus().length} cpus)`,
+);

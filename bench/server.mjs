@@ -14,10 +14,16 @@ import { listResourcesRaw, median, rawGrpcSession, spawnPlugin, unary } from './
 const args = process.argv.slice(2);
 const bin = (path) => fileURLToPath(new URL(path, import.meta.url));
 // The bundled bins, exactly what package.json "bin" points at and a host would spawn.
-const fixture = args.includes('--plugin') ? args[args.indexOf('--plugin') + 1] : bin('../packages/shared/dist/bin/baton-fixture.mjs');
+const fixture = args.includes('--plugin')
+  ? args[args.indexOf('--plugin') + 1]
+  : bin('../packages/shared/dist/bin/baton-fixture.mjs');
 const coldStartTargets = [
   ['fixture connector', fixture, []],
-  ['baton-twingate', bin('../packages/twingate/dist/bin/baton-twingate.mjs'), ['--domain', 'acme', '--api-key', 'bench-key']],
+  [
+    'baton-twingate',
+    bin('../packages/twingate/dist/bin/baton-twingate.mjs'),
+    ['--domain', 'acme', '--api-key', 'bench-key'],
+  ],
 ];
 const RUNS = Number(process.env.RUNS ?? 20);
 const USERS = 100_000;
@@ -34,12 +40,16 @@ for (const [label, plugin, extra] of coldStartTargets) {
     coldStarts.push(performance.now() - started);
     await p.stop();
   }
-  console.log(`cold start ${label} (spawn -> first GetMetadata), median of ${RUNS}: ${median(coldStarts).toFixed(1)} ms ` +
-    `(min ${Math.min(...coldStarts).toFixed(1)}, max ${Math.max(...coldStarts).toFixed(1)})`);
+  console.log(
+    `cold start ${label} (spawn -> first GetMetadata), median of ${RUNS}: ${median(coldStarts).toFixed(1)} ms ` +
+      `(min ${Math.min(...coldStarts).toFixed(1)}, max ${Math.max(...coldStarts).toFixed(1)})`,
+  );
 }
 
 const credentials = await generateHandshakeCredentials();
-const p = await spawnPlugin(process.execPath, [fixture, '--users', String(USERS), '--profile-bytes', '100'], { credentials });
+const p = await spawnPlugin(process.execPath, [fixture, '--users', String(USERS), '--profile-bytes', '100'], {
+  credentials,
+});
 await unary(p.client, ConnectorService.method.getMetadata, {}, { waitForReady: true });
 const raw = await rawGrpcSession(p.port, credentials);
 const clients = [
@@ -59,8 +69,10 @@ for (const [label, list] of clients) {
       token = page.nextPageToken;
     } while (token);
     const seconds = (performance.now() - started) / 1000;
-    console.log(`${round === 0 ? 'warm-up ' : 'measured'} ${label}: ListResources ${count} users (page_size 250, 100-byte profile padding, ` +
-      `${Math.round(bytes / count)} bytes each) in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} resources/s`);
+    console.log(
+      `${round === 0 ? 'warm-up ' : 'measured'} ${label}: ListResources ${count} users (page_size 250, 100-byte profile padding, ` +
+        `${Math.round(bytes / count)} bytes each) in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} resources/s`,
+    );
   }
 }
 raw.close();

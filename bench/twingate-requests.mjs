@@ -43,10 +43,14 @@ const ceil = (n) => Math.ceil(n / PAGE);
 /** Top-level fields and operation name of a logged GraphQL request, read from its body. */
 function describe(entry) {
   const info = entry.info?.graphql;
-  if (info && info.operationType) return { fields: info.topLevelFields, operation: info.operationName ?? '(anonymous)', type: info.operationType };
+  if (info && info.operationType)
+    return { fields: info.topLevelFields, operation: info.operationName ?? '(anonymous)', type: info.operationType };
   const body = entry.body;
   try {
-    const op = getOperationAST(parse(body.query), typeof body.operationName === 'string' ? body.operationName : undefined);
+    const op = getOperationAST(
+      parse(body.query),
+      typeof body.operationName === 'string' ? body.operationName : undefined,
+    );
     const fields = op.selectionSet.selections.filter((s) => s.kind === 'Field').map((s) => s.name.value);
     return { fields, operation: op.name?.value ?? '(anonymous)', type: op.operation };
   } catch {
@@ -68,7 +72,11 @@ function run(command, args, env) {
 
 const { startTwingateSimulator } = await import(SIMULATOR.href);
 const dir = mkdtempSync(join(tmpdir(), 'twingate-bench-'));
-const sim = await startTwingateSimulator({ dataset: datasetName, rateLimits: { read: 0, write: 0 }, logLimit: 1_000_000 });
+const sim = await startTwingateSimulator({
+  dataset: datasetName,
+  rateLimits: { read: 0, write: 0 },
+  logLimit: 1_000_000,
+});
 try {
   const users = sim.state.listUsers();
   const groups = sim.state.listGroups();
@@ -92,7 +100,8 @@ try {
     // Members arrive nested (first 100) in the groups listing; only larger groups page on.
     extraMemberPages: memberCounts.reduce((n, c) => n + Math.max(0, ceil(c) - 1), 0),
   };
-  expected.total = expected.validate + expected.groups + expected.users + expected.roleGrants + expected.extraMemberPages;
+  expected.total =
+    expected.validate + expected.groups + expected.users + expected.roleGrants + expected.extraMemberPages;
   const roleGrantsFallback = perRole.reduce((n, c) => n + Math.max(1, ceil(c)), 0);
 
   const file = join(dir, 'large.c1z');
@@ -102,7 +111,22 @@ try {
   const t0 = performance.now();
   const result = await run(
     process.execPath,
-    [BIN, '--api-key', sim.apiKey, '--base-url', sim.graphqlUrl, '--domain', 'simulated', '--file', file, '--summary-json', summaryFile, '--log-level', 'warn', '--quiet'],
+    [
+      BIN,
+      '--api-key',
+      sim.apiKey,
+      '--base-url',
+      sim.graphqlUrl,
+      '--domain',
+      'simulated',
+      '--file',
+      file,
+      '--summary-json',
+      summaryFile,
+      '--log-level',
+      'warn',
+      '--quiet',
+    ],
     env,
   );
   const seconds = (performance.now() - t0) / 1000;
@@ -147,17 +171,26 @@ try {
       },
       goConnectorPattern: go,
       // At Twingate's documented ~60 read requests per minute per token.
-      minutesAt60PerMinute: { typescript: Number((entries.length / 60).toFixed(1)), go: Number((go.total / 60).toFixed(1)) },
+      minutesAt60PerMinute: {
+        typescript: Number((entries.length / 60).toFixed(1)),
+        go: Number((go.total / 60).toFixed(1)),
+      },
     };
     if (asJson) {
       console.log(JSON.stringify(report, null, 2));
     } else {
       const pad = (s, n) => String(s).padEnd(n);
       const num = (n) => String(n).padStart(7);
-      console.log(`baton-twingate full sync, dataset "${datasetName}": ${U} users, ${G} groups, ${R} roles, ${memberships} group memberships (largest group ${report.data.largestGroup})`);
-      console.log(`  synced ${summary.resources} resources, ${summary.entitlements} entitlements, ${summary.grants} grants in ${seconds.toFixed(2)} s wall clock (process start to exit; connector reported ${summary.seconds} s)`);
+      console.log(
+        `baton-twingate full sync, dataset "${datasetName}": ${U} users, ${G} groups, ${R} roles, ${memberships} group memberships (largest group ${report.data.largestGroup})`,
+      );
+      console.log(
+        `  synced ${summary.resources} resources, ${summary.entitlements} entitlements, ${summary.grants} grants in ${seconds.toFixed(2)} s wall clock (process start to exit; connector reported ${summary.seconds} s)`,
+      );
       console.log('');
-      console.log(`API requests (simulator request log): ${entries.length}  [statuses ${JSON.stringify(report.requests.statuses)}, mutations ${mutations}, connector's own count ${summary.apiRequests ?? '-'}]`);
+      console.log(
+        `API requests (simulator request log): ${entries.length}  [statuses ${JSON.stringify(report.requests.statuses)}, mutations ${mutations}, connector's own count ${summary.apiRequests ?? '-'}]`,
+      );
       console.log('  by GraphQL top-level field:');
       for (const [f, n] of Object.entries(report.requests.byTopLevelField)) console.log(`    ${pad(f, 24)}${num(n)}`);
       console.log('  by operation:');
@@ -166,13 +199,19 @@ try {
         `  expected from the pattern: 1 validate + ${expected.groups} groups pages + ${expected.users} users pages + ${expected.roleGrants} role-filtered users pages (role grants from the users listing) + ${expected.extraMemberPages} extra member pages = ${expected.total}` +
           (expected.total === entries.length ? ' (matches)' : ` (MISMATCH: measured ${entries.length})`),
       );
-      console.log(`  (without the user role index, e.g. after a restart, role grants would add ${roleGrantsFallback} role-filtered users pages)`);
+      console.log(
+        `  (without the user role index, e.g. after a restart, role grants would add ${roleGrantsFallback} role-filtered users pages)`,
+      );
       console.log('');
       console.log(`Go connector call pattern for the same data (spec §2.10, R = ${R}):`);
-      console.log(`  1 validate + ⌈G/100⌉ ${go.groups} + ⌈U/100⌉ ${go.users} + G ${go.groupMembers} + R×⌈U/100⌉ ${go.roleScans} = ${go.total}`);
+      console.log(
+        `  1 validate + ⌈G/100⌉ ${go.groups} + ⌈U/100⌉ ${go.users} + G ${go.groupMembers} + R×⌈U/100⌉ ${go.roleScans} = ${go.total}`,
+      );
       console.log(`  (and it would still truncate every group to its first page of members)`);
       console.log('');
-      console.log(`ratio: ${(go.total / entries.length).toFixed(1)}× fewer requests; at ~60 reads/min: ${report.minutesAt60PerMinute.typescript} min vs ${report.minutesAt60PerMinute.go} min`);
+      console.log(
+        `ratio: ${(go.total / entries.length).toFixed(1)}× fewer requests; at ~60 reads/min: ${report.minutesAt60PerMinute.typescript} min vs ${report.minutesAt60PerMinute.go} min`,
+      );
     }
   }
 } finally {

@@ -7,13 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SyncStore } from '../packages/shared/src/c1z/index.js';
-import {
-  checkSyncInvariants,
-  ConformanceError,
-  provisioningRoundTrip,
-  runConformance,
-} from '../packages/shared/src/testing/conformance.js';
+import { SyncStore } from '@baton-ts/shared/c1z';
+import { checkSyncInvariants, ConformanceError, provisioningRoundTrip, runConformance } from '@baton-ts/shared/testing';
 
 const BIN = fileURLToPath(new URL('../packages/shared/dist/testing/fixture-connector-main.js', import.meta.url));
 const SERVICE = fileURLToPath(new URL('../packages/shared/test/fixtures/fixture-service.mjs', import.meta.url));
@@ -41,7 +36,11 @@ afterAll(() => {
 describe('runConformance on the fixture connector', () => {
   it('syncs it through the handshake with no violations, the expected types and counts', async () => {
     // 250 users: three pages of users at the connector's default page size of 100.
-    const report = await runConformance({ command: node, args: [BIN, '--users', '250', ...quiet], expectTypes: ['user', 'group', 'project'] });
+    const report = await runConformance({
+      command: node,
+      args: [BIN, '--users', '250', ...quiet],
+      expectTypes: ['user', 'group', 'project'],
+    });
     try {
       expect(report.violations).toEqual([]);
       // g0 holds every user, g1 every 2nd, g2 every 3rd: 250 + 125 + 84 memberships, plus one viewer grant per
@@ -55,7 +54,14 @@ describe('runConformance on the fixture connector', () => {
       expect(report.summary).toMatchObject({ resourceTypes: 3, resources: 259, entitlements: 9, expandedGrants: 918 });
       expect(report.relist).toHaveLength(2);
       for (const pass of report.relist) {
-        expect(pass).toMatchObject({ complete: true, resourceTypes: 3, resources: 259, entitlements: 9, grants: 465, retries: 0 });
+        expect(pass).toMatchObject({
+          complete: true,
+          resourceTypes: 3,
+          resources: 259,
+          entitlements: 9,
+          grants: 465,
+          retries: 0,
+        });
       }
       expect(report.exit).toEqual({ code: 0, signal: null });
       // The store is handed over open.
@@ -76,9 +82,16 @@ describe('runConformance on the fixture connector', () => {
   });
 
   it('names a missing expected type', async () => {
-    const report = await runConformance({ command: node, args: [BIN, ...quiet], expectTypes: ['user', 'role'], relistPasses: 0 });
+    const report = await runConformance({
+      command: node,
+      args: [BIN, ...quiet],
+      expectTypes: ['user', 'role'],
+      relistPasses: 0,
+    });
     report.store.close();
-    expect(report.violations).toEqual(['[expected-type] resource type "role" was expected but not listed (listed: "user", "group", "project")']);
+    expect(report.violations).toEqual([
+      '[expected-type] resource type "role" was expected but not listed (listed: "user", "group", "project")',
+    ]);
   });
 
   it('throws a ConformanceError naming the phase and the cause when the sync fails', async () => {
@@ -88,12 +101,18 @@ describe('runConformance on the fixture connector', () => {
     );
     expect(err).toBeInstanceOf(ConformanceError);
     expect((err as ConformanceError).violations).toHaveLength(1);
-    expect((err as ConformanceError).violations[0]).toMatch(/^\[sync-failed\] the sync failed in phase resources: ListResources\(user\) failed/);
+    expect((err as ConformanceError).violations[0]).toMatch(
+      /^\[sync-failed\] the sync failed in phase resources: ListResources\(user\) failed/,
+    );
   });
 
   it('throws a ConformanceError when the sync does not finish within maxSyncMs', async () => {
     const t0 = Date.now();
-    const err = await runConformance({ command: node, args: [BIN, '--users', '2000000', ...quiet], maxSyncMs: 1500 }).then(
+    const err = await runConformance({
+      command: node,
+      args: [BIN, '--users', '2000000', ...quiet],
+      maxSyncMs: 1500,
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -188,7 +207,9 @@ describe('provisioningRoundTrip on the fixture connector', () => {
       ['sync-after-revoke', true],
       ['revoke-again', true],
     ]);
-    expect(report.violations).toEqual(['[sync-after-grant] the sync does not show a grant of "group:g1:member" to "user:u3"']);
+    expect(report.violations).toEqual([
+      '[sync-after-grant] the sync does not show a grant of "group:g1:member" to "user:u3"',
+    ]);
   });
 
   it('stops with a clear message when the principal already holds the entitlement', async () => {

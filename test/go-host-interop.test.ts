@@ -57,7 +57,7 @@ beforeAll(() => {
   const go = findGo();
   if (!go) {
     throw new Error(
-      'No Go toolchain found (neither `go` on PATH nor /usr/lib/go-*/bin/go). Install Debian\'s golang-go ' +
+      "No Go toolchain found (neither `go` on PATH nor /usr/lib/go-*/bin/go). Install Debian's golang-go " +
         '(`apt-get install golang-go`; .ci/run does this in CI) to run the Go-host interop test.',
     );
   }
@@ -91,7 +91,12 @@ afterAll(() => {
 function runGoHost(type: string, command: string[]): GoHostResult {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BATON_')) env[k] = v;
-  const r = spawnSync(hostBin, ['-type', type, '--', ...command], { cwd: ROOT, env, encoding: 'utf8', timeout: 45_000 });
+  const r = spawnSync(hostBin, ['-type', type, '--', ...command], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 45_000,
+  });
   if (r.status !== 0) {
     throw new Error(`go host exited with ${r.status ?? r.signal}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   }

@@ -18,15 +18,18 @@ import { create, fromBinary, toBinary, type DescMethod, type MessageShape } from
 import * as grpc from '@grpc/grpc-js';
 import { getOperationAST, parse } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { messageToJson, SyncStore } from '../packages/shared/src/c1z/index.js';
-import { EntitlementSchema } from '../packages/shared/src/gen/c1/connector/v2/entitlement_pb.js';
-import { GrantSchema } from '../packages/shared/src/gen/c1/connector/v2/grant_pb.js';
-import { ResourceSchema, ResourcesService } from '../packages/shared/src/gen/c1/connector/v2/resource_pb.js';
-import * as reflectionPb from '../packages/shared/src/gen/grpc/reflection/v1/reflection_pb.js';
-import { grantEntitlement, revokeGrant, RpcError, runSync, spawnConnector } from '../packages/shared/src/host/index.js';
-import { isImmutable } from '../packages/shared/src/sdk/entitlements.js';
-import { checkSyncInvariants, provisioningRoundTrip, runConformance } from '../packages/shared/src/testing/conformance.js';
-import type { RequestLogEntry } from '../packages/shared/src/simulator/index.js';
+import { isImmutable } from '@baton-ts/shared';
+import { messageToJson, SyncStore } from '@baton-ts/shared/c1z';
+import {
+  EntitlementSchema,
+  GrantSchema,
+  ResourceSchema,
+  ResourcesService,
+  reflectionV1 as reflectionPb,
+} from '@baton-ts/shared/pb';
+import { grantEntitlement, revokeGrant, RpcError, runSync, spawnConnector } from '@baton-ts/shared/host';
+import { checkSyncInvariants, provisioningRoundTrip, runConformance } from '@baton-ts/shared/testing';
+import type { RequestLogEntry } from '@baton-ts/shared/simulator';
 import {
   startTwingateSimulator,
   type GraphQLRequestInfo,
@@ -69,9 +72,16 @@ interface BinResult {
   stderr: string;
 }
 
-function runBin(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<BinResult> {
+function runBin(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<BinResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(node, [BIN, ...args], { env: options.env ?? cleanEnv(), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, [BIN, ...args], {
+      env: options.env ?? cleanEnv(),
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -92,7 +102,10 @@ function operationType(entry: RequestLogEntry): string | null {
   const body = entry.body as { query?: unknown; operationName?: unknown } | undefined;
   if (!body || typeof body.query !== 'string') return null;
   try {
-    const op = getOperationAST(parse(body.query), typeof body.operationName === 'string' ? body.operationName : undefined);
+    const op = getOperationAST(
+      parse(body.query),
+      typeof body.operationName === 'string' ? body.operationName : undefined,
+    );
     return op?.operation ?? null;
   } catch {
     return null;
@@ -118,7 +131,9 @@ function groupEntitlementId(groupId: string): string {
 /** A key-sorted JSON text, so objects built in a different key order compare equal. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }
 
@@ -127,9 +142,21 @@ function snapshot(store: SyncStore) {
   const byKey = <T>(items: Iterable<T>, key: (t: T) => string, json: (t: T) => unknown) =>
     [...items].map((t) => [key(t), canonical(json(t))] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
-    resources: byKey(store.resources(), (r) => `${r.id!.resourceType}:${r.id!.resource}`, (r) => messageToJson(ResourceSchema, r)),
-    entitlements: byKey(store.entitlements(), (e) => e.id, (e) => messageToJson(EntitlementSchema, e)),
-    grants: byKey(store.grants(), (g) => g.id, (g) => messageToJson(GrantSchema, g)),
+    resources: byKey(
+      store.resources(),
+      (r) => `${r.id!.resourceType}:${r.id!.resource}`,
+      (r) => messageToJson(ResourceSchema, r),
+    ),
+    entitlements: byKey(
+      store.entitlements(),
+      (e) => e.id,
+      (e) => messageToJson(EntitlementSchema, e),
+    ),
+    grants: byKey(
+      store.grants(),
+      (g) => g.id,
+      (g) => messageToJson(GrantSchema, g),
+    ),
   };
 }
 
@@ -183,7 +210,8 @@ function reflectionListServices(client: grpc.Client): Promise<string[]> {
   const names: string[] = [];
   const done = new Promise<string[]>((resolve, reject) => {
     call.on('data', (answer: reflectionPb.ServerReflectionResponse) => {
-      if (answer.messageResponse.case === 'listServicesResponse') names.push(...answer.messageResponse.value.service.map((s) => s.name));
+      if (answer.messageResponse.case === 'listServicesResponse')
+        names.push(...answer.messageResponse.value.service.map((s) => s.name));
     });
     call.on('end', () => resolve(names));
     call.on('error', reject);
@@ -232,22 +260,43 @@ describe('conformance through the real bin', () => {
       grants: memberships + users.length,
     });
     for (const g of groups) {
-      const principals = [...store.grants({ entitlementId: groupEntitlementId(g.id) })].map((x) => x.principal!.id!.resource).sort();
-      expect(principals, `members of ${g.name} (${g.type})`).toEqual(sim.state.groupMembers(g.id).map((u) => u.id).sort());
+      const principals = [...store.grants({ entitlementId: groupEntitlementId(g.id) })]
+        .map((x) => x.principal!.id!.resource)
+        .sort();
+      expect(principals, `members of ${g.name} (${g.type})`).toEqual(
+        sim.state
+          .groupMembers(g.id)
+          .map((u) => u.id)
+          .sort(),
+      );
       const ent = store.getEntitlement(groupEntitlementId(g.id));
       expect(isImmutable(ent), `${g.name} (${g.type}) immutable`).toBe(g.type !== 'MANUAL');
     }
     for (const role of ['ADMIN', 'DEVOPS', 'SUPPORT', 'ACCESS_REVIEWER', 'MEMBER']) {
-      const principals = [...store.grants({ entitlementId: `role:${role.toLowerCase()}:member` })].map((x) => x.principal!.id!.resource).sort();
-      expect(principals, `holders of ${role}`).toEqual(users.filter((u) => u.role === role).map((u) => u.id).sort());
+      const principals = [...store.grants({ entitlementId: `role:${role.toLowerCase()}:member` })]
+        .map((x) => x.principal!.id!.resource)
+        .sort();
+      expect(principals, `holders of ${role}`).toEqual(
+        users
+          .filter((u) => u.role === role)
+          .map((u) => u.id)
+          .sort(),
+      );
     }
   }
 
   it('has zero violations, the types user/group/role, and the counts of the simulator state (flags)', async () => {
     // The dataset really has a group that needs more than one page at the API's default page size.
-    expect(Math.max(...sim.state.listGroups().map((g) => (g.everyone ? 0 : sim.state.groupMembers(g.id).length)))).toBe(55);
+    expect(Math.max(...sim.state.listGroups().map((g) => (g.everyone ? 0 : sim.state.groupMembers(g.id).length)))).toBe(
+      55,
+    );
     const before = sim.log.count();
-    const report = await runConformance({ command: node, args: [BIN, ...flags(sim)], env: cleanEnv(), expectTypes: ['user', 'group', 'role'] });
+    const report = await runConformance({
+      command: node,
+      args: [BIN, ...flags(sim)],
+      env: cleanEnv(),
+      expectTypes: ['user', 'group', 'role'],
+    });
     try {
       expect(report.violations).toEqual([]);
       expect(report.exit).toEqual({ code: 0, signal: null });
@@ -262,7 +311,13 @@ describe('conformance through the real bin', () => {
 
   it('takes the same config from BATON_ variables', async () => {
     const env = cleanEnv({ BATON_API_KEY: sim.apiKey, BATON_BASE_URL: sim.graphqlUrl, BATON_DOMAIN: 'simulated' });
-    const report = await runConformance({ command: node, args: [BIN], env, expectTypes: ['user', 'group', 'role'], relistPasses: 0 });
+    const report = await runConformance({
+      command: node,
+      args: [BIN],
+      env,
+      expectTypes: ['user', 'group', 'role'],
+      relistPasses: 0,
+    });
     try {
       expect(report.violations).toEqual([]);
       expectMatchesSimulator(report.store);
@@ -292,7 +347,9 @@ describe('provisioning through the real bin', () => {
   afterAll(() => store?.close());
 
   it('round-trips a MANUAL group membership (groupUpdate), mutating exactly on the first grant and revoke', async () => {
-    const group = sim.state.listGroups().find((g) => g.type === 'MANUAL' && g.isActive && sim.state.groupMembers(g.id).length === 55)!;
+    const group = sim.state
+      .listGroups()
+      .find((g) => g.type === 'MANUAL' && g.isActive && sim.state.groupMembers(g.id).length === 55)!;
     expect(group).toBeDefined();
     const user = sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id))!;
     const from = lastSeq(sim);
@@ -307,7 +364,13 @@ describe('provisioning through the real bin', () => {
     });
     expect(report.violations).toEqual([]);
     expect(report.steps.map((s) => s.step)).toEqual([
-      'initial-sync', 'grant', 'sync-after-grant', 'grant-again', 'revoke', 'sync-after-revoke', 'revoke-again',
+      'initial-sync',
+      'grant',
+      'sync-after-grant',
+      'grant-again',
+      'revoke',
+      'sync-after-revoke',
+      'revoke-again',
     ]);
     expect(sim.state.isMember(group.id, user.id)).toBe(false);
     expect(mutationCalls(sim, from)).toEqual([
@@ -341,7 +404,12 @@ describe('provisioning through the real bin', () => {
   describe('refusals (RPC through the handshake)', () => {
     let proc: Awaited<ReturnType<typeof spawnConnector>>;
     beforeAll(async () => {
-      proc = await spawnConnector({ command: node, args: [BIN, ...flags(sim), '--provisioning'], env: cleanEnv(), stderr: 'pipe' });
+      proc = await spawnConnector({
+        command: node,
+        args: [BIN, ...flags(sim), '--provisioning'],
+        env: cleanEnv(),
+        stderr: 'pipe',
+      });
     });
     afterAll(async () => proc?.close());
 
@@ -359,7 +427,8 @@ describe('provisioning through the real bin', () => {
     for (const type of ['SYNCED', 'SYSTEM'] as const) {
       it(`granting membership of a ${type} group is FAILED_PRECONDITION with no API request at all`, async () => {
         const group = sim.state.listGroups().find((g) => g.type === type)!;
-        const user = sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id)) ?? sim.state.listUsers()[0]!;
+        const user =
+          sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id)) ?? sim.state.listUsers()[0]!;
         const before = sim.log.count();
         const err = await grantEntitlement(proc.client, store, {
           entitlementId: groupEntitlementId(group.id),
@@ -368,7 +437,9 @@ describe('provisioning through the real bin', () => {
         }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(RpcError);
         expect((err as RpcError).code).toBe(grpc.status.FAILED_PRECONDITION);
-        expect((err as RpcError).message).toMatch(type === 'SYNCED' ? /SYNCED group.*identity provider/ : /SYSTEM group/);
+        expect((err as RpcError).message).toMatch(
+          type === 'SYNCED' ? /SYNCED group.*identity provider/ : /SYSTEM group/,
+        );
         expect(sim.log.count()).toBe(before);
       });
     }
@@ -394,11 +465,19 @@ describe('provisioning through the real bin', () => {
     for (const type of ['SYNCED', 'SYSTEM'] as const) {
       it(`--grant-entitlement on a ${type} group exits 1 with FAILED_PRECONDITION and makes no request`, async () => {
         const group = sim.state.listGroups().find((g) => g.type === type)!;
-        const user = sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id)) ?? sim.state.listUsers()[0]!;
+        const user =
+          sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id)) ?? sim.state.listUsers()[0]!;
         const before = sim.log.count();
         const r = await runBin([
-          ...flags(sim), '--file', file,
-          '--grant-entitlement', groupEntitlementId(group.id), '--grant-principal', user.id, '--grant-principal-type', 'user',
+          ...flags(sim),
+          '--file',
+          file,
+          '--grant-entitlement',
+          groupEntitlementId(group.id),
+          '--grant-principal',
+          user.id,
+          '--grant-principal-type',
+          'user',
         ]);
         expect(r.code).toBe(1);
         expect(r.stderr).toContain('FAILED_PRECONDITION');
@@ -478,7 +557,14 @@ describe('bad config', () => {
   });
 
   it('bad --domain (acme.example.com): exit 1, names --domain and BATON_DOMAIN', async () => {
-    const r = await runBin(['--api-key', 'tg-whatever', '--domain', 'acme.example.com', '--file', join(dir, 'baddomain.c1z')]);
+    const r = await runBin([
+      '--api-key',
+      'tg-whatever',
+      '--domain',
+      'acme.example.com',
+      '--file',
+      join(dir, 'baddomain.c1z'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--domain');
     expect(r.stderr).toContain('BATON_DOMAIN');
@@ -486,7 +572,9 @@ describe('bad config', () => {
   });
 
   it('bad BATON_DOMAIN from the environment is reported the same way', async () => {
-    const r = await runBin(['--file', join(dir, 'baddomain2.c1z')], { env: cleanEnv({ BATON_API_KEY: 'tg-whatever', BATON_DOMAIN: 'acme.example.com' }) });
+    const r = await runBin(['--file', join(dir, 'baddomain2.c1z')], {
+      env: cleanEnv({ BATON_API_KEY: 'tg-whatever', BATON_DOMAIN: 'acme.example.com' }),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--domain \(BATON_DOMAIN\)/);
   });
@@ -535,15 +623,27 @@ describe('the API key never appears in output', () => {
     record('sync jsonl', b);
     outputs.push({ what: 'jsonl file', text: readFileSync(jsonl) });
     outputs.push({ what: 'c1z file (raw)', text: readFileSync(c1zFile()) });
-    const sqlite = execFileSync('sh', ['-c', `tail -c +6 "$1" | zstd -d`, 'sh', c1zFile()], { maxBuffer: 256 * 1024 * 1024 });
+    const sqlite = execFileSync('sh', ['-c', `tail -c +6 "$1" | zstd -d`, 'sh', c1zFile()], {
+      maxBuffer: 256 * 1024 * 1024,
+    });
     expect(sqlite.subarray(0, 16).toString('latin1')).toBe('SQLite format 3\u0000');
     outputs.push({ what: 'c1z file (decompressed)', text: sqlite });
   });
 
   it('grant and revoke (one-shot), and a grant failing on a forced 500', async () => {
     const group = sim.state.listGroups().find((g) => g.type === 'MANUAL' && g.isActive)!;
-    const [u1, u2] = sim.state.listUsers().filter((u) => !sim.state.isMember(group.id, u.id)) as [UserRecord, UserRecord];
-    const grantArgs = (u: UserRecord) => ['--grant-entitlement', groupEntitlementId(group.id), '--grant-principal', u.id, '--grant-principal-type', 'user'];
+    const [u1, u2] = sim.state.listUsers().filter((u) => !sim.state.isMember(group.id, u.id)) as [
+      UserRecord,
+      UserRecord,
+    ];
+    const grantArgs = (u: UserRecord) => [
+      '--grant-entitlement',
+      groupEntitlementId(group.id),
+      '--grant-principal',
+      u.id,
+      '--grant-principal-type',
+      'user',
+    ];
     const g = await runBin([...flags(sim), '--file', c1zFile(), ...grantArgs(u1), ...debug]);
     expect(g.code, g.stderr).toBe(0);
     expect(g.stdout).toBe('granted\n');
@@ -552,7 +652,14 @@ describe('the API key never appears in output', () => {
     const s = await runBin([...flags(sim), '--file', c1zFile(), ...debug]);
     expect(s.code, s.stderr).toBe(0);
     record('sync after grant', s);
-    const rv = await runBin([...flags(sim), '--file', c1zFile(), '--revoke-grant', `${groupEntitlementId(group.id)}:user:${u1.id}`, ...debug]);
+    const rv = await runBin([
+      ...flags(sim),
+      '--file',
+      c1zFile(),
+      '--revoke-grant',
+      `${groupEntitlementId(group.id)}:user:${u1.id}`,
+      ...debug,
+    ]);
     expect(rv.code, rv.stderr).toBe(0);
     record('revoke', rv);
 
@@ -567,7 +674,15 @@ describe('the API key never appears in output', () => {
   // A sync against a server that only answers 500 is not used here: the host retries Validate 10 times (each with 5
   // HTTP attempts) and takes ~105 s to give up. The forced 500 above covers a failing API call.
   it('a wrong domain and a wrong key', async () => {
-    const d = await runBin(['--api-key', SECRET_KEY, '--domain', 'acme.example.com', '--file', join(dir, 'x.c1z'), ...debug]);
+    const d = await runBin([
+      '--api-key',
+      SECRET_KEY,
+      '--domain',
+      'acme.example.com',
+      '--file',
+      join(dir, 'x.c1z'),
+      ...debug,
+    ]);
     expect(d.code).toBe(1);
     record('bad domain', d);
     const k = await runBin([...flags(sim, `${SECRET_KEY}-but-wrong`), '--file', join(dir, 'y.c1z'), ...debug]);
@@ -581,7 +696,9 @@ describe('the API key never appears in output', () => {
     expect(c.code, c.stderr).toBe(0);
     const caps = JSON.parse(c.stdout);
     const capsOf = (id: string) =>
-      (caps.resourceTypeCapabilities as Array<{ resourceType: { id: string }; capabilities: string[] }>).find((c) => c.resourceType.id === id)?.capabilities;
+      (caps.resourceTypeCapabilities as Array<{ resourceType: { id: string }; capabilities: string[] }>).find(
+        (c) => c.resourceType.id === id,
+      )?.capabilities;
     expect(capsOf('group')).toEqual(['CAPABILITY_SYNC', 'CAPABILITY_PROVISION']);
     expect(capsOf('role')).toEqual(['CAPABILITY_SYNC', 'CAPABILITY_PROVISION']);
     expect(capsOf('user')).toEqual(['CAPABILITY_SYNC']);
@@ -608,7 +725,9 @@ describe('the API key never appears in output', () => {
       try {
         const res = await grpcUnary(client, ResourcesService.method.listResources, { resourceTypeId: 'user' });
         expect(res.list.length).toBeGreaterThan(0);
-        await expect(grpcUnary(client, ResourcesService.method.listResources, { resourceTypeId: 'nope' })).rejects.toMatchObject({
+        await expect(
+          grpcUnary(client, ResourcesService.method.listResources, { resourceTypeId: 'nope' }),
+        ).rejects.toMatchObject({
           code: grpc.status.NOT_FOUND,
           details: expect.stringContaining('unknown resource type nope'),
         });
@@ -657,23 +776,42 @@ describe('serve --listen 127.0.0.1:0', () => {
       const client = new grpc.Client(m![1]!, grpc.credentials.createInsecure());
       try {
         const services = await reflectionListServices(client);
-        expect(services).toEqual(expect.arrayContaining([
-          'c1.connector.v2.ConnectorService',
-          'c1.connector.v2.ResourcesService',
-          'c1.connector.v2.GrantManagerService',
-          'grpc.reflection.v1.ServerReflection',
-        ]));
-        const groups = await grpcUnary(client, ResourcesService.method.listResources, { resourceTypeId: 'group', pageSize: 100 });
-        expect(groups.list.map((r) => r.id!.resource).sort()).toEqual(sim.state.listGroups().map((g) => g.id).sort());
+        expect(services).toEqual(
+          expect.arrayContaining([
+            'c1.connector.v2.ConnectorService',
+            'c1.connector.v2.ResourcesService',
+            'c1.connector.v2.GrantManagerService',
+            'grpc.reflection.v1.ServerReflection',
+          ]),
+        );
+        const groups = await grpcUnary(client, ResourcesService.method.listResources, {
+          resourceTypeId: 'group',
+          pageSize: 100,
+        });
+        expect(groups.list.map((r) => r.id!.resource).sort()).toEqual(
+          sim.state
+            .listGroups()
+            .map((g) => g.id)
+            .sort(),
+        );
         expect(groups.nextPageToken).toBe('');
         const users: string[] = [];
         let token = '';
         do {
-          const page = await grpcUnary(client, ResourcesService.method.listResources, { resourceTypeId: 'user', pageSize: 25, pageToken: token });
+          const page = await grpcUnary(client, ResourcesService.method.listResources, {
+            resourceTypeId: 'user',
+            pageSize: 25,
+            pageToken: token,
+          });
           users.push(...page.list.map((r) => r.id!.resource));
           token = page.nextPageToken;
         } while (token);
-        expect(users.sort()).toEqual(sim.state.listUsers().map((u) => u.id).sort());
+        expect(users.sort()).toEqual(
+          sim.state
+            .listUsers()
+            .map((u) => u.id)
+            .sort(),
+        );
       } finally {
         client.close();
       }

@@ -1,13 +1,88 @@
 /**
- * The connector SDK: what a connector package imports.
- * Server, host, CLI, c1z, HTTP and simulator code are imported from their own subpaths
- * (e.g. `@baton-ts/shared/http/index`), so a connector bin loads only what it uses.
+ * The connector SDK: everything a connector's own code (src/) needs, and nothing of the server, host or CLI.
+ *
+ * Other entry points of this package:
+ * - `@baton-ts/shared/pb`        the generated c1.connector.v2 messages (schemas, enums) a connector may need
+ * - `@baton-ts/shared/http`      the SaaS HTTP client (retries, rate limits, redaction, error mapping)
+ * - `@baton-ts/shared/cli`       the runner a connector's bin calls
+ * - `@baton-ts/shared/simulator` building blocks for a connector's fake SaaS API
+ * - `@baton-ts/shared/testing`   the conformance kit and helpers for a connector's tests
+ * - `@baton-ts/shared/host`      the parent side (spawn, sync, provision), for tests, benchmarks and tools
+ * - `@baton-ts/shared/c1z`       reading and writing sync files
+ * See docs/sdk.md.
  */
-export * from './sdk/connector.js';
-export * from './sdk/resources.js';
-export * from './sdk/entitlements.js';
-export * from './sdk/annotations.js';
-export * from './sdk/pagination.js';
-export * from './sdk/errors.js';
-export * from './sdk/rate-limit.js';
-export type { Logger } from './log/logger.js';
+export {
+  defineConnector,
+  type AccountManager,
+  type BundledSimulator,
+  type CallContext,
+  type Connector,
+  type ConnectorDefinition,
+  type ConnectorMetadataInput,
+  type ConnectorRuntime,
+  type CreateAccountOutcome,
+  type DeleteOutcome,
+  type GrantOutcome,
+  type ResourceSyncer,
+  type RevokeOutcome,
+  type RuntimeStats,
+} from './sdk/connector.js';
+export {
+  appResource,
+  groupResource,
+  isEmail,
+  profileOf,
+  profileString,
+  resource,
+  resourceId,
+  resourceType,
+  roleResource,
+  userResource,
+  type AppOptions,
+  type ProfileInput,
+  type Resource,
+  type ResourceId,
+  type ResourceOptions,
+  type ResourceStatusName,
+  type ResourceType,
+  type ResourceTypeOptions,
+  type Trait,
+  type UserOptions,
+} from './sdk/resources.js';
+export {
+  entitlement,
+  entitlementId,
+  grant,
+  grantId,
+  isImmutable,
+  type Entitlement,
+  type EntitlementOptions,
+  type Grant,
+  type GrantOptions,
+  type Purpose,
+} from './sdk/entitlements.js';
+export { annotation, findAnnotation, hasAnnotation, type Annotations } from './sdk/annotations.js';
+export { pageOfArray, type PageRequest, type PageResult } from './sdk/pagination.js';
+export {
+  Code,
+  ConnectorError,
+  alreadyExists,
+  deadlineExceeded,
+  failedPrecondition,
+  internal,
+  invalidArgument,
+  notFound,
+  permissionDenied,
+  unauthenticated,
+  unavailable,
+  unimplemented,
+} from './sdk/errors.js';
+export type { RateLimitInfo } from './sdk/rate-limit.js';
+export {
+  createLogger,
+  silentLogger,
+  type LogFormat,
+  type LogLevel,
+  type Logger,
+  type LoggerOptions,
+} from './log/logger.js';

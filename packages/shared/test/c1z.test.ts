@@ -13,7 +13,11 @@ import {
   ResourceType_Trait,
   type Resource,
 } from '../src/gen/c1/connector/v2/resource_pb.js';
-import { EntitlementSchema, Entitlement_PurposeValue, type Entitlement } from '../src/gen/c1/connector/v2/entitlement_pb.js';
+import {
+  EntitlementSchema,
+  Entitlement_PurposeValue,
+  type Entitlement,
+} from '../src/gen/c1/connector/v2/entitlement_pb.js';
 import {
   GrantSchema,
   GrantSourcesSchema,
@@ -143,7 +147,11 @@ function fixture() {
     });
   const engMember = member(eng);
   const adminsMember = member(admins);
-  const grant = (ent: Entitlement, principal: Resource, extra: { annotations?: Grant['annotations']; sources?: Grant['sources'] } = {}): Grant =>
+  const grant = (
+    ent: Entitlement,
+    principal: Resource,
+    extra: { annotations?: Grant['annotations']; sources?: Grant['sources'] } = {},
+  ): Grant =>
     create(GrantSchema, {
       entitlement: ent,
       // Principals are often only an id, as connectors send them.
@@ -234,8 +242,13 @@ describe('deterministic binary', () => {
   it('equals toBinary for messages without maps', () => {
     const f = fixture();
     const g = f.grants[0];
-    const noProfile = create(GrantSchema, { ...g, entitlement: create(EntitlementSchema, { ...g.entitlement!, resource: f.resources[2] }) });
-    expect(Buffer.from(toDeterministicBinary(GrantSchema, noProfile))).toEqual(Buffer.from(toBinary(GrantSchema, noProfile)));
+    const noProfile = create(GrantSchema, {
+      ...g,
+      entitlement: create(EntitlementSchema, { ...g.entitlement!, resource: f.resources[2] }),
+    });
+    expect(Buffer.from(toDeterministicBinary(GrantSchema, noProfile))).toEqual(
+      Buffer.from(toBinary(GrantSchema, noProfile)),
+    );
     expect(Buffer.from(toDeterministicBinary(ResourceTypeSchema, f.resourceTypes[0]))).toEqual(
       Buffer.from(toBinary(ResourceTypeSchema, f.resourceTypes[0])),
     );
@@ -248,7 +261,9 @@ describe('deterministic binary', () => {
     expect(Buffer.from(bytesA)).toEqual(Buffer.from(toDeterministicBinary(ResourceSchema, b)));
     // Decoding inserts in wire order; only integer-like keys get reordered by JS, so compare the rest.
     const text = Buffer.from(bytesA).toString('latin1');
-    const order = ['10', '2', 'a', 'b', 'z', Buffer.from('é').toString('latin1')].map((k) => text.indexOf(`\n${String.fromCharCode(k.length)}${k}`));
+    const order = ['10', '2', 'a', 'b', 'z', Buffer.from('é').toString('latin1')].map((k) =>
+      text.indexOf(`\n${String.fromCharCode(k.length)}${k}`),
+    );
     expect(order.every((pos) => pos >= 0)).toBe(true);
     expect([...order].sort((x, y) => x - y)).toEqual(order);
     expect(equals(ResourceSchema, fromBinary(ResourceSchema, bytesA), a)).toBe(true);
@@ -369,14 +384,26 @@ describe('SyncStore c1z files', () => {
     expect(runs.supports_diff.dflt_value).toBe('0');
     expect(runs.ended_at.notnull).toBe(0);
     expect(cols('v1_connector_sessions').map((c) => c.name)).toEqual(['id', 'sync_id', 'key', 'value']);
-    expect(cols('v1_resource_types').find((c) => c.name === 'data')?.type.toLowerCase()).toBe('blob');
-    expect(cols('v1_resource_types').find((c) => c.name === 'discovered_at')?.type.toLowerCase()).toBe('datetime');
+    expect(
+      cols('v1_resource_types')
+        .find((c) => c.name === 'data')
+        ?.type.toLowerCase(),
+    ).toBe('blob');
+    expect(
+      cols('v1_resource_types')
+        .find((c) => c.name === 'discovered_at')
+        ?.type.toLowerCase(),
+    ).toBe('datetime');
 
     const indexes = sql<{ name: string; tbl_name: string }>(
       db,
       "select name, tbl_name from sqlite_master where type = 'index' and name not like 'sqlite_%' order by name",
     );
-    const byTable = (t: string) => indexes.filter((i) => i.tbl_name === t).map((i) => i.name).sort();
+    const byTable = (t: string) =>
+      indexes
+        .filter((i) => i.tbl_name === t)
+        .map((i) => i.name)
+        .sort();
     expect(byTable('v1_grants')).toEqual([
       'idx_grants_entitlement_id_principal_id_v1',
       'idx_grants_external_sync_v1',
@@ -391,7 +418,10 @@ describe('SyncStore c1z files', () => {
       'idx_resources_parent_resource_id_v1',
       'idx_resources_resource_type_id_v1',
     ]);
-    expect(byTable('v1_entitlements')).toEqual(['idx_entitlements_external_sync_v1', 'idx_entitlements_resource_id_v1']);
+    expect(byTable('v1_entitlements')).toEqual([
+      'idx_entitlements_external_sync_v1',
+      'idx_entitlements_resource_id_v1',
+    ]);
     expect(byTable('v1_sync_runs')).toEqual(['idx_sync_runs_sync_id_v1']);
     expect(byTable('v1_assets')).toEqual(['idx_assets_external_sync_v1']);
     expect(byTable('v1_connector_sessions')).toEqual(['idx_session_store_sync_key_v1']);
@@ -419,7 +449,8 @@ describe('SyncStore c1z files', () => {
   });
 
   it('has the row counts, external ids and denormalised columns of spec 4.2', () => {
-    const count = (t: string) => sql<{ n: number }>(db, `select count(*) as n from ${t} where sync_id = '${syncId}'`)[0].n;
+    const count = (t: string) =>
+      sql<{ n: number }>(db, `select count(*) as n from ${t} where sync_id = '${syncId}'`)[0].n;
     expect(count('v1_resource_types')).toBe(3);
     expect(count('v1_resources')).toBe(5);
     expect(count('v1_entitlements')).toBe(2);
@@ -432,13 +463,26 @@ describe('SyncStore c1z files', () => {
       'project',
     ]);
     expect(
-      sql(db, 'select resource_type_id, external_id, parent_resource_type_id, parent_resource_id from v1_resources order by id'),
+      sql(
+        db,
+        'select resource_type_id, external_id, parent_resource_type_id, parent_resource_id from v1_resources order by id',
+      ),
     ).toEqual([
       { resource_type_id: 'user', external_id: 'user:alice', parent_resource_type_id: null, parent_resource_id: null },
       { resource_type_id: 'user', external_id: 'user:bob', parent_resource_type_id: null, parent_resource_id: null },
       { resource_type_id: 'group', external_id: 'group:eng', parent_resource_type_id: null, parent_resource_id: null },
-      { resource_type_id: 'group', external_id: 'group:admins', parent_resource_type_id: null, parent_resource_id: null },
-      { resource_type_id: 'project', external_id: 'project:p1', parent_resource_type_id: 'group', parent_resource_id: 'eng' },
+      {
+        resource_type_id: 'group',
+        external_id: 'group:admins',
+        parent_resource_type_id: null,
+        parent_resource_id: null,
+      },
+      {
+        resource_type_id: 'project',
+        external_id: 'project:p1',
+        parent_resource_type_id: 'group',
+        parent_resource_id: 'eng',
+      },
     ]);
     expect(sql(db, 'select resource_type_id, resource_id, external_id from v1_entitlements order by id')).toEqual([
       { resource_type_id: 'group', resource_id: 'eng', external_id: 'group:eng:member' },
@@ -450,21 +494,23 @@ describe('SyncStore c1z files', () => {
         `select resource_type_id, resource_id, entitlement_id, principal_resource_type_id, principal_resource_id,
                 external_id, expansion, needs_expansion from v1_grants order by id`,
       ),
-    ).toEqual([
-      ['group', 'eng', 'group:eng:member', 'user', 'alice'],
-      ['group', 'eng', 'group:eng:member', 'user', 'bob'],
-      ['group', 'eng', 'group:eng:member', 'group', 'admins'],
-      ['group', 'admins', 'group:admins:member', 'user', 'bob'],
-    ].map(([rt, r, e, pt, p]) => ({
-      resource_type_id: rt,
-      resource_id: r,
-      entitlement_id: e,
-      principal_resource_type_id: pt,
-      principal_resource_id: p,
-      external_id: `${e}:${pt}:${p}`,
-      expansion: null,
-      needs_expansion: 0,
-    })));
+    ).toEqual(
+      [
+        ['group', 'eng', 'group:eng:member', 'user', 'alice'],
+        ['group', 'eng', 'group:eng:member', 'user', 'bob'],
+        ['group', 'eng', 'group:eng:member', 'group', 'admins'],
+        ['group', 'admins', 'group:admins:member', 'user', 'bob'],
+      ].map(([rt, r, e, pt, p]) => ({
+        resource_type_id: rt,
+        resource_id: r,
+        entitlement_id: e,
+        principal_resource_type_id: pt,
+        principal_resource_id: p,
+        external_id: `${e}:${pt}:${p}`,
+        expansion: null,
+        needs_expansion: 0,
+      })),
+    );
     const stamps = sql<{ t: string }>(
       db,
       'select discovered_at as t from v1_resources union all select discovered_at from v1_grants',
@@ -474,7 +520,10 @@ describe('SyncStore c1z files', () => {
 
   it('stores deterministic proto blobs that decode to the original messages', () => {
     const blob = (table: string, externalId: string) =>
-      Buffer.from(sql<{ h: string }>(db, `select hex(data) as h from ${table} where external_id = '${externalId}'`)[0].h, 'hex');
+      Buffer.from(
+        sql<{ h: string }>(db, `select hex(data) as h from ${table} where external_id = '${externalId}'`)[0].h,
+        'hex',
+      );
 
     const g3 = fromBinary(GrantSchema, blob('v1_grants', 'group:eng:member:group:admins'));
     expect(equals(GrantSchema, g3, f.grants[2])).toBe(true);
@@ -485,13 +534,24 @@ describe('SyncStore c1z files', () => {
 
     const g2Bytes = blob('v1_grants', 'group:eng:member:user:bob');
     expect(g2Bytes).toEqual(Buffer.from(toDeterministicBinary(GrantSchema, f.grants[1])));
-    expect(Object.keys(fromBinary(GrantSchema, g2Bytes).sources!.sources)).toEqual(['group:admins:member', 'group:eng:member']);
+    expect(Object.keys(fromBinary(GrantSchema, g2Bytes).sources!.sources)).toEqual([
+      'group:admins:member',
+      'group:eng:member',
+    ]);
 
     const alice = fromBinary(ResourceSchema, blob('v1_resources', 'user:alice'));
     expect(equals(ResourceSchema, alice, f.resources[0])).toBe(true);
     expect(anyUnpack(alice.annotations[0], UserTraitSchema)?.login).toBe('alice');
-    expect(equals(EntitlementSchema, fromBinary(EntitlementSchema, blob('v1_entitlements', 'group:eng:member')), f.entitlements[0])).toBe(true);
-    expect(equals(ResourceTypeSchema, fromBinary(ResourceTypeSchema, blob('v1_resource_types', 'user')), f.resourceTypes[0])).toBe(true);
+    expect(
+      equals(
+        EntitlementSchema,
+        fromBinary(EntitlementSchema, blob('v1_entitlements', 'group:eng:member')),
+        f.entitlements[0],
+      ),
+    ).toBe(true);
+    expect(
+      equals(ResourceTypeSchema, fromBinary(ResourceTypeSchema, blob('v1_resource_types', 'user')), f.resourceTypes[0]),
+    ).toBe(true);
   });
 
   it('re-opens with openC1z and reads everything back', async () => {
@@ -504,7 +564,12 @@ describe('SyncStore c1z files', () => {
       expectSameList(ResourceSchema, [...store.resources()], f.resources);
       expectSameList(EntitlementSchema, [...store.entitlements()], f.entitlements);
       expectSameList(GrantSchema, [...store.grants()], f.grants);
-      expect(store.counts()).toEqual({ resourceTypes: 3, resources: { group: 2, project: 1, user: 2 }, entitlements: 2, grants: 4 });
+      expect(store.counts()).toEqual({
+        resourceTypes: 3,
+        resources: { group: 2, project: 1, user: 2 },
+        entitlements: 2,
+        grants: 4,
+      });
 
       expect(store.hasResource('user', 'alice')).toBe(true);
       expect(store.hasResource('group', 'alice')).toBe(false);
@@ -587,7 +652,11 @@ describe('SyncStore behaviour', () => {
       store.insertSyncRun({ syncId: third });
       expect(store.selectedSyncId).toBe(second);
       // A finished non-full sync is not chosen.
-      store.insertSyncRun({ syncId: newKsuid(), endedAt: formatGoTime(new Date(Date.now() + 60_000)), syncType: 'partial' });
+      store.insertSyncRun({
+        syncId: newKsuid(),
+        endedAt: formatGoTime(new Date(Date.now() + 60_000)),
+        syncType: 'partial',
+      });
       expect(store.selectedSyncId).toBe(second);
 
       // Iterating while writing does not trip over an open statement.
@@ -760,14 +829,19 @@ describe('reading files written elsewhere', () => {
     writeFileSync(join(d, 'truncated.c1z'), bytes.subarray(0, Math.floor(bytes.length / 2)));
     await expect(open(join(d, 'truncated.c1z'))).rejects.toThrow(/corrupt zstd data/);
 
-    writeFileSync(join(d, 'garbage.c1z'), Buffer.concat([Buffer.from('C1ZF\0', 'latin1'), Buffer.from('definitely not zstd')]));
+    writeFileSync(
+      join(d, 'garbage.c1z'),
+      Buffer.concat([Buffer.from('C1ZF\0', 'latin1'), Buffer.from('definitely not zstd')]),
+    );
     await expect(open(join(d, 'garbage.c1z'))).rejects.toThrow(/corrupt zstd data/);
 
     sh(`{ printf 'C1ZF\\0'; printf 'hello, this is text' | zstd -q -c; } > '${join(d, 'text.c1z')}'`);
     await expect(open(join(d, 'text.c1z'))).rejects.toThrow(/does not contain a SQLite database/);
 
     // A SQLite header followed by junk: decompresses fine but is no database.
-    sh(`{ printf 'C1ZF\\0'; { printf 'SQLite format 3\\0'; head -c 5000 /dev/urandom; } | zstd -q -c; } > '${join(d, 'badsqlite.c1z')}'`);
+    sh(
+      `{ printf 'C1ZF\\0'; { printf 'SQLite format 3\\0'; head -c 5000 /dev/urandom; } | zstd -q -c; } > '${join(d, 'badsqlite.c1z')}'`,
+    );
     await expect(open(join(d, 'badsqlite.c1z'))).rejects.toThrow(/damaged SQLite database|does not contain/);
 
     await expect(SyncStore.openC1z(good, { tempDir, maxDecodedBytes: 1000 })).rejects.toThrow(/exceeds 1000 bytes/);
@@ -781,8 +855,16 @@ describe('JSON lines', () => {
     const f = fixture();
     const d = dir('jsonl');
     const store = SyncStore.create({ tempDir: d });
-    const unknownAnnotation = { $typeName: 'google.protobuf.Any' as const, typeUrl: 'type.googleapis.com/example.v9.Future', value: new Uint8Array([8, 1]) };
-    const odd = create(ResourceSchema, { id: rid('user', 'carol'), displayName: 'Carol', annotations: [unknownAnnotation] });
+    const unknownAnnotation = {
+      $typeName: 'google.protobuf.Any' as const,
+      typeUrl: 'type.googleapis.com/example.v9.Future',
+      value: new Uint8Array([8, 1]),
+    };
+    const odd = create(ResourceSchema, {
+      id: rid('user', 'carol'),
+      displayName: 'Carol',
+      annotations: [unknownAnnotation],
+    });
     let syncId: string;
     try {
       syncId = writeFixture(store, { ...f, resources: [...f.resources, odd] });
@@ -849,8 +931,16 @@ describe('large syncs', () => {
     const d = dir('large');
     const store = SyncStore.create({ tempDir: d });
     try {
-      const userType = create(ResourceTypeSchema, { id: 'user', displayName: 'User', traits: [ResourceType_Trait.USER] });
-      const groupType = create(ResourceTypeSchema, { id: 'group', displayName: 'Group', traits: [ResourceType_Trait.GROUP] });
+      const userType = create(ResourceTypeSchema, {
+        id: 'user',
+        displayName: 'User',
+        traits: [ResourceType_Trait.USER],
+      });
+      const groupType = create(ResourceTypeSchema, {
+        id: 'group',
+        displayName: 'Group',
+        traits: [ResourceType_Trait.GROUP],
+      });
       store.startSync();
       store.putResourceTypes([userType, groupType]);
       const groups = Array.from({ length: 200 }, (_, i) =>

@@ -61,7 +61,14 @@ describe('flag names', () => {
     expect(envNameOf('grant-entitlement')).toBe('BATON_GRANT_ENTITLEMENT');
     const fields = connectorFields(acme);
     const apiKey = fields.find((f) => f.key === 'apiKey')!;
-    expect(apiKey).toMatchObject({ flag: 'api-key', env: 'BATON_API_KEY', required: true, secret: true, hidden: false, kind: 'string' });
+    expect(apiKey).toMatchObject({
+      flag: 'api-key',
+      env: 'BATON_API_KEY',
+      required: true,
+      secret: true,
+      hidden: false,
+      kind: 'string',
+    });
     expect(fields.find((f) => f.key === 'pageSize')).toMatchObject({ kind: 'integer', required: false, default: 50 });
     expect(fields.find((f) => f.key === 'debugKnob')).toMatchObject({ hidden: true, required: false });
     expect(fields.find((f) => f.key === 'includeDisabled')).toMatchObject({ kind: 'boolean', default: false });
@@ -84,7 +91,15 @@ describe('precedence: flag > env > file > default', () => {
     const yamlPath = join(dir, 'prec.yaml');
     writeFileSync(
       yamlPath,
-      ['api-key: from-file-key', 'base-url: http://file.example', 'page-size: 30', 'log-level: warn', 'file: file.c1z', 'domain: filedomain', 'tags: [a, b]'].join('\n'),
+      [
+        'api-key: from-file-key',
+        'base-url: http://file.example',
+        'page-size: 30',
+        'log-level: warn',
+        'file: file.c1z',
+        'domain: filedomain',
+        'tags: [a, b]',
+      ].join('\n'),
     );
     const env = {
       BATON_CONFIG_PATH: yamlPath,
@@ -94,7 +109,13 @@ describe('precedence: flag > env > file > default', () => {
     };
     const parsed = parseCommandLine(acme, ['--page-size', '60'], env, dir);
     const input = rawConnectorInput(parsed);
-    expect(input).toMatchObject({ apiKey: 'from-env-key', baseUrl: 'http://file.example', pageSize: 60, domain: 'filedomain', tags: ['a', 'b'] });
+    expect(input).toMatchObject({
+      apiKey: 'from-env-key',
+      baseUrl: 'http://file.example',
+      pageSize: 60,
+      domain: 'filedomain',
+      tags: ['a', 'b'],
+    });
     expect(parsed.connector.get('apiKey')?.source).toBe('env');
     expect(parsed.connector.get('baseUrl')?.source).toBe('file');
     expect(parsed.connector.get('pageSize')?.source).toBe('flag');
@@ -117,8 +138,12 @@ describe('precedence: flag > env > file > default', () => {
     const parsed = parseCommandLine(acme, [], {}, cwd);
     expect(parsed.connector.get('apiKey')).toEqual({ value: 'k-from-dotfile', source: 'file' });
     expect(parsed.baton.get('provisioning')).toEqual({ value: true, source: 'file' });
-    expect(() => parseCommandLine(acme, [], { BATON_CONFIG_PATH: join(cwd, 'conf.json') }, cwd)).toThrow(/must name a \.yaml or \.yml file/);
-    expect(() => parseCommandLine(acme, [], { BATON_CONFIG_PATH: join(cwd, 'nope.yml') }, cwd)).toThrow(/does not exist/);
+    expect(() => parseCommandLine(acme, [], { BATON_CONFIG_PATH: join(cwd, 'conf.json') }, cwd)).toThrow(
+      /must name a \.yaml or \.yml file/,
+    );
+    expect(() => parseCommandLine(acme, [], { BATON_CONFIG_PATH: join(cwd, 'nope.yml') }, cwd)).toThrow(
+      /does not exist/,
+    );
   });
 
   it('parses booleans from flags (also --flag=false), env and file', () => {
@@ -126,7 +151,12 @@ describe('precedence: flag > env > file > default', () => {
     const a = parseCommandLine(acme, ['--include-disabled', '-p'], {}, cwd);
     expect(rawConnectorInput(a).includeDisabled).toBe(true);
     expect(a.baton.get('provisioning')?.value).toBe(true);
-    const b = parseCommandLine(acme, ['--include-disabled=false', '--provisioning=false'], { BATON_INCLUDE_DISABLED: 'true', BATON_PROVISIONING: '1' }, cwd);
+    const b = parseCommandLine(
+      acme,
+      ['--include-disabled=false', '--provisioning=false'],
+      { BATON_INCLUDE_DISABLED: 'true', BATON_PROVISIONING: '1' },
+      cwd,
+    );
     expect(rawConnectorInput(b).includeDisabled).toBe(false);
     expect(b.baton.get('provisioning')).toEqual({ value: false, source: 'flag' });
     const c = parseCommandLine(acme, [], { BATON_INCLUDE_DISABLED: 'true', BATON_SKIP_FULL_SYNC: 'TRUE' }, cwd);
@@ -152,7 +182,9 @@ describe('config errors', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toContain('invalid configuration: --api-key (BATON_API_KEY) is required');
     expect(lines).toContain('invalid configuration: --base-url (BATON_BASE_URL) is required');
-    expect(lines).toContain('invalid configuration: --domain (BATON_DOMAIN): must be lowercase letters, digits and dashes');
+    expect(lines).toContain(
+      'invalid configuration: --domain (BATON_DOMAIN): must be lowercase letters, digits and dashes',
+    );
     expect(lines.some((l) => l.startsWith('invalid configuration: --page-size (BATON_PAGE_SIZE): '))).toBe(true);
   });
 
@@ -209,26 +241,58 @@ describe('config errors', () => {
     for (const argv of [['--demo'], ['simulator'], ['serve', '--demo']]) {
       const r = await run(plain, argv);
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe('error: baton-plain has no bundled simulator, so --demo and `simulator` are not available\n');
+      expect(r.stderr).toBe(
+        'error: baton-plain has no bundled simulator, so --demo and `simulator` are not available\n',
+      );
     }
   });
 
   it('checks one-shot flag combinations in v0.2.45 precedence', () => {
     const action = (argv: string[]) => selectAction(parseCommandLine(acme, argv, {}, dir));
     expect(action([])).toEqual({ kind: 'sync' });
-    expect(action(['--revoke-grant', 'g', '--grant-entitlement', 'e', '--grant-principal', 'p', '--grant-principal-type', 't'])).toMatchObject({ kind: 'grant' });
+    expect(
+      action([
+        '--revoke-grant',
+        'g',
+        '--grant-entitlement',
+        'e',
+        '--grant-principal',
+        'p',
+        '--grant-principal-type',
+        't',
+      ]),
+    ).toMatchObject({ kind: 'grant' });
     expect(action(['--revoke-grant', 'g', '--create-account-login', 'l'])).toEqual({ kind: 'revoke', grantId: 'g' });
-    expect(action(['--create-account-login', 'l', '--create-account-profile', '{"a":1}', '--delete-resource', 'x', '--delete-resource-type', 'user'])).toEqual({
+    expect(
+      action([
+        '--create-account-login',
+        'l',
+        '--create-account-profile',
+        '{"a":1}',
+        '--delete-resource',
+        'x',
+        '--delete-resource-type',
+        'user',
+      ]),
+    ).toEqual({
       kind: 'create-account',
       login: 'l',
       email: undefined,
       profile: { a: 1 },
       resourceTypeId: undefined,
     });
-    expect(action(['--delete-resource', 'x', '--delete-resource-type', 'user'])).toEqual({ kind: 'delete-resource', resourceId: 'x', resourceType: 'user' });
-    expect(() => action(['--grant-entitlement', 'e'])).toThrow(/requires --grant-principal \(BATON_GRANT_PRINCIPAL\) and --grant-principal-type/);
+    expect(action(['--delete-resource', 'x', '--delete-resource-type', 'user'])).toEqual({
+      kind: 'delete-resource',
+      resourceId: 'x',
+      resourceType: 'user',
+    });
+    expect(() => action(['--grant-entitlement', 'e'])).toThrow(
+      /requires --grant-principal \(BATON_GRANT_PRINCIPAL\) and --grant-principal-type/,
+    );
     expect(() => action(['--delete-resource', 'x'])).toThrow(/requires --delete-resource-type/);
-    expect(() => action(['--create-account-login', 'l', '--create-account-profile', '[1]'])).toThrow(/must be a JSON object/);
+    expect(() => action(['--create-account-login', 'l', '--create-account-profile', '[1]'])).toThrow(
+      /must be a JSON object/,
+    );
   });
 });
 
@@ -264,16 +328,25 @@ describe('commands that need no connector service', () => {
     expect(byName.tags).toMatchObject({ type: 'array', required: false });
     expect(byName.debugKnob).toMatchObject({ hidden: true });
     expect(doc.jsonSchema.required).toEqual(['apiKey', 'baseUrl']);
-    expect(doc.batonFlags.find((b: { flag: string }) => b.flag === '--file')).toMatchObject({ env: 'BATON_FILE', default: 'sync.c1z', short: '-f' });
+    expect(doc.batonFlags.find((b: { flag: string }) => b.flag === '--file')).toMatchObject({
+      env: 'BATON_FILE',
+      default: 'sync.c1z',
+      short: '-f',
+    });
   });
 
   it('capabilities: @type first, sorted by resource type, no trailing newline, even without a valid config', async () => {
     const r = await run(acme, ['capabilities']);
     expect(r.code).toBe(0);
     expect(r.stdout.endsWith('\n')).toBe(false);
-    expect(r.stdout.startsWith('{\n  "@type": "type.googleapis.com/c1.connector.v2.ConnectorCapabilities",\n')).toBe(true);
+    expect(r.stdout.startsWith('{\n  "@type": "type.googleapis.com/c1.connector.v2.ConnectorCapabilities",\n')).toBe(
+      true,
+    );
     const doc = JSON.parse(r.stdout);
-    expect(doc.resourceTypeCapabilities.map((c: { resourceType: { id: string } }) => c.resourceType.id)).toEqual(['group', 'user']);
+    expect(doc.resourceTypeCapabilities.map((c: { resourceType: { id: string } }) => c.resourceType.id)).toEqual([
+      'group',
+      'user',
+    ]);
     const group = doc.resourceTypeCapabilities[0];
     expect(group.capabilities).toContain('CAPABILITY_PROVISION');
     // Nested Any values keep @type first too.
@@ -284,12 +357,16 @@ describe('commands that need no connector service', () => {
     expect(again.stdout).toBe(r.stdout);
   });
 
-
   it('lenient config fills what is missing so create() can run', () => {
     const parsed = parseCommandLine(acme, ['--page-size', '7'], {}, dir);
     expect(() => validateConnectorConfig(acme, parsed)).toThrow(ConfigError);
     const lenient = lenientConnectorConfig(acme, parsed);
-    expect(lenient).toMatchObject({ apiKey: 'placeholder', baseUrl: 'https://placeholder.invalid', pageSize: 7, includeDisabled: false });
+    expect(lenient).toMatchObject({
+      apiKey: 'placeholder',
+      baseUrl: 'https://placeholder.invalid',
+      pageSize: 7,
+      includeDisabled: false,
+    });
   });
 
   it('throws UsageError for --bool=garbage', () => {
@@ -301,7 +378,10 @@ describe('progress display', () => {
   const progress: SyncProgress = {
     phase: 'grants',
     resourceTypeId: 'group',
-    perType: { user: { resources: 5, entitlements: 0, grants: 0 }, group: { resources: 2, entitlements: 2, grants: 3 } },
+    perType: {
+      user: { resources: 5, entitlements: 0, grants: 0 },
+      group: { resources: 2, entitlements: 2, grants: 3 },
+    },
     totals: { resourceTypes: 2, resources: 7, entitlements: 2, grants: 3, expandedGrants: 0 },
     rpcCount: 12,
     retries: 0,
@@ -321,7 +401,10 @@ describe('progress display', () => {
 
   it('draws nothing when disabled; when enabled it redraws in place, keeps other writes above it, and at most ~10x/s', () => {
     const writes: string[] = [];
-    const fake = { write: (s: string) => (writes.push(String(s)), true), columns: 120 } as unknown as NodeJS.WriteStream;
+    const fake = {
+      write: (s: string) => (writes.push(String(s)), true),
+      columns: 120,
+    } as unknown as NodeJS.WriteStream;
     const off = createProgressDisplay({ stream: fake, enabled: false });
     off.update(progress);
     off.stop();

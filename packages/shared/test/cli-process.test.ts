@@ -34,10 +34,13 @@ interface Sim {
 let dir: string;
 let sim: Sim;
 /** Environment without any BATON_ variable of the machine running the tests. */
-const cleanEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BATON_')));
+const cleanEnv: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.startsWith('BATON_')),
+);
 
 beforeAll(async () => {
-  if (!existsSync(join(here, '..', 'dist', 'cli', 'runner.js'))) throw new Error('run `npm run build` first: the CLI bins use dist/');
+  if (!existsSync(join(here, '..', 'dist', 'cli', 'runner.js')))
+    throw new Error('run `npm run build` first: the CLI bins use dist/');
   dir = mkdtempSync(join(tmpdir(), 'cli-process-test-'));
   sim = await startAcmeSimulator();
 });
@@ -73,9 +76,15 @@ function runBin(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string
 const creds = () => ['--api-key', API_KEY, '--base-url', sim.baseUrl];
 
 /** Spawns a long-running command and resolves with its first stdout line. */
-function startLongRunning(args: string[]): Promise<{ child: ChildProcess; firstLine: string; rest: () => string; stderr: () => string }> {
+function startLongRunning(
+  args: string[],
+): Promise<{ child: ChildProcess; firstLine: string; rest: () => string; stderr: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: dir,
+      env: cleanEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     live.add(child);
     let stderr = '';
     child.stderr!.on('data', (c) => (stderr += c));
@@ -83,7 +92,8 @@ function startLongRunning(args: string[]): Promise<{ child: ChildProcess; firstL
     const rl = createInterface({ input: child.stdout! });
     rl.on('line', (line) => {
       lines.push(line);
-      if (lines.length === 1) resolve({ child, firstLine: line, rest: () => lines.slice(1).join('\n'), stderr: () => stderr });
+      if (lines.length === 1)
+        resolve({ child, firstLine: line, rest: () => lines.slice(1).join('\n'), stderr: () => stderr });
     });
     child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${stderr}`)));
   });
@@ -134,7 +144,14 @@ describe('default sync (self-spawn through the real handshake)', () => {
     expect(inspect.stdout).toMatch(/resources\s+user\s+5/);
 
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
-    expect(summary).toMatchObject({ connector: 'acme', resourceTypes: 2, resources: 7, entitlements: 2, grants: 3, apiRequests: 5 });
+    expect(summary).toMatchObject({
+      connector: 'acme',
+      resourceTypes: 2,
+      resources: 7,
+      entitlements: 2,
+      grants: 3,
+      apiRequests: 5,
+    });
     expect(sim.requestCount() - before).toBe(5); // validate + users + groups + 2 member lists
   });
 
@@ -157,7 +174,10 @@ describe('default sync (self-spawn through the real handshake)', () => {
     ] as const) {
       const r = await runBin([...creds(), ...args, '--log-level', 'warn']);
       expect(r.code, r.stderr).toBe(0);
-      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const kinds = lines.reduce<Record<string, number>>((acc, l) => ((acc[l.kind] = (acc[l.kind] ?? 0) + 1), acc), {});
       expect(kinds).toEqual({ resource_type: 2, resource: 7, entitlement: 2, grant: 3 });
       if (args.includes('--quiet')) expect(r.stdout).toBe('');
@@ -185,9 +205,22 @@ describe('default sync (self-spawn through the real handshake)', () => {
 describe('one-shot provisioning', () => {
   it('grant / revoke round trip, idempotent without mutating calls', async () => {
     const file = join(dir, 'prov.c1z');
-    const env = { ...cleanEnv, BATON_API_KEY: API_KEY, BATON_BASE_URL: sim.baseUrl, BATON_LOG_LEVEL: 'warn', BATON_FILE: file };
+    const env = {
+      ...cleanEnv,
+      BATON_API_KEY: API_KEY,
+      BATON_BASE_URL: sim.baseUrl,
+      BATON_LOG_LEVEL: 'warn',
+      BATON_FILE: file,
+    };
     expect((await runBin(['-q'], { env })).code).toBe(0);
-    const grantArgs = ['--grant-entitlement', 'group:g2:member', '--grant-principal', 'u1', '--grant-principal-type', 'user'];
+    const grantArgs = [
+      '--grant-entitlement',
+      'group:g2:member',
+      '--grant-principal',
+      'u1',
+      '--grant-principal-type',
+      'user',
+    ];
     const mutationsBefore = sim.mutations.length;
 
     expect(await runBin(grantArgs, { env })).toMatchObject({ code: 0, stdout: 'granted\n' });
@@ -198,7 +231,10 @@ describe('one-shot provisioning', () => {
     expect((await runBin(['-q'], { env })).code).toBe(0);
     expect((await readC1z(file)).grantIds).toContain('group:g2:member:user:u1');
 
-    expect(await runBin(['--revoke-grant', 'group:g2:member:user:u1'], { env })).toMatchObject({ code: 0, stdout: 'revoked\n' });
+    expect(await runBin(['--revoke-grant', 'group:g2:member:user:u1'], { env })).toMatchObject({
+      code: 0,
+      stdout: 'revoked\n',
+    });
     expect(await runBin(['--revoke-grant', 'group:g2:member:user:u1'], { env })).toMatchObject({
       code: 0,
       stdout: 'already revoked (no change)\n',
@@ -215,11 +251,16 @@ describe('one-shot provisioning', () => {
 
   it('create-account and delete-resource print one line each', async () => {
     const env = { ...cleanEnv, BATON_API_KEY: API_KEY, BATON_BASE_URL: sim.baseUrl, BATON_LOG_LEVEL: 'warn' };
-    expect(await runBin(['--create-account-login', 'zed', '--create-account-email', 'zed@acme.test'], { env })).toMatchObject({
+    expect(
+      await runBin(['--create-account-login', 'zed', '--create-account-email', 'zed@acme.test'], { env }),
+    ).toMatchObject({
       code: 0,
       stdout: 'account created: user:zed\n',
     });
-    expect(await runBin(['--delete-resource', 'zed', '--delete-resource-type', 'user'], { env })).toMatchObject({ code: 0, stdout: 'deleted\n' });
+    expect(await runBin(['--delete-resource', 'zed', '--delete-resource-type', 'user'], { env })).toMatchObject({
+      code: 0,
+      stdout: 'deleted\n',
+    });
     expect(await runBin(['--delete-resource', 'zed', '--delete-resource-type', 'user'], { env })).toMatchObject({
       code: 0,
       stdout: 'already deleted\n',
@@ -229,7 +270,14 @@ describe('one-shot provisioning', () => {
 
 describe('serve and simulator', () => {
   it('serve prints its address and answers gRPC until SIGTERM', async () => {
-    const { child, firstLine } = await startLongRunning(['serve', '--listen', '127.0.0.1:0', ...creds(), '--log-level', 'warn']);
+    const { child, firstLine } = await startLongRunning([
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      ...creds(),
+      '--log-level',
+      'warn',
+    ]);
     const m = /^serving gRPC \(and Connect\) on (127\.0\.0\.1:\d+) \(plaintext\)$/.exec(firstLine);
     expect(m).not.toBeNull();
     const raw = new grpc.Client(m![1], grpc.credentials.createInsecure());
@@ -284,17 +332,36 @@ describe('--demo', () => {
     expect((await readC1z(file)).counts.resources).toEqual({ group: 2, user: 5 });
 
     // One-shot provisioning with --demo: a fresh simulator each run, so a grant from the demo dataset always works.
-    const grant = ['--demo', '--file', file, '--grant-entitlement', 'group:g2:member', '--grant-principal', 'u1', '--grant-principal-type', 'user', '--log-level', 'warn'];
+    const grant = [
+      '--demo',
+      '--file',
+      file,
+      '--grant-entitlement',
+      'group:g2:member',
+      '--grant-principal',
+      'u1',
+      '--grant-principal-type',
+      'user',
+      '--log-level',
+      'warn',
+    ];
     expect(await runBin(grant)).toMatchObject({ code: 0, stdout: 'granted\n' });
     expect(await runBin(grant)).toMatchObject({ code: 0, stdout: 'granted\n' });
-    expect(await runBin(['--demo', '--file', file, '--revoke-grant', 'group:g1:member:user:u1', '--log-level', 'warn'])).toMatchObject({
+    expect(
+      await runBin(['--demo', '--file', file, '--revoke-grant', 'group:g1:member:user:u1', '--log-level', 'warn']),
+    ).toMatchObject({
       code: 0,
       stdout: 'revoked\n',
     });
   });
 
   it('a host that passes --demo to the plugin gets a working plugin (_connector-service starts its own simulator)', async () => {
-    const proc = await spawnConnector({ command: process.execPath, args: [BIN, '--demo', '--log-level', 'warn'], env: cleanEnv, stderr: 'pipe' });
+    const proc = await spawnConnector({
+      command: process.execPath,
+      args: [BIN, '--demo', '--log-level', 'warn'],
+      env: cleanEnv,
+      stderr: 'pipe',
+    });
     const store = SyncStore.create();
     try {
       const summary = await runSync(proc.client, store);
@@ -320,7 +387,9 @@ describe('npm run demo driver', () => {
     const ok = await runBin([], { bin: DEMO_JS, env, cwd: root });
     expect(ok.code).toBe(0);
     const lines = ok.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^connector\s+resource types\s+resources\s+entitlements\s+grants\s+API requests\s+seconds$/);
+    expect(lines[0]).toMatch(
+      /^connector\s+resource types\s+resources\s+entitlements\s+grants\s+API requests\s+seconds$/,
+    );
     expect(lines[2]).toMatch(/^acme\s+2\s+7\s+2\s+3\s+5\s+[\d.]+$/);
     expect(existsSync(join(root, 'out', 'acme.c1z'))).toBe(true);
     expect((await readC1z(join(root, 'out', 'acme.c1z'))).counts.resources).toEqual({ group: 2, user: 5 });

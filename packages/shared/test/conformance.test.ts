@@ -6,15 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncStore } from '../src/c1z/index.js';
 import { ConnectorExitedError, RpcError, runSync, type ConnectorClient } from '../src/host/index.js';
-import {
-  entitlement,
-  grant,
-  groupResource,
-  resource,
-  resourceId,
-  resourceType,
-  userResource,
-} from '../src/index.js';
+import { entitlement, grant, groupResource, resource, resourceId, resourceType, userResource } from '../src/index.js';
 import {
   EntitlementSchema,
   EntitlementsServiceListEntitlementsResponseSchema,
@@ -43,10 +35,10 @@ import {
   checkRpcInvariants,
   checkSyncInvariants,
   ConformanceError,
-  MAX_PAGE_TOKEN_BYTES,
   RPC_INVARIANT_RULES,
   SYNC_INVARIANT_RULES,
 } from '../src/testing/conformance.js';
+import { MAX_PAGE_TOKEN_BYTES } from '../src/sdk/pagination.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // A small, correct model: users (principals only), groups with a `member` entitlement and a child `project` type
@@ -65,7 +57,13 @@ interface Model {
 }
 
 function user(i: number): Resource {
-  return userResource({ type: userType, id: `u${i}`, displayName: `User ${i}`, emails: [`u${i}@example.com`], login: `u${i}` });
+  return userResource({
+    type: userType,
+    id: `u${i}`,
+    displayName: `User ${i}`,
+    emails: [`u${i}@example.com`],
+    login: `u${i}`,
+  });
 }
 function group(i: number): Resource {
   return groupResource({ type: groupType, id: `g${i}`, displayName: `Group ${i}`, childTypes: ['project'] });
@@ -78,7 +76,9 @@ function goodModel(): Model {
   const users = [0, 1, 2, 3, 4].map(user);
   const groups = [0, 1].map(group);
   const projects = groups.map((g) => project(g, 0));
-  const members = groups.map((g) => entitlement(g, 'member', { displayName: `${g.displayName} Member`, grantableTo: [userType] }));
+  const members = groups.map((g) =>
+    entitlement(g, 'member', { displayName: `${g.displayName} Member`, grantableTo: [userType] }),
+  );
   const viewers = projects.map((p) => entitlement(p, 'viewer', { displayName: 'Viewer' }));
   const grants: Grant[] = [];
   groups.forEach((g, gi) => {
@@ -100,7 +100,12 @@ function goodModel(): Model {
   );
   // A principal of a type the connector does not list is fine (e.g. an external identity).
   grants.push(grant(members[1], resourceId('external-user', 'x1')));
-  return { types: [userType, groupType, projectType], resources: [...users, ...groups, ...projects], entitlements: [...members, ...viewers], grants };
+  return {
+    types: [userType, groupType, projectType],
+    resources: [...users, ...groups, ...projects],
+    entitlements: [...members, ...viewers],
+    grants,
+  };
 }
 
 const stores: SyncStore[] = [];
@@ -121,7 +126,8 @@ function storeOf(m: Model): SyncStore {
 }
 
 const byId = <T extends { id: string }>(list: T[], id: string): T => list.find((x) => x.id === id)!;
-const resById = (m: Model, key: string): Resource => m.resources.find((r) => `${r.id!.resourceType}:${r.id!.resource}` === key)!;
+const resById = (m: Model, key: string): Resource =>
+  m.resources.find((r) => `${r.id!.resourceType}:${r.id!.resource}` === key)!;
 const rulesOf = (violations: string[]) => [...new Set(violations.map((v) => /^\[([^\]]+)\]/.exec(v)?.[1]))];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -151,7 +157,12 @@ describe('checkSyncInvariants', () => {
   });
 
   // Each case breaks one invariant; the check must report exactly that rule and name the offending ids.
-  const cases: Array<{ rule: (typeof SYNC_INVARIANT_RULES)[number]; name: string; mutate: (m: Model) => void; expect: string[] }> = [
+  const cases: Array<{
+    rule: (typeof SYNC_INVARIANT_RULES)[number];
+    name: string;
+    mutate: (m: Model) => void;
+    expect: string[];
+  }> = [
     {
       rule: 'resource-type-display-name',
       name: 'a resource type without a display name',
@@ -187,7 +198,11 @@ describe('checkSyncInvariants', () => {
       name: 'a UserTrait that does not decode',
       mutate: (m) =>
         (resById(m, 'user:u2').annotations = [
-          { $typeName: 'google.protobuf.Any', typeUrl: `type.googleapis.com/${UserTraitSchema.typeName}`, value: new Uint8Array([0xff, 0xff, 0xff]) },
+          {
+            $typeName: 'google.protobuf.Any',
+            typeUrl: `type.googleapis.com/${UserTraitSchema.typeName}`,
+            value: new Uint8Array([0xff, 0xff, 0xff]),
+          },
         ]),
       expect: ['resource "user:u2"', 'does not decode'],
     },
@@ -200,7 +215,10 @@ describe('checkSyncInvariants', () => {
     {
       rule: 'entitlement-resource-missing',
       name: 'an entitlement on a resource that was not emitted',
-      mutate: (m) => m.entitlements.push(entitlement(groupResource({ type: groupType, id: 'g9', displayName: 'G9' }), 'member', { displayName: 'M' })),
+      mutate: (m) =>
+        m.entitlements.push(
+          entitlement(groupResource({ type: groupType, id: 'g9', displayName: 'G9' }), 'member', { displayName: 'M' }),
+        ),
       expect: ['entitlement "group:g9:member" is on resource "group:g9"'],
     },
     {
@@ -213,7 +231,10 @@ describe('checkSyncInvariants', () => {
     {
       rule: 'entitlement-id',
       name: 'an entitlement without a slug',
-      mutate: (m) => m.entitlements.push(create(EntitlementSchema, { id: 'group:g0:admin', resource: group(0), displayName: 'Admin' })),
+      mutate: (m) =>
+        m.entitlements.push(
+          create(EntitlementSchema, { id: 'group:g0:admin', resource: group(0), displayName: 'Admin' }),
+        ),
       expect: ['entitlement "group:g0:admin" has an empty slug'],
     },
     {
@@ -258,7 +279,12 @@ describe('checkSyncInvariants', () => {
     {
       rule: 'grant-expandable-source-missing',
       name: 'an expandable grant whose source entitlement was not emitted',
-      mutate: (m) => m.grants.push(grant(byId(m.entitlements, 'project:g1-p0:viewer'), group(0), { expandable: { entitlementIds: ['group:g0:owner'] } })),
+      mutate: (m) =>
+        m.grants.push(
+          grant(byId(m.entitlements, 'project:g1-p0:viewer'), group(0), {
+            expandable: { entitlementIds: ['group:g0:owner'] },
+          }),
+        ),
       expect: ['grant "project:g1-p0:viewer:group:g0" is expandable from entitlement "group:g0:owner"'],
     },
   ];
@@ -279,7 +305,8 @@ describe('checkSyncInvariants', () => {
 
   it('caps the sentences per rule and says how many more there were', () => {
     const m = goodModel();
-    for (let i = 0; i < 30; i++) m.grants.push(grant(byId(m.entitlements, 'group:g0:member'), resourceId('user', `gone${i}`)));
+    for (let i = 0; i < 30; i++)
+      m.grants.push(grant(byId(m.entitlements, 'group:g0:member'), resourceId('user', `gone${i}`)));
     const violations = checkSyncInvariants(storeOf(m), { maxPerRule: 3 });
     expect(violations).toHaveLength(4);
     expect(violations[3]).toBe('[grant-principal-missing] ... and 27 more violations of this rule (30 in all)');
@@ -306,7 +333,12 @@ describe('checkSyncInvariants', () => {
 
 interface Faults {
   /** Listing label → a hook that may rewrite a page (list and next token) given the request token and the pass. */
-  page?: (label: string, token: string, pass: number, page: { list: unknown[]; next: string }) => { list: unknown[]; next: string } | void;
+  page?: (
+    label: string,
+    token: string,
+    pass: number,
+    page: { list: unknown[]; next: string },
+  ) => { list: unknown[]; next: string } | void;
   /** Throw for this listing label (per pass and call number). */
   throwFor?: (label: string, pass: number, call: number) => Error | undefined;
   /** Milliseconds each call takes. */
@@ -314,7 +346,8 @@ interface Faults {
 }
 
 const PAGE = 2;
-const sameRid = (a: ResourceId | undefined, b: ResourceId | undefined) => !!a && !!b && a.resourceType === b.resourceType && a.resource === b.resource;
+const sameRid = (a: ResourceId | undefined, b: ResourceId | undefined) =>
+  !!a && !!b && a.resourceType === b.resourceType && a.resource === b.resource;
 
 function fakeClient(m: Model, faults: Faults = {}): ConnectorClient & { pass: number } {
   const calls = new Map<string, number>();
@@ -351,19 +384,32 @@ function fakeClient(m: Model, faults: Faults = {}): ConnectorClient & { pass: nu
       return create(ResourceTypesServiceListResourceTypesResponseSchema, p);
     },
     async listResources(req: { resourceTypeId: string; parentResourceId?: ResourceId; pageToken?: string }) {
-      const label = req.parentResourceId ? `ListResources(${req.resourceTypeId}, parent ${key(req.parentResourceId)})` : `ListResources(${req.resourceTypeId})`;
-      const items = m.resources.filter((r) =>
-        r.id!.resourceType === req.resourceTypeId && (req.parentResourceId ? sameRid(r.parentResourceId, req.parentResourceId) : !r.parentResourceId),
+      const label = req.parentResourceId
+        ? `ListResources(${req.resourceTypeId}, parent ${key(req.parentResourceId)})`
+        : `ListResources(${req.resourceTypeId})`;
+      const items = m.resources.filter(
+        (r) =>
+          r.id!.resourceType === req.resourceTypeId &&
+          (req.parentResourceId ? sameRid(r.parentResourceId, req.parentResourceId) : !r.parentResourceId),
       );
       return create(ResourcesServiceListResourcesResponseSchema, await paged(label, req.pageToken ?? '', items));
     },
     async listEntitlements(req: { resource?: Resource; pageToken?: string }) {
       const items = m.entitlements.filter((e) => sameRid(e.resource?.id, req.resource?.id));
-      return create(EntitlementsServiceListEntitlementsResponseSchema, await paged(`ListEntitlements(${key(req.resource?.id)})`, req.pageToken ?? '', items));
+      return create(
+        EntitlementsServiceListEntitlementsResponseSchema,
+        await paged(`ListEntitlements(${key(req.resource?.id)})`, req.pageToken ?? '', items),
+      );
     },
     async listGrants(req: { resource?: Resource; pageToken?: string }) {
-      const items = m.grants.filter((g) => sameRid(g.entitlement?.resource?.id, req.resource?.id) && Object.keys(g.sources?.sources ?? {}).length === 0);
-      return create(GrantsServiceListGrantsResponseSchema, await paged(`ListGrants(${key(req.resource?.id)})`, req.pageToken ?? '', items));
+      const items = m.grants.filter(
+        (g) =>
+          sameRid(g.entitlement?.resource?.id, req.resource?.id) && Object.keys(g.sources?.sources ?? {}).length === 0,
+      );
+      return create(
+        GrantsServiceListGrantsResponseSchema,
+        await paged(`ListGrants(${key(req.resource?.id)})`, req.pageToken ?? '', items),
+      );
     },
   };
   return client as unknown as ConnectorClient & { pass: number };
@@ -386,31 +432,57 @@ describe('checkRpcInvariants', () => {
     const summary = await runSync(fakeClient(m), store);
     expect(checkSyncInvariants(store)).toEqual([]);
     const client = fakeClient(m);
-    const result = await checkRpcInvariants(client, { compareWith: { store, expandedGrants: summary.expandedGrants }, sleep: noSleep });
+    const result = await checkRpcInvariants(client, {
+      compareWith: { store, expandedGrants: summary.expandedGrants },
+      sleep: noSleep,
+    });
     expect(result.violations).toEqual([]);
     expect(client.pass).toBe(2);
     expect(result.passes).toHaveLength(2);
-    expect(result.passes[0]).toMatchObject({ resourceTypes: 3, resources: 9, entitlements: 4, grants: 11, complete: true });
+    expect(result.passes[0]).toMatchObject({
+      resourceTypes: 3,
+      resources: 9,
+      entitlements: 4,
+      grants: 11,
+      complete: true,
+    });
     expect(result.passes[0].pages).toBeGreaterThan(result.passes[0].listings); // really paged
   });
 
-  const cases: Array<{ rule: (typeof RPC_INVARIANT_RULES)[number]; name: string; faults?: Faults; edit?: (m: Model) => void; expect: string[]; opts?: object }> = [
+  const cases: Array<{
+    rule: (typeof RPC_INVARIANT_RULES)[number];
+    name: string;
+    faults?: Faults;
+    edit?: (m: Model) => void;
+    expect: string[];
+    opts?: object;
+  }> = [
     {
       rule: 'duplicate-resource',
       name: 'the same resource on two pages of one listing',
-      faults: { page: (label, token, _p, page) => (label === 'ListResources(user)' && token === '2' ? { list: [user(1), user(2)], next: page.next } : undefined) },
+      faults: {
+        page: (label, token, _p, page) =>
+          label === 'ListResources(user)' && token === '2' ? { list: [user(1), user(2)], next: page.next } : undefined,
+      },
       expect: ['ListResources(user) returned "user:u1" on page 1 and again on page 2'],
     },
     {
       rule: 'duplicate-resource',
       name: 'the same resource in two listings',
       edit: (m) => m.resources.push(create(ResourceSchema, { ...project(group(0), 0), parentResourceId: undefined })),
-      expect: ['resource "project:g0-p0" was returned by ListResources(project) and again by ListResources(project, parent group:g0)'],
+      expect: [
+        'resource "project:g0-p0" was returned by ListResources(project) and again by ListResources(project, parent group:g0)',
+      ],
     },
     {
       rule: 'duplicate-resource-type',
       name: 'a resource type listed twice',
-      faults: { page: (label, token, _p, page) => (label === 'ListResourceTypes' && token === '2' ? { list: [...page.list, userType], next: page.next } : undefined) },
+      faults: {
+        page: (label, token, _p, page) =>
+          label === 'ListResourceTypes' && token === '2'
+            ? { list: [...page.list, userType], next: page.next }
+            : undefined,
+      },
       expect: ['ListResourceTypes returned "user" on page 1 and again on page 2'],
     },
     {
@@ -418,16 +490,22 @@ describe('checkRpcInvariants', () => {
       name: 'an entitlement returned for two resources',
       faults: {
         page: (label, _t, _p, page) =>
-          label === 'ListEntitlements(group:g1)' ? { list: [...page.list, entitlement(group(0), 'member', { displayName: 'M' })], next: page.next } : undefined,
+          label === 'ListEntitlements(group:g1)'
+            ? { list: [...page.list, entitlement(group(0), 'member', { displayName: 'M' })], next: page.next }
+            : undefined,
       },
-      expect: ['entitlement "group:g0:member" was returned by ListEntitlements(group:g0) and again by ListEntitlements(group:g1)'],
+      expect: [
+        'entitlement "group:g0:member" was returned by ListEntitlements(group:g0) and again by ListEntitlements(group:g1)',
+      ],
     },
     {
       rule: 'duplicate-grant',
       name: 'a grant repeated on the next page',
       faults: {
         page: (label, token, _p, page) =>
-          label === 'ListGrants(group:g0)' && token === '2' ? { list: [grant(entitlement(group(0), 'member'), user(1)), ...page.list.slice(1)], next: page.next } : undefined,
+          label === 'ListGrants(group:g0)' && token === '2'
+            ? { list: [grant(entitlement(group(0), 'member'), user(1)), ...page.list.slice(1)], next: page.next }
+            : undefined,
       },
       expect: ['ListGrants(group:g0) returned "group:g0:member:user:u1" on page 1 and again on page 2'],
     },
@@ -436,7 +514,9 @@ describe('checkRpcInvariants', () => {
       name: 'a page token over 4096 bytes',
       faults: {
         page: (label, token, _p, page) =>
-          label === 'ListResources(user)' ? { list: page.list, next: page.next ? `${page.next}|${'x'.repeat(MAX_PAGE_TOKEN_BYTES)}` : '' } : undefined,
+          label === 'ListResources(user)'
+            ? { list: page.list, next: page.next ? `${page.next}|${'x'.repeat(MAX_PAGE_TOKEN_BYTES)}` : '' }
+            : undefined,
       },
       expect: ['ListResources(user) page 1 returned a page token of 4098 bytes (at most 4096 allowed)'],
       opts: { passes: 1 },
@@ -444,21 +524,30 @@ describe('checkRpcInvariants', () => {
     {
       rule: 'page-token-stuck',
       name: 'the same token returned',
-      faults: { page: (label, token, _p, page) => (label === 'ListGrants(group:g0)' && token === '2' ? { list: page.list, next: '2' } : undefined) },
+      faults: {
+        page: (label, token, _p, page) =>
+          label === 'ListGrants(group:g0)' && token === '2' ? { list: page.list, next: '2' } : undefined,
+      },
       expect: ['ListGrants(group:g0) page 2 returned the page token it was sent ("2")'],
       opts: { passes: 1 },
     },
     {
       rule: 'page-token-cycle',
       name: 'an earlier token returned again',
-      faults: { page: (label, token, _p, page) => (label === 'ListResources(user)' && token === '4' ? { list: page.list, next: '2' } : undefined) },
+      faults: {
+        page: (label, token, _p, page) =>
+          label === 'ListResources(user)' && token === '4' ? { list: page.list, next: '2' } : undefined,
+      },
       expect: ['ListResources(user) page 3 returned page token "2", which it had already returned'],
       opts: { passes: 1 },
     },
     {
       rule: 'page-limit',
       name: 'a listing that never ends',
-      faults: { page: (label, token, _p, page) => (label === 'ListResources(user)' ? { list: page.list, next: String(Number(token || 0) + 1) } : undefined) },
+      faults: {
+        page: (label, token, _p, page) =>
+          label === 'ListResources(user)' ? { list: page.list, next: String(Number(token || 0) + 1) } : undefined,
+      },
       expect: ['ListResources(user) did not finish within 50 pages'],
       opts: { passes: 1, maxPagesPerListing: 50 },
     },
@@ -467,14 +556,19 @@ describe('checkRpcInvariants', () => {
       name: 'a child listed under a parent it does not carry',
       faults: {
         page: (label, _t, _p, page) =>
-          label === 'ListResources(project, parent group:g1)' ? { list: [resource({ type: projectType, id: 'g1-p0', displayName: 'P' })], next: page.next } : undefined,
+          label === 'ListResources(project, parent group:g1)'
+            ? { list: [resource({ type: projectType, id: 'g1-p0', displayName: 'P' })], next: page.next }
+            : undefined,
       },
       expect: ['resource "project:g1-p0" was listed under parent "group:g1" but carries no parent_resource_id'],
     },
     {
       rule: 'resource-type-mismatch',
       name: 'a resource of another type than asked for',
-      faults: { page: (label, token, _p, page) => (label === 'ListResources(group)' && !token ? { list: [...page.list, user(9)], next: page.next } : undefined) },
+      faults: {
+        page: (label, token, _p, page) =>
+          label === 'ListResources(group)' && !token ? { list: [...page.list, user(9)], next: page.next } : undefined,
+      },
       expect: ['ListResources(group) returned resource "user:u9" of type "user" instead of "group"'],
       opts: { passes: 1 },
     },
@@ -483,9 +577,13 @@ describe('checkRpcInvariants', () => {
       name: 'an entitlement on another resource',
       faults: {
         page: (label, _t, _p, page) =>
-          label === 'ListEntitlements(project:g1-p0)' ? { list: [entitlement(group(1), 'viewer', { displayName: 'V' })], next: page.next } : undefined,
+          label === 'ListEntitlements(project:g1-p0)'
+            ? { list: [entitlement(group(1), 'viewer', { displayName: 'V' })], next: page.next }
+            : undefined,
       },
-      expect: ['ListEntitlements(project:g1-p0) returned entitlement "group:g1:viewer" on resource "group:g1" instead of "project:g1-p0"'],
+      expect: [
+        'ListEntitlements(project:g1-p0) returned entitlement "group:g1:viewer" on resource "group:g1" instead of "project:g1-p0"',
+      ],
       opts: { passes: 1 },
     },
     {
@@ -493,9 +591,13 @@ describe('checkRpcInvariants', () => {
       name: 'a grant of another resource’s entitlement',
       faults: {
         page: (label, _t, _p, page) =>
-          label === 'ListGrants(project:g1-p0)' ? { list: [grant(entitlement(group(0), 'member'), user(4))], next: page.next } : undefined,
+          label === 'ListGrants(project:g1-p0)'
+            ? { list: [grant(entitlement(group(0), 'member'), user(4))], next: page.next }
+            : undefined,
       },
-      expect: ['ListGrants(project:g1-p0) returned grant "group:g0:member:user:u4" whose entitlement is on "group:g0" instead of "project:g1-p0"'],
+      expect: [
+        'ListGrants(project:g1-p0) returned grant "group:g0:member:user:u4" whose entitlement is on "group:g0" instead of "project:g1-p0"',
+      ],
       opts: { passes: 1 },
     },
     {
@@ -503,7 +605,17 @@ describe('checkRpcInvariants', () => {
       name: 'a grant without an id',
       faults: {
         page: (label, _t, _p, page) =>
-          label === 'ListGrants(project:g0-p0)' ? { list: [create(GrantSchema, { entitlement: entitlement(project(group(0), 0), 'viewer'), principal: group(0) })], next: page.next } : undefined,
+          label === 'ListGrants(project:g0-p0)'
+            ? {
+                list: [
+                  create(GrantSchema, {
+                    entitlement: entitlement(project(group(0), 0), 'viewer'),
+                    principal: group(0),
+                  }),
+                ],
+                next: page.next,
+              }
+            : undefined,
       },
       expect: ['ListGrants(project:g0-p0) returned a grant without an id'],
       opts: { passes: 1 },
@@ -512,22 +624,34 @@ describe('checkRpcInvariants', () => {
       rule: 'unstable-pagination',
       name: 'a second pass that returns other ids',
       faults: {
-        page: (label, token, pass, page) =>
-          label === 'ListResources(user)' && pass === 2 && token === '4' ? { list: [userResource({ type: userType, id: 'u5', displayName: 'U5' })], next: '' } : undefined,
+        page: (label, token, pass) =>
+          label === 'ListResources(user)' && pass === 2 && token === '4'
+            ? { list: [userResource({ type: userType, id: 'u5', displayName: 'U5' })], next: '' }
+            : undefined,
       },
-      expect: ['ListResources(user) returned different ids in pass 2 than in pass 1 (5 vs 5): missing "user:u4"; new "user:u5"'],
+      expect: [
+        'ListResources(user) returned different ids in pass 2 than in pass 1 (5 vs 5): missing "user:u4"; new "user:u5"',
+      ],
     },
     {
       rule: 'rpc-error',
       name: 'a listing that fails',
-      faults: { throwFor: (label) => (label === 'ListGrants(group:g1)' ? new RpcError(grpc.status.INTERNAL, 'boom') : undefined) },
+      faults: {
+        throwFor: (label) =>
+          label === 'ListGrants(group:g1)' ? new RpcError(grpc.status.INTERNAL, 'boom') : undefined,
+      },
       expect: ['ListGrants(group:g1) failed: INTERNAL: boom'],
       opts: { passes: 1 },
     },
     {
       rule: 'connector-exited',
       name: 'the connector process dying',
-      faults: { throwFor: (label) => (label === 'ListResources(group)' ? new ConnectorExitedError({ code: 2, signal: null, stderrTail: 'panic: oops' }) : undefined) },
+      faults: {
+        throwFor: (label) =>
+          label === 'ListResources(group)'
+            ? new ConnectorExitedError({ code: 2, signal: null, stderrTail: 'panic: oops' })
+            : undefined,
+      },
       expect: ['the connector process died during ListResources(group) (pass 1)', 'exited with code 2', 'panic: oops'],
     },
     {
@@ -555,7 +679,10 @@ describe('checkRpcInvariants', () => {
     const summary = await runSync(fakeClient(m), store);
     m.resources.push(user(5));
     m.grants.push(grant(byId(m.entitlements, 'group:g0:member'), user(5)));
-    const result = await checkRpcInvariants(fakeClient(m), { passes: 1, compareWith: { store, expandedGrants: summary.expandedGrants } });
+    const result = await checkRpcInvariants(fakeClient(m), {
+      passes: 1,
+      compareWith: { store, expandedGrants: summary.expandedGrants },
+    });
     expect(result.violations).toEqual([
       '[sync-mismatch] resource "user:u5" was re-listed but the sync did not store it',
       '[sync-mismatch] grant "group:g0:member:user:u5" was re-listed but the sync did not store it',
@@ -568,7 +695,8 @@ describe('checkRpcInvariants', () => {
     const waits: number[] = [];
     const result = await checkRpcInvariants(
       fakeClient(connectorModel(), {
-        throwFor: (label, _pass, call) => (label === 'ListResources(group)' && call === 1 ? new RpcError(grpc.status.UNAVAILABLE, 'busy') : undefined),
+        throwFor: (label, _pass, call) =>
+          label === 'ListResources(group)' && call === 1 ? new RpcError(grpc.status.UNAVAILABLE, 'busy') : undefined,
       }),
       { sleep: async (ms) => void waits.push(ms) },
     );

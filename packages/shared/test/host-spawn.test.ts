@@ -15,7 +15,11 @@ import {
   type SpawnConnectorOptions,
 } from '../src/host/index.js';
 import { ServerConfigSchema } from '../src/gen/c1/connector_wrapper/v1/connector_wrapper_pb.js';
-import { RateLimiterConfigSchema, DoRequestSchema, ReportRequestSchema } from '../src/gen/c1/ratelimit/v1/ratelimit_pb.js';
+import {
+  RateLimiterConfigSchema,
+  DoRequestSchema,
+  ReportRequestSchema,
+} from '../src/gen/c1/ratelimit/v1/ratelimit_pb.js';
 import { RateLimitDescription_Status } from '../src/gen/c1/connector/v2/annotation_ratelimit_pb.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -167,7 +171,9 @@ describe('spawnConnector: lifetime', () => {
   });
 
   it('a missing executable rejects with a clear error', async () => {
-    const err = await spawnConnector({ command: join(tmp, 'no-such-connector'), args: [], stderr: 'pipe' }).catch((e) => e);
+    const err = await spawnConnector({ command: join(tmp, 'no-such-connector'), args: [], stderr: 'pipe' }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toMatch(/cannot start connector .*no-such-connector.*ENOENT/);
   });

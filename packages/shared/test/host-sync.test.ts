@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs, type Any } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
@@ -45,10 +46,7 @@ import {
   SkipGrantsSchema,
 } from '../src/gen/c1/connector/v2/annotation_resource_tree_pb.js';
 import { GroupTraitSchema, UserTraitSchema } from '../src/gen/c1/connector/v2/annotation_trait_pb.js';
-import {
-  GrantAlreadyExistsSchema,
-  GrantExpandableSchema,
-} from '../src/gen/c1/connector/v2/annotation_grant_pb.js';
+import { GrantAlreadyExistsSchema, GrantExpandableSchema } from '../src/gen/c1/connector/v2/annotation_grant_pb.js';
 import { ResourceDoesNotExistSchema } from '../src/gen/c1/connector/v2/annotation_resource_pb.js';
 import {
   RateLimitDescriptionSchema as V2RateLimitDescriptionSchema,
@@ -182,7 +180,10 @@ class FakeClient implements ConnectorClient {
     return this.handle('cleanup', req, () => ({ annotations: [] }));
   }
   listResourceTypes(req?: any) {
-    return this.handle('listResourceTypes', req, () => ({ ...page(this.data.types, req?.pageToken ?? '', this.size), annotations: [] }));
+    return this.handle('listResourceTypes', req, () => ({
+      ...page(this.data.types, req?.pageToken ?? '', this.size),
+      annotations: [],
+    }));
   }
   listResources(req: any) {
     return this.handle('listResources', req, () => {
@@ -203,7 +204,10 @@ class FakeClient implements ConnectorClient {
     return this.handle('listStaticEntitlements', req, () => ({ list: [], nextPageToken: '', annotations: [] }));
   }
   listGrants(req: any) {
-    return this.handle('listGrants', req, () => ({ ...page(this.data.grants[key(req.resource.id)], req.pageToken, this.size), annotations: [] }));
+    return this.handle('listGrants', req, () => ({
+      ...page(this.data.grants[key(req.resource.id)], req.pageToken, this.size),
+      annotations: [],
+    }));
   }
   grant(req: any) {
     return this.handle('grant', req, () => ({ annotations: [], grants: [] }));
@@ -221,7 +225,11 @@ class FakeClient implements ConnectorClient {
     return this.handle('deleteResourceV2', req, () => ({ annotations: [] }));
   }
   createAccount(req: any) {
-    return this.handle('createAccount', req, () => ({ annotations: [], encryptedData: [], result: { case: undefined } }));
+    return this.handle('createAccount', req, () => ({
+      annotations: [],
+      encryptedData: [],
+      result: { case: undefined },
+    }));
   }
   rotateCredential(req: any) {
     return this.handle('rotateCredential', req, () => ({ annotations: [], encryptedData: [] }));
@@ -248,13 +256,27 @@ const rejectionOf = (p: Promise<unknown>): Promise<any> =>
   );
 
 const user = (id: string, extra: Any[] = []) =>
-  create(ResourceSchema, { id: { resourceType: 'user', resource: id }, displayName: `User ${id}`, annotations: [annotation(UserTraitSchema), ...extra] });
+  create(ResourceSchema, {
+    id: { resourceType: 'user', resource: id },
+    displayName: `User ${id}`,
+    annotations: [annotation(UserTraitSchema), ...extra],
+  });
 const group = (id: string, extra: Any[] = []) =>
-  create(ResourceSchema, { id: { resourceType: 'group', resource: id }, displayName: `Group ${id}`, annotations: [annotation(GroupTraitSchema), ...extra] });
+  create(ResourceSchema, {
+    id: { resourceType: 'group', resource: id },
+    displayName: `Group ${id}`,
+    annotations: [annotation(GroupTraitSchema), ...extra],
+  });
 const res = (type: string, id: string, extra: Any[] = [], parent?: Resource) =>
-  create(ResourceSchema, { id: { resourceType: type, resource: id }, displayName: `${type} ${id}`, annotations: extra, parentResourceId: parent?.id });
+  create(ResourceSchema, {
+    id: { resourceType: type, resource: id },
+    displayName: `${type} ${id}`,
+    annotations: extra,
+    parentResourceId: parent?.id,
+  });
 
-const ent = (r: Resource, slug: string) => create(EntitlementSchema, { id: `${key(r.id)}:${slug}`, resource: r, slug, displayName: slug });
+const ent = (r: Resource, slug: string) =>
+  create(EntitlementSchema, { id: `${key(r.id)}:${slug}`, resource: r, slug, displayName: slug });
 const grant = (e: Entitlement, p: Resource, annotations: Any[] = []) =>
   create(GrantSchema, { id: `${e.id}:${key(p.id)}`, entitlement: e, principal: p, annotations });
 const expandable = (srcIds: string[], init: { shallow?: boolean; resourceTypeIds?: string[] } = {}) =>
@@ -294,8 +316,15 @@ describe('runSync: order, paging and child types', () => {
       user: [user('u1'), user('u2'), user('u3'), user('u4'), user('u5')],
       group: [group('g1')],
       project: [project1, project2, project3],
-      [`repo@project:p1`]: [res('repo', 'r1', [], project1), res('repo', 'r2', [], project1), res('repo', 'r3', [], project1)],
-      [`repo@project:p2`]: [res('repo', 'r4', [], project2), res('repo', 'r1', [], project2) /* duplicate: first wins */],
+      [`repo@project:p1`]: [
+        res('repo', 'r1', [], project1),
+        res('repo', 'r2', [], project1),
+        res('repo', 'r3', [], project1),
+      ],
+      [`repo@project:p2`]: [
+        res('repo', 'r4', [], project2),
+        res('repo', 'r1', [], project2) /* duplicate: first wins */,
+      ],
     },
     entitlements: {},
     grants: {},
@@ -314,11 +343,20 @@ describe('runSync: order, paging and child types', () => {
 
     // Phases in order.
     const order = client.calls.map((c) => c.method).filter((m, i, a) => m !== a[i - 1]);
-    expect(order).toEqual(['validate', 'listResourceTypes', 'listResources', 'listEntitlements', 'listGrants', 'cleanup']);
+    expect(order).toEqual([
+      'validate',
+      'listResourceTypes',
+      'listResources',
+      'listEntitlements',
+      'listGrants',
+      'cleanup',
+    ]);
     // Resource types: 4 types in pages of 2.
     expect(client.methods('listResourceTypes').map((r) => r.pageToken)).toEqual(['', '2']);
 
-    const lr = client.methods('listResources').map((r) => `${r.resourceTypeId}${r.parentResourceId ? '@' + key(r.parentResourceId) : ''}#${r.pageToken}`);
+    const lr = client
+      .methods('listResources')
+      .map((r) => `${r.resourceTypeId}${r.parentResourceId ? '@' + key(r.parentResourceId) : ''}#${r.pageToken}`);
     expect(lr).toEqual([
       'user#',
       'user#2',
@@ -340,7 +378,12 @@ describe('runSync: order, paging and child types', () => {
     expect(summary.perType.group).toEqual({ resources: 1, entitlements: 1, grants: 3 });
     // One ListEntitlements and one ListGrants (two pages) per stored resource.
     expect(client.methods('listEntitlements')).toHaveLength(13);
-    expect(client.methods('listGrants').filter((r) => key(r.resource.id) === 'group:g1').map((r) => r.pageToken)).toEqual(['', '2']);
+    expect(
+      client
+        .methods('listGrants')
+        .filter((r) => key(r.resource.id) === 'group:g1')
+        .map((r) => r.pageToken),
+    ).toEqual(['', '2']);
     expect(store.grantRows.size).toBe(3);
     expect(summary.grants).toBe(3);
     expect(summary.entitlements).toBe(1);
@@ -374,7 +417,11 @@ describe('runSync: skip annotations', () => {
       resources: {
         a: [res('a', '1')],
         b: [res('b', '1')],
-        c: [res('c', '1'), res('c', '2', [annotation(SkipGrantsSchema)]), res('c', '3', [annotation(SkipEntitlementsAndGrantsSchema)])],
+        c: [
+          res('c', '1'),
+          res('c', '2', [annotation(SkipGrantsSchema)]),
+          res('c', '3', [annotation(SkipEntitlementsAndGrantsSchema)]),
+        ],
       },
       entitlements: {},
       grants: {},
@@ -400,10 +447,19 @@ describe('runSync: validation failures', () => {
   });
 
   it('fails on a stuck page token', async () => {
-    const client = new FakeClient({ types: [rt('x')], resources: { x: [res('x', '1')] }, entitlements: {}, grants: {} });
+    const client = new FakeClient({
+      types: [rt('x')],
+      resources: { x: [res('x', '1')] },
+      entitlements: {},
+      grants: {},
+    });
     client.override.listGrants = () => ({ list: [], nextPageToken: 'same', annotations: [] });
     let n = 0;
-    client.override.listGrants = (req) => ({ list: [], nextPageToken: n++ === 0 ? 'same' : req.pageToken, annotations: [] });
+    client.override.listGrants = (req) => ({
+      list: [],
+      nextPageToken: n++ === 0 ? 'same' : req.pageToken,
+      annotations: [],
+    });
     const err = await runSync(client, new MemoryStore(), { sleep: noSleep }).catch((e) => e);
     expect(err).toBeInstanceOf(SyncError);
     expect(err.message).toMatch(/ListGrants\(x:1\): stuck page token/);
@@ -411,7 +467,12 @@ describe('runSync: validation failures', () => {
   });
 
   it('fails on a page token cycle', async () => {
-    const client = new FakeClient({ types: [rt('x')], resources: { x: [res('x', '1')] }, entitlements: {}, grants: {} });
+    const client = new FakeClient({
+      types: [rt('x')],
+      resources: { x: [res('x', '1')] },
+      entitlements: {},
+      grants: {},
+    });
     const next: Record<string, string> = { '': 'a', a: 'b', b: 'a' };
     client.override.listEntitlements = (req) => ({ list: [], nextPageToken: next[req.pageToken], annotations: [] });
     const err = await runSync(client, new MemoryStore(), { sleep: noSleep }).catch((e) => e);
@@ -433,9 +494,14 @@ describe('runSync: validation failures', () => {
 
 describe('runSync: retries', () => {
   it('retries UNAVAILABLE with waits from the RateLimitDescription detail, else linear', async () => {
-    let now = 1_000_000;
+    const now = 1_000_000;
     const sleeps: number[] = [];
-    const client = new FakeClient({ types: [rt('x')], resources: { x: [res('x', '1')] }, entitlements: {}, grants: {} });
+    const client = new FakeClient({
+      types: [rt('x')],
+      resources: { x: [res('x', '1')] },
+      entitlements: {},
+      grants: {},
+    });
     client.failures.validate = [unavailable('starting up')];
     client.failures.listResources = [
       unavailable('slow down', { remaining: 0n, resetAtMs: now + 5_000 }), // until reset: 5 s
@@ -462,20 +528,33 @@ describe('runSync: retries', () => {
       throw unavailable('down');
     };
     const sleeps: number[] = [];
-    const err = await runSync(client, new MemoryStore(), { retry: { maxAttempts: 4 }, sleep: async (ms) => void sleeps.push(ms) }).catch((e) => e);
+    const err = await runSync(client, new MemoryStore(), {
+      retry: { maxAttempts: 4 },
+      sleep: async (ms) => void sleeps.push(ms),
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(SyncError);
     expect(err.message).toBe('ListResources(x) failed after 4 attempts: UNAVAILABLE: down');
     expect(sleeps).toEqual([1_000, 2_000, 3_000]);
   });
 
   it('does not retry other codes or a dead connector', async () => {
-    const client = new FakeClient({ types: [rt('x')], resources: { x: [res('x', '1')] }, entitlements: {}, grants: {} });
+    const client = new FakeClient({
+      types: [rt('x')],
+      resources: { x: [res('x', '1')] },
+      entitlements: {},
+      grants: {},
+    });
     client.failures.listEntitlements = [new RpcError(grpc.status.PERMISSION_DENIED, 'nope')];
     const err = await runSync(client, new MemoryStore(), { sleep: noSleep }).catch((e) => e);
     expect(err.message).toBe('ListEntitlements(x:1) failed: PERMISSION_DENIED: nope');
     expect(client.methods('listEntitlements')).toHaveLength(1);
 
-    const client2 = new FakeClient({ types: [rt('x')], resources: { x: [res('x', '1')] }, entitlements: {}, grants: {} });
+    const client2 = new FakeClient({
+      types: [rt('x')],
+      resources: { x: [res('x', '1')] },
+      entitlements: {},
+      grants: {},
+    });
     client2.failures.listGrants = [new ConnectorExitedError({ code: 2, signal: null, stderrTail: 'panic: boom\n' })];
     const err2 = await runSync(client2, new MemoryStore(), { sleep: noSleep }).catch((e) => e);
     expect(err2).toBeInstanceOf(SyncError);
@@ -499,7 +578,11 @@ describe('runSync: grant expansion', () => {
   const g1m = ent(g1, 'member');
   const g2m = ent(g2, 'member');
   const r1a = ent(r1, 'assigned');
-  const types = [rt('user', { traits: [ResourceType_Trait.USER] }), rt('group', { traits: [ResourceType_Trait.GROUP] }), rt('role')];
+  const types = [
+    rt('user', { traits: [ResourceType_Trait.USER] }),
+    rt('group', { traits: [ResourceType_Trait.GROUP] }),
+    rt('role'),
+  ];
 
   function scenario(grants: Record<string, Grant[]>) {
     return new FakeClient({
@@ -585,7 +668,10 @@ describe('runSync: grant expansion', () => {
     expect(store.grantRows.has(`${g2m.id}:user:u1`)).toBe(true);
     expect(store.grantRows.has(`${g1m.id}:user:u2`)).toBe(true);
 
-    const err = await runSync(scenario(grants()), new MemoryStore(), { sleep: noSleep, expansion: { fixCycles: false } }).catch((e) => e);
+    const err = await runSync(scenario(grants()), new MemoryStore(), {
+      sleep: noSleep,
+      expansion: { fixCycles: false },
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(SyncError);
     expect(err.message).toMatch(/cycle detected in the entitlement graph/);
   });
@@ -601,7 +687,9 @@ describe('runSync: grant expansion', () => {
       'group:g2': [grant(g2m, g1, [expandable([g1m.id])])],
       'role:r1': [grant(r1a, g2, [expandable([g2m.id])])],
     });
-    const err = await runSync(client, new MemoryStore(), { sleep: noSleep, expansion: { maxDepth: 1 } }).catch((e) => e);
+    const err = await runSync(client, new MemoryStore(), { sleep: noSleep, expansion: { maxDepth: 1 } }).catch(
+      (e) => e,
+    );
     expect(err.message).toMatch(/exceeded max depth \(1\)/);
   });
 
@@ -648,7 +736,9 @@ describe('rate-limit gate', () => {
       },
     };
   }
-  const listGrantsReq = create(GrantsServiceListGrantsRequestSchema, { resource: { id: { resourceType: 'group', resource: 'g1' } } });
+  const listGrantsReq = create(GrantsServiceListGrantsRequestSchema, {
+    resource: { id: { resourceType: 'group', resource: 'g1' } },
+  });
   const call = (reply: unknown) => ({
     path: '/c1.connector.v2.GrantsService/ListGrants',
     schema: GrantsServiceListGrantsRequestSchema,
@@ -737,7 +827,8 @@ describe('rate-limit gate', () => {
 
   it('a failing Do fails the call with UNKNOWN', async () => {
     const t = {
-      do: async () => Promise.reject(new RpcError(grpc.status.UNIMPLEMENTED, 'unknown service c1.ratelimit.v1.RateLimiterService')),
+      do: async () =>
+        Promise.reject(new RpcError(grpc.status.UNIMPLEMENTED, 'unknown service c1.ratelimit.v1.RateLimiterService')),
       report: async () => ({}),
     };
     const err = await rejectionOf(gatedInvoke(t, {}, call({}), async () => ({})));
@@ -752,7 +843,12 @@ describe('rate-limit gate', () => {
 
 describe('client helpers', () => {
   it('decodes google.rpc.Status details and the RateLimitDescription in them', () => {
-    const rl = create(V2RateLimitDescriptionSchema, { status: V2Status.OVERLIMIT, limit: 5n, remaining: 0n, resetAt: timestampFromMs(1_700_000_000_000) });
+    const rl = create(V2RateLimitDescriptionSchema, {
+      status: V2Status.OVERLIMIT,
+      limit: 5n,
+      remaining: 0n,
+      resetAt: timestampFromMs(1_700_000_000_000),
+    });
     const w = new BinaryWriter();
     w.uint32((1 << 3) | 0).int32(14);
     w.uint32((2 << 3) | 2).string('slow down');
@@ -811,7 +907,11 @@ describe('provisioning flows', () => {
   it('grant: sends the stored entitlement and the principal without its parent', async () => {
     const client = new FakeClient({ types: [], resources: {}, entitlements: {}, grants: {} });
     client.override.grant = () => ({ annotations: [annotation(GrantAlreadyExistsSchema)], grants: [] });
-    const out = await grantEntitlement(client, store(), { entitlementId: m.id, principalType: 'user', principalId: 'u1' });
+    const out = await grantEntitlement(client, store(), {
+      entitlementId: m.id,
+      principalType: 'user',
+      principalId: 'u1',
+    });
     const req = client.methods('grant')[0];
     expect(req.entitlement.id).toBe(m.id);
     expect(req.principal.id.resource).toBe('u1');
@@ -822,10 +922,20 @@ describe('provisioning flows', () => {
     expect(out.alreadyRevoked).toBe(false);
 
     await expect(
-      grantEntitlement(client, store(), { entitlementId: 'nope', principalType: 'user', principalId: 'u1', file: 'sync.c1z' }),
+      grantEntitlement(client, store(), {
+        entitlementId: 'nope',
+        principalType: 'user',
+        principalId: 'u1',
+        file: 'sync.c1z',
+      }),
     ).rejects.toThrow('entitlement "nope" not found in sync.c1z');
     await expect(
-      grantEntitlement(client, store(), { entitlementId: m.id, principalType: 'user', principalId: 'zz', file: 'sync.c1z' }),
+      grantEntitlement(client, store(), {
+        entitlementId: m.id,
+        principalType: 'user',
+        principalId: 'zz',
+        file: 'sync.c1z',
+      }),
     ).rejects.toThrow(/principal user:zz .*not found in sync.c1z/);
   });
 
@@ -837,12 +947,18 @@ describe('provisioning flows', () => {
     expect(req.grant.entitlement.id).toBe(m.id);
     expect(req.grant.principal.parentResourceId).toBeUndefined();
     expect(out.alreadyRevoked).toBe(false);
-    await expect(revokeGrant(client, store(), 'missing', { file: 'x.c1z' })).rejects.toThrow('grant "missing" not found in x.c1z');
+    await expect(revokeGrant(client, store(), 'missing', { file: 'x.c1z' })).rejects.toThrow(
+      'grant "missing" not found in x.c1z',
+    );
   });
 
   it('createAccount and deleteResource (with V2 fallback)', async () => {
     const client = new FakeClient({ types: [], resources: {}, entitlements: {}, grants: {} });
-    client.override.createAccount = () => ({ annotations: [], encryptedData: [], result: { case: 'alreadyExists', value: { resource: u1 } } });
+    client.override.createAccount = () => ({
+      annotations: [],
+      encryptedData: [],
+      result: { case: 'alreadyExists', value: { resource: u1 } },
+    });
     const acct = await createAccount(client, { login: 'jdoe', email: 'j@example.com', profile: { team: 'x' } });
     const req = client.methods('createAccount')[0];
     expect(req.accountInfo.emails).toEqual([{ address: 'j@example.com', isPrimary: true }]);
@@ -851,7 +967,9 @@ describe('provisioning flows', () => {
     expect(acct.alreadyExists).toBe(true);
     expect(acct.resource?.id?.resource).toBe('u1');
 
-    client.failures.deleteResource = [new RpcError(grpc.status.UNIMPLEMENTED, 'resource type does not have resource manager configured')];
+    client.failures.deleteResource = [
+      new RpcError(grpc.status.UNIMPLEMENTED, 'resource type does not have resource manager configured'),
+    ];
     client.override.deleteResourceV2 = () => ({ annotations: [annotation(ResourceDoesNotExistSchema)] });
     const del = await deleteResource(client, { resourceType: 'user', resourceId: 'u9' });
     expect(del.usedV2).toBe(true);
@@ -859,6 +977,8 @@ describe('provisioning flows', () => {
     expect(client.methods('deleteResourceV2')[0].resourceId.resource).toBe('u9');
 
     client.failures.deleteResource = [new RpcError(grpc.status.FAILED_PRECONDITION, 'provisioning is not enabled')];
-    await expect(deleteResource(client, { resourceType: 'user', resourceId: 'u9' })).rejects.toThrow('provisioning is not enabled');
+    await expect(deleteResource(client, { resourceType: 'user', resourceId: 'u9' })).rejects.toThrow(
+      'provisioning is not enabled',
+    );
   });
 });

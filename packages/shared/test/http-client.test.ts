@@ -139,7 +139,14 @@ function captureLogger(lines: string[], base: Record<string, unknown> = {}): Log
 
 describe('success', () => {
   it('GETs JSON, builds the URL from baseURL, path and query, and counts the request', async () => {
-    route('/api/users', (req, res) => json(res, 200, { users: [{ id: 'u1' }], url: req.url }, { 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '99' }));
+    route('/api/users', (req, res) =>
+      json(
+        res,
+        200,
+        { users: [{ id: 'u1' }], url: req.url },
+        { 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '99' },
+      ),
+    );
     const { client, stats, sleeps } = makeClient({ headers: { 'X-Static': 'yes' } });
     const res = await client.get<{ users: Array<{ id: string }>; url: string }>('/users', {
       query: { limit: 10, active: true, skip: undefined, q: 'a b' },
@@ -200,7 +207,9 @@ describe('status -> gRPC code', () => {
   ];
 
   it.each(cases)('HTTP %i -> code %i', async (status, code) => {
-    route(`/api/status/${status}`, (_req, res) => json(res, status, { message: `status ${status} here` }, status === 302 ? { location: '/elsewhere' } : {}));
+    route(`/api/status/${status}`, (_req, res) =>
+      json(res, status, { message: `status ${status} here` }, status === 302 ? { location: '/elsewhere' } : {}),
+    );
     const { client, stats } = makeClient();
     const err = await catchError(client.get(`/status/${status}`, { retryable: false }));
     expect(err.code).toBe(code);
@@ -257,7 +266,12 @@ describe('rate limits and retries', () => {
       ctx.hits === 1
         ? json(res, 429, {}, { 'retry-after': inFiveSeconds.toUTCString() })
         : ctx.hits === 2
-          ? json(res, 429, {}, { 'x-ratelimit-reset': String(Math.floor(inFiveSeconds.getTime() / 1000)), 'x-ratelimit-remaining': '0' })
+          ? json(
+              res,
+              429,
+              {},
+              { 'x-ratelimit-reset': String(Math.floor(inFiveSeconds.getTime() / 1000)), 'x-ratelimit-remaining': '0' },
+            )
           : json(res, 200, { ok: true }),
     );
     const { client, sleeps, stats } = makeClient();
@@ -272,7 +286,11 @@ describe('rate limits and retries', () => {
 
   it('caps each wait at maxWaitMs and uses jittered exponential backoff without hints', async () => {
     route('/api/flaky', (_req, res, ctx) =>
-      ctx.hits === 1 ? json(res, 429, {}, { 'retry-after': '3600' }) : ctx.hits < 4 ? json(res, 502, {}) : json(res, 200, {}),
+      ctx.hits === 1
+        ? json(res, 429, {}, { 'retry-after': '3600' })
+        : ctx.hits < 4
+          ? json(res, 502, {})
+          : json(res, 200, {}),
     );
     const { client, sleeps, stats } = makeClient({ retry: { maxWaitMs: 10_000, baseDelayMs: 100 } });
     await client.get('/flaky');
@@ -300,7 +318,9 @@ describe('rate limits and retries', () => {
   });
 
   it('429 exhausted without headers -> limit 1, remaining 0, reset now + 60 s', async () => {
-    route('/api/always-429', (_req, res) => json(res, 429, { message: 'too many' }, { 'x-ratelimit-limit': 'garbage' }));
+    route('/api/always-429', (_req, res) =>
+      json(res, 429, { message: 'too many' }, { 'x-ratelimit-limit': 'garbage' }),
+    );
     const { client } = makeClient({ retry: { maxAttempts: 2 } });
     const before = Date.now();
     const err = await catchError(client.get('/always-429'));
@@ -341,7 +361,9 @@ describe('idempotency', () => {
 
   it('retries a POST on 429 and on 503 with Retry-After, not on a bare 503 or 502', async () => {
     route('/api/post-429', (_req, res, ctx) => (ctx.hits === 1 ? json(res, 429, {}) : json(res, 200, { ok: 1 })));
-    route('/api/post-503ra', (_req, res, ctx) => (ctx.hits === 1 ? json(res, 503, {}, { 'retry-after': '0' }) : json(res, 200, { ok: 1 })));
+    route('/api/post-503ra', (_req, res, ctx) =>
+      ctx.hits === 1 ? json(res, 503, {}, { 'retry-after': '0' }) : json(res, 200, { ok: 1 }),
+    );
     route('/api/post-503', (_req, res) => json(res, 503, {}));
     route('/api/patch-502', (_req, res) => json(res, 502, {}));
     const { client } = makeClient();
@@ -512,7 +534,9 @@ describe('secrets', () => {
 
   it('never puts a secret header value in errors, causes or logs, even when the server echoes it', async () => {
     route('/api/echo-401', (req, res) =>
-      json(res, 401, { message: `invalid key ${String(req.headers['x-api-key'])} / ${String(req.headers.authorization)}` }),
+      json(res, 401, {
+        message: `invalid key ${String(req.headers['x-api-key'])} / ${String(req.headers.authorization)}`,
+      }),
     );
     route('/api/echo-text', (req, res) => {
       res.writeHead(400, { 'content-type': 'text/plain' });
@@ -585,7 +609,9 @@ describe('secrets', () => {
     const lines: string[] = [];
     const { client } = makeClient({ logger: captureLogger(lines) });
     const err = await catchError(
-      client.get('/q?access_token=abc-query-secret-1', { query: { page: 2, api_key: 'abc-query-secret-2', clientSecret: 'abc-query-secret-3' } }),
+      client.get('/q?access_token=abc-query-secret-1', {
+        query: { page: 2, api_key: 'abc-query-secret-2', clientSecret: 'abc-query-secret-3' },
+      }),
     );
     expect(err.message).toBe('svc: GET /q?access_token=[REDACTED]: 403 Forbidden: nope');
     expect(received[0].url).toContain('api_key=abc-query-secret-2');
@@ -596,13 +622,22 @@ describe('secrets', () => {
   });
 
   it('logs one debug line per attempt with method, path, status, ms and attempt, and no headers', async () => {
-    route('/api/log-me', (_req, res, ctx) => (ctx.hits === 1 ? json(res, 503, { message: 'later' }, { 'retry-after': '0' }) : json(res, 200, {})));
+    route('/api/log-me', (_req, res, ctx) =>
+      ctx.hits === 1 ? json(res, 503, { message: 'later' }, { 'retry-after': '0' }) : json(res, 200, {}),
+    );
     const lines: string[] = [];
     const { client } = makeClient({ logger: captureLogger(lines), headers: { 'X-Trace': 'trace-value' } });
     await client.get('/log-me');
     const requests = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'http request');
     expect(requests).toHaveLength(2);
-    expect(requests[0]).toMatchObject({ level: 'debug', method: 'GET', path: '/api/log-me', status: 503, attempt: 1, body: 'later' });
+    expect(requests[0]).toMatchObject({
+      level: 'debug',
+      method: 'GET',
+      path: '/api/log-me',
+      status: 503,
+      attempt: 1,
+      body: 'later',
+    });
     expect(requests[1]).toMatchObject({ method: 'GET', status: 200, attempt: 2 });
     expect(typeof requests[1].ms).toBe('number');
     expect(requests[1].body).toBeUndefined();
@@ -612,7 +647,9 @@ describe('secrets', () => {
   it('derives the token and Basic password from auth header values', () => {
     const basic = Buffer.from('user:pa55word-x').toString('base64');
     expect(secretVariants(`Basic ${basic}`)).toEqual(expect.arrayContaining([`Basic ${basic}`, basic, 'pa55word-x']));
-    expect(secretVariants('Bearer abc/def+')).toEqual(expect.arrayContaining(['Bearer abc/def+', 'abc/def+', 'abc%2Fdef%2B']));
+    expect(secretVariants('Bearer abc/def+')).toEqual(
+      expect.arrayContaining(['Bearer abc/def+', 'abc/def+', 'abc%2Fdef%2B']),
+    );
   });
 });
 
@@ -655,13 +692,23 @@ describe('rate-limit header parsing', () => {
   });
 
   it('reads each header family, case-insensitively', () => {
-    expect(parseRateLimitHeaders({ 'X-RateLimit-Limit': '100', 'X-RateLimit-Remaining': '5', 'X-RateLimit-Reset': '60' }, { nowMs: now, status: 200 })).toEqual({
+    expect(
+      parseRateLimitHeaders(
+        { 'X-RateLimit-Limit': '100', 'X-RateLimit-Remaining': '5', 'X-RateLimit-Reset': '60' },
+        { nowMs: now, status: 200 },
+      ),
+    ).toEqual({
       status: 'ok',
       limit: 100,
       remaining: 5,
       resetAtMs: now + 60_000,
     });
-    expect(parseRateLimitHeaders({ 'ratelimit-limit': '100, 100;w=60', 'ratelimit-remaining': '0', 'ratelimit-reset': '10' }, { nowMs: now })).toEqual({
+    expect(
+      parseRateLimitHeaders(
+        { 'ratelimit-limit': '100, 100;w=60', 'ratelimit-remaining': '0', 'ratelimit-reset': '10' },
+        { nowMs: now },
+      ),
+    ).toEqual({
       status: 'ok',
       limit: 100,
       remaining: 0,
@@ -669,7 +716,11 @@ describe('rate-limit header parsing', () => {
     });
     expect(
       parseRateLimitHeaders(
-        { 'x-ratelimit-requests-limit': '2500', 'x-ratelimit-requests-remaining': '2499', 'x-ratelimit-requests-reset': String(now + 3_600_000) },
+        {
+          'x-ratelimit-requests-limit': '2500',
+          'x-ratelimit-requests-remaining': '2499',
+          'x-ratelimit-requests-reset': String(now + 3_600_000),
+        },
         { nowMs: now },
       ),
     ).toEqual({ status: 'ok', limit: 2500, remaining: 2499, resetAtMs: now + 3_600_000 });
@@ -678,14 +729,29 @@ describe('rate-limit header parsing', () => {
   });
 
   it('prefers Retry-After over a window reset, forces overlimit on 429 and 503+Retry-After', () => {
-    expect(parseRateLimitHeaders({ 'retry-after': '5', 'x-ratelimit-reset': '3000', 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '3' }, { nowMs: now, status: 429 })).toEqual({
+    expect(
+      parseRateLimitHeaders(
+        { 'retry-after': '5', 'x-ratelimit-reset': '3000', 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '3' },
+        { nowMs: now, status: 429 },
+      ),
+    ).toEqual({
       status: 'overlimit',
       limit: 10,
       remaining: 0,
       resetAtMs: now + 5000,
     });
-    expect(parseRateLimitHeaders({}, { nowMs: now, status: 429 })).toEqual({ status: 'overlimit', limit: 1, remaining: 0, resetAtMs: now + 60_000 });
-    expect(parseRateLimitHeaders({ 'retry-after': '7' }, { nowMs: now, status: 503 })).toEqual({ status: 'overlimit', limit: 1, remaining: 0, resetAtMs: now + 7000 });
+    expect(parseRateLimitHeaders({}, { nowMs: now, status: 429 })).toEqual({
+      status: 'overlimit',
+      limit: 1,
+      remaining: 0,
+      resetAtMs: now + 60_000,
+    });
+    expect(parseRateLimitHeaders({ 'retry-after': '7' }, { nowMs: now, status: 503 })).toEqual({
+      status: 'overlimit',
+      limit: 1,
+      remaining: 0,
+      resetAtMs: now + 7000,
+    });
   });
 
   it('derives the server-directed delay', () => {

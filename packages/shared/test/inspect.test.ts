@@ -36,7 +36,11 @@ const rid = (resourceType: string, resource: string) => create(ResourceIdSchema,
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'inspect-test-'));
   const userType = create(ResourceTypeSchema, { id: 'user', displayName: 'User', traits: [ResourceType_Trait.USER] });
-  const groupType = create(ResourceTypeSchema, { id: 'group', displayName: 'Group', traits: [ResourceType_Trait.GROUP] });
+  const groupType = create(ResourceTypeSchema, {
+    id: 'group',
+    displayName: 'Group',
+    traits: [ResourceType_Trait.GROUP],
+  });
   const folderType = create(ResourceTypeSchema, { id: 'folder', displayName: 'Folder' });
   const user = (id: string, name: string): Resource =>
     create(ResourceSchema, {
@@ -45,7 +49,10 @@ beforeAll(async () => {
       annotations: [
         anyPack(
           UserTraitSchema,
-          create(UserTraitSchema, { login: id, status: create(UserTrait_StatusSchema, { status: UserTrait_Status_Status.ENABLED }) }),
+          create(UserTraitSchema, {
+            login: id,
+            status: create(UserTrait_StatusSchema, { status: UserTrait_Status_Status.ENABLED }),
+          }),
         ),
       ],
     });
@@ -153,17 +160,24 @@ describe('inspect', () => {
   });
 
   it('filters resources by type, id and parent', async () => {
-    expect(parseTable((await inspect(c1z, 'resources', '--type', 'group')).out).slice(1).map((r) => r[1])).toEqual([
-      'engineering',
-      'admins',
-    ]);
+    expect(
+      parseTable((await inspect(c1z, 'resources', '--type', 'group')).out)
+        .slice(1)
+        .map((r) => r[1]),
+    ).toEqual(['engineering', 'admins']);
     expect(parseTable((await inspect(c1z, 'resources', '--type', 'user', '--id', 'bob')).out).slice(1)).toEqual([
       ['user', 'bob', 'Bob', ''],
     ]);
-    expect(parseTable((await inspect(c1z, 'resources', '--id', 'alice')).out).slice(1).map((r) => r[1])).toEqual(['alice']);
-    expect(parseTable((await inspect(c1z, 'resources', '--parent', 'group:engineering')).out).slice(1).map((r) => r[1])).toEqual([
-      'f1',
-    ]);
+    expect(
+      parseTable((await inspect(c1z, 'resources', '--id', 'alice')).out)
+        .slice(1)
+        .map((r) => r[1]),
+    ).toEqual(['alice']);
+    expect(
+      parseTable((await inspect(c1z, 'resources', '--parent', 'group:engineering')).out)
+        .slice(1)
+        .map((r) => r[1]),
+    ).toEqual(['f1']);
     const none = await inspect(c1z, 'resources', '--type', 'nothing');
     expect(none.code).toBe(0);
     expect(none.out).toBe('TYPE  ID  DISPLAY NAME  PARENT\n');
@@ -181,9 +195,11 @@ describe('inspect', () => {
       ['group:engineering:member', 'Engineering Member', 'group:engineering', 'user,group'],
       ['group:admins:member', 'Admins Member', 'group:admins', 'user,group'],
     ]);
-    expect(parseTable((await inspect(c1z, 'entitlements', '--resource', 'group:admins')).out).slice(1).map((r) => r[0])).toEqual([
-      'group:admins:member',
-    ]);
+    expect(
+      parseTable((await inspect(c1z, 'entitlements', '--resource', 'group:admins')).out)
+        .slice(1)
+        .map((r) => r[0]),
+    ).toEqual(['group:admins:member']);
     expect(parseTable((await inspect(c1z, 'entitlements', '--id', 'group:engineering:member')).out)).toHaveLength(2);
 
     expect(parseTable((await inspect(c1z, 'grants')).out)).toEqual([
@@ -193,9 +209,15 @@ describe('inspect', () => {
       ['group:engineering:member', 'group:admins', 'group:engineering:member:group:admins'],
       ['group:admins:member', 'user:bob', 'group:admins:member:user:bob'],
     ]);
-    const ids = async (...args: string[]) => parseTable((await inspect(c1z, 'grants', ...args)).out).slice(1).map((r) => r[2]);
+    const ids = async (...args: string[]) =>
+      parseTable((await inspect(c1z, 'grants', ...args)).out)
+        .slice(1)
+        .map((r) => r[2]);
     expect(await ids('--entitlement', 'group:admins:member')).toEqual(['group:admins:member:user:bob']);
-    expect(await ids('--principal', 'user:bob')).toEqual(['group:engineering:member:user:bob', 'group:admins:member:user:bob']);
+    expect(await ids('--principal', 'user:bob')).toEqual([
+      'group:engineering:member:user:bob',
+      'group:admins:member:user:bob',
+    ]);
     expect(await ids('--principal', 'user:bob', '--entitlement', 'group:engineering:member')).toEqual([
       'group:engineering:member:user:bob',
     ]);
@@ -219,7 +241,10 @@ describe('inspect', () => {
     const grant = fromJson(GrantSchema, obj, { registry: c1Registry() });
     expect(grant.entitlement?.resource?.displayName).toBe('Engineering');
 
-    const resources = (await inspect(c1z, 'resources', '-o', 'json')).out.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const resources = (await inspect(c1z, 'resources', '-o', 'json')).out
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(resources).toHaveLength(5);
     expect(resources[0].annotations[0]['@type']).toBe('type.googleapis.com/c1.connector.v2.UserTrait');
     expect(resources[0].annotations[0].status).toEqual({ status: 'STATUS_ENABLED' });
@@ -255,16 +280,22 @@ describe('inspect', () => {
 
   it('reads JSON lines exports the same way', async () => {
     expect((await inspect(jsonl, 'grants')).out).toBe((await inspect(c1z, 'grants')).out);
-    expect((await inspect(jsonl, 'resources', '--type', 'group')).out).toBe((await inspect(c1z, 'resources', '--type', 'group')).out);
+    expect((await inspect(jsonl, 'resources', '--type', 'group')).out).toBe(
+      (await inspect(c1z, 'resources', '--type', 'group')).out,
+    );
     const stats = JSON.parse((await inspect(jsonl, 'stats', '-o', 'json')).out);
     expect(stats.syncId).toBe(secondSync);
     expect(stats.grants).toBe(4);
     // Recognised by content too, whatever the extension.
     const renamed = join(root, 'export.txt');
-    writeFileSync(renamed, (await inspect(c1z, 'resources', '-o', 'json')).out.split('\n')
-      .filter(Boolean)
-      .map((data) => JSON.stringify({ kind: 'resource', syncId: 'S1', data: JSON.parse(data) }))
-      .join('\n'));
+    writeFileSync(
+      renamed,
+      (await inspect(c1z, 'resources', '-o', 'json')).out
+        .split('\n')
+        .filter(Boolean)
+        .map((data) => JSON.stringify({ kind: 'resource', syncId: 'S1', data: JSON.parse(data) }))
+        .join('\n'),
+    );
     expect(parseTable((await inspect(renamed, 'resources')).out)).toHaveLength(6);
   });
 
@@ -281,7 +312,9 @@ describe('inspect', () => {
     expect(unknown.err).toMatch(/Usage: inspect/);
 
     expect((await inspect()).err).toMatch(/missing file/);
-    expect((await inspect(c1z, 'resources', '--entitlement', 'x')).err).toMatch(/--entitlement does not apply to resources/);
+    expect((await inspect(c1z, 'resources', '--entitlement', 'x')).err).toMatch(
+      /--entitlement does not apply to resources/,
+    );
     expect((await inspect(c1z, 'grants', '--principal', 'bob')).err).toMatch(/--principal must look like/);
     expect((await inspect(c1z, 'grants', '--output', 'yaml')).code).toBe(2);
     expect((await inspect(c1z, 'grants', '--bogus')).code).toBe(2);

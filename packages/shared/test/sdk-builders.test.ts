@@ -76,7 +76,9 @@ describe('builders', () => {
     const c = grant(entitlement(u, 'e'), a);
     b.annotations.push(c.annotations[0] ?? ({} as never));
     expect(c.annotations).toHaveLength(0);
-    expect(equals(GrantSchema, c, create(GrantSchema, { id: c.id, entitlement: c.entitlement, principal: c.principal }))).toBe(true);
+    expect(
+      equals(GrantSchema, c, create(GrantSchema, { id: c.id, entitlement: c.entitlement, principal: c.principal })),
+    ).toBe(true);
   });
 
   it('marks immutable entitlements and truncates over-long names by UTF-8 bytes', () => {

@@ -69,7 +69,9 @@ describe('serve --listen', () => {
   });
 
   it('refuses plaintext on a non-loopback address with a clear error', async () => {
-    await expect(serveLocal(options('0.0.0.0:0'))).rejects.toThrow(/refusing to serve plaintext on non-loopback address 0\.0\.0\.0/);
+    await expect(serveLocal(options('0.0.0.0:0'))).rejects.toThrow(
+      /refusing to serve plaintext on non-loopback address 0\.0\.0\.0/,
+    );
     await expect(serveLocal(options('nonsense'))).rejects.toThrow(/--listen must be host:port/);
   });
 
@@ -89,7 +91,9 @@ describe('serve --listen', () => {
     const secure = grpc.credentials.createSsl(Buffer.from(derToPem(creds.server.caCert, 'CERTIFICATE')), null, null, {
       checkServerIdentity: () => undefined,
     });
-    const client = new grpc.Client(tlsServer.address, secure, { 'grpc.ssl_target_name_override': 'c1-connector-server' });
+    const client = new grpc.Client(tlsServer.address, secure, {
+      'grpc.ssl_target_name_override': 'c1-connector-server',
+    });
     const ok = await unary(client, ConnectorService.method.getMetadata, {});
     client.close();
     expect(ok.error).toBeUndefined();
@@ -99,9 +103,15 @@ describe('serve --listen', () => {
     expect(mtls.mode).toBe('mtls');
     const anonymous = await new Promise<number | string>((resolve) => {
       const req = https.request(
-        { host: '127.0.0.1', port: mtls.port, method: 'POST', path: '/c1.connector.v2.ConnectorService/GetMetadata',
-          ca: derToPem(creds.server.caCert, 'CERTIFICATE'), checkServerIdentity: () => undefined,
-          headers: { 'content-type': 'application/json' } },
+        {
+          host: '127.0.0.1',
+          port: mtls.port,
+          method: 'POST',
+          path: '/c1.connector.v2.ConnectorService/GetMetadata',
+          ca: derToPem(creds.server.caCert, 'CERTIFICATE'),
+          checkServerIdentity: () => undefined,
+          headers: { 'content-type': 'application/json' },
+        },
         (res) => resolve(res.statusCode ?? 0),
       );
       req.on('error', (e) => resolve(e.message));
@@ -110,10 +120,17 @@ describe('serve --listen', () => {
     expect(anonymous).not.toBe(200);
     const withCert = await new Promise<number | string>((resolve) => {
       const req = https.request(
-        { host: '127.0.0.1', port: mtls.port, method: 'POST', path: '/c1.connector.v2.ConnectorService/GetMetadata',
-          ca: derToPem(creds.server.caCert, 'CERTIFICATE'), checkServerIdentity: () => undefined,
-          cert: derToPem(creds.client.cert, 'CERTIFICATE'), key: goKeyToPkcs8Pem(creds.client.key),
-          headers: { 'content-type': 'application/json' } },
+        {
+          host: '127.0.0.1',
+          port: mtls.port,
+          method: 'POST',
+          path: '/c1.connector.v2.ConnectorService/GetMetadata',
+          ca: derToPem(creds.server.caCert, 'CERTIFICATE'),
+          checkServerIdentity: () => undefined,
+          cert: derToPem(creds.client.cert, 'CERTIFICATE'),
+          key: goKeyToPkcs8Pem(creds.client.key),
+          headers: { 'content-type': 'application/json' },
+        },
         (res) => resolve(res.statusCode ?? 0),
       );
       req.on('error', (e) => resolve(e.message));
@@ -123,8 +140,8 @@ describe('serve --listen', () => {
   });
 
   it('names an unreadable certificate file in its error', async () => {
-    await expect(serveLocal(options('127.0.0.1:0', { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' }))).rejects.toThrow(
-      /\/nonexistent\/cert\.pem/,
-    );
+    await expect(
+      serveLocal(options('127.0.0.1:0', { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' })),
+    ).rejects.toThrow(/\/nonexistent\/cert\.pem/);
   });
 });

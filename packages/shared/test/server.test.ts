@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 /**
  * The plugin server, exercised the way a Go host uses it: a real subprocess, the real handshake, mTLS, and an
  * independent gRPC client (@grpc/grpc-js).
@@ -23,12 +24,22 @@ import {
 import { EntitlementsService } from '../src/gen/c1/connector/v2/entitlement_pb.js';
 import { GrantManagerService, GrantsService } from '../src/gen/c1/connector/v2/grant_pb.js';
 import { EventService } from '../src/gen/c1/connector/v2/event_feed_pb.js';
-import { RateLimitDescriptionSchema, RateLimitDescription_Status } from '../src/gen/c1/connector/v2/annotation_ratelimit_pb.js';
-import { GrantAlreadyExistsSchema, GrantAlreadyRevokedSchema, GrantExpandableSchema } from '../src/gen/c1/connector/v2/annotation_grant_pb.js';
+import {
+  RateLimitDescriptionSchema,
+  RateLimitDescription_Status,
+} from '../src/gen/c1/connector/v2/annotation_ratelimit_pb.js';
+import {
+  GrantAlreadyExistsSchema,
+  GrantAlreadyRevokedSchema,
+  GrantExpandableSchema,
+} from '../src/gen/c1/connector/v2/annotation_grant_pb.js';
 import { ResourceDoesNotExistSchema } from '../src/gen/c1/connector/v2/annotation_resource_pb.js';
 import { UserTraitSchema } from '../src/gen/c1/connector/v2/annotation_trait_pb.js';
 import { ChildResourceTypeSchema } from '../src/gen/c1/connector/v2/annotation_resource_tree_pb.js';
-import { RateLimiterService, RateLimitDescription_Status as GateStatus } from '../src/gen/c1/ratelimit/v1/ratelimit_pb.js';
+import {
+  RateLimiterService,
+  RateLimitDescription_Status as GateStatus,
+} from '../src/gen/c1/ratelimit/v1/ratelimit_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../src/gen/grpc/health/v1/health_pb.js';
 import * as reflectionPb from '../src/gen/grpc/reflection/v1/reflection_pb.js';
 import * as reflectionAlphaPb from '../src/gen/grpc/reflection/v1alpha/reflection_pb.js';
@@ -189,14 +200,20 @@ describe('plugin server through the real subprocess handshake', () => {
     const g1 = groups.message!.list[1];
     const ents = await unary(plugin.client, EntitlementsService.method.listEntitlements, { resource: g1 });
     expect(ents.message!.list.map((e) => e.id)).toEqual(['group:g1:member']);
-    const statics = await unary(plugin.client, EntitlementsService.method.listStaticEntitlements, { resourceTypeId: 'group' });
+    const statics = await unary(plugin.client, EntitlementsService.method.listStaticEntitlements, {
+      resourceTypeId: 'group',
+    });
     expect(statics.error).toBeUndefined();
     expect(statics.message!.list).toEqual([]);
 
     const ids: string[] = [];
     let token = '';
     do {
-      const page = await unary(plugin.client, GrantsService.method.listGrants, { resource: g1, pageSize: 50, pageToken: token });
+      const page = await unary(plugin.client, GrantsService.method.listGrants, {
+        resource: g1,
+        pageSize: 50,
+        pageToken: token,
+      });
       ids.push(...page.message!.list.map((g) => g.id));
       token = page.message!.nextPageToken;
     } while (token);
@@ -207,7 +224,9 @@ describe('plugin server through the real subprocess handshake', () => {
       resourceTypeId: 'project',
       parentResourceId: g1.id,
     });
-    const pgrants = await unary(plugin.client, GrantsService.method.listGrants, { resource: projects.message!.list[0] });
+    const pgrants = await unary(plugin.client, GrantsService.method.listGrants, {
+      resource: projects.message!.list[0],
+    });
     const expandable = findAnnotation(pgrants.message!.list[0].annotations, GrantExpandableSchema);
     expect(expandable?.entitlementIds).toEqual(['group:g1:member']);
   });
@@ -215,7 +234,8 @@ describe('plugin server through the real subprocess handshake', () => {
   it('provisions idempotently: grant, grant again, revoke, revoke again', async () => {
     const groups = await unary(plugin.client, ResourcesService.method.listResources, { resourceTypeId: 'group' });
     const g2 = groups.message!.list[2];
-    const ent = (await unary(plugin.client, EntitlementsService.method.listEntitlements, { resource: g2 })).message!.list[0];
+    const ent = (await unary(plugin.client, EntitlementsService.method.listEntitlements, { resource: g2 })).message!
+      .list[0];
     const principal = { id: { resourceType: 'user', resource: 'u1' } };
     const first = await unary(plugin.client, GrantManagerService.method.grant, { entitlement: ent, principal });
     expect(first.error).toBeUndefined();
@@ -236,7 +256,9 @@ describe('plugin server through the real subprocess handshake', () => {
     });
     expect(created.error).toBeUndefined();
     expect(created.message!.result.case).toBe('success');
-    const again = await unary(plugin.client, AccountManagerService.method.createAccount, { accountInfo: { login: 'newbie' } });
+    const again = await unary(plugin.client, AccountManagerService.method.createAccount, {
+      accountInfo: { login: 'newbie' },
+    });
     expect(again.message!.result.case).toBe('alreadyExists');
 
     const del = await unary(plugin.client, ResourceManagerService.method.deleteResource, {
@@ -270,8 +292,12 @@ describe('plugin server through the real subprocess handshake', () => {
           principal: { id: { resourceType: 'user', resource: 'u1' } },
         },
       }),
-      unary(plain.client, ResourceManagerService.method.deleteResource, { resourceId: { resourceType: 'user', resource: 'u1' } }),
-      unary(plain.client, ResourceDeleterService.method.deleteResourceV2, { resourceId: { resourceType: 'user', resource: 'u1' } }),
+      unary(plain.client, ResourceManagerService.method.deleteResource, {
+        resourceId: { resourceType: 'user', resource: 'u1' },
+      }),
+      unary(plain.client, ResourceDeleterService.method.deleteResourceV2, {
+        resourceId: { resourceType: 'user', resource: 'u1' },
+      }),
       unary(plain.client, AccountManagerService.method.createAccount, { accountInfo: { login: 'x' } }),
       unary(plain.client, CredentialManagerService.method.rotateCredential, {}),
     ];
@@ -282,7 +308,10 @@ describe('plugin server through the real subprocess handshake', () => {
   });
 
   it('serves the rate-limit gate the way a Go host expects', async () => {
-    const done = await unary(plugin.client, RateLimiterService.method.do, { requestToken: 'tok-1', service: 'connector' });
+    const done = await unary(plugin.client, RateLimiterService.method.do, {
+      requestToken: 'tok-1',
+      service: 'connector',
+    });
     expect(done.message!.requestToken).toBe('tok-1');
     expect(done.message!.description!.status).toBe(GateStatus.EMPTY);
     const report = await unary(plugin.client, RateLimiterService.method.report, {
@@ -330,23 +359,119 @@ describe('request validation (PGV rules) -> INVALID_ARGUMENT naming the field', 
   afterAll(async () => plugin?.stop());
 
   const cases: Array<[string, DescMethodUnary<any, any>, Record<string, unknown>, string]> = [
-    ['empty resource_type_id', ResourcesService.method.listResources, {}, 'invalid ResourcesServiceListResourcesRequest.ResourceTypeId: value length must be between 1 and 1024 bytes, inclusive'],
-    ['resource_type_id over 1024 bytes', ResourcesService.method.listResources, { resourceTypeId: 'x'.repeat(1025) }, 'ResourcesServiceListResourcesRequest.ResourceTypeId'],
-    ['page_size over 250', ResourcesService.method.listResources, { resourceTypeId: 'user', pageSize: 251 }, 'invalid ResourcesServiceListResourcesRequest.PageSize: value must be less than or equal to 250'],
-    ['page_token over 1 MiB', ResourceTypesService.method.listResourceTypes, { pageToken: 'x'.repeat(1_048_577) }, 'ResourceTypesServiceListResourceTypesRequest.PageToken'],
-    ['active_sync_id over 1024', ResourcesService.method.listResources, { resourceTypeId: 'user', activeSyncId: 'x'.repeat(1025) }, 'ResourcesServiceListResourcesRequest.ActiveSyncId'],
-    ['parent id without resource', ResourcesService.method.listResources, { resourceTypeId: 'project', parentResourceId: { resourceType: 'group' } }, 'invalid ResourcesServiceListResourcesRequest.ParentResourceId: embedded message failed validation | caused by: invalid ResourceId.Resource'],
-    ['ListGrants without resource', GrantsService.method.listGrants, {}, 'invalid GrantsServiceListGrantsRequest.Resource: value is required'],
-    ['Grant without principal', GrantManagerService.method.grant, { entitlement: { id: 'a', resource: { id: { resourceType: 'group', resource: 'g0' } } } }, 'invalid GrantManagerServiceGrantRequest.Principal: value is required'],
-    ['Revoke without grant', GrantManagerService.method.revoke, {}, 'invalid GrantManagerServiceRevokeRequest.Grant: value is required'],
-    ['entitlement without id', GrantManagerService.method.grant, { entitlement: { resource: { id: { resourceType: 'group', resource: 'g0' } } }, principal: { id: { resourceType: 'user', resource: 'u1' } } }, 'invalid GrantManagerServiceGrantRequest.Entitlement: embedded message failed validation | caused by: invalid Entitlement.Id'],
-    ['entitlement without resource', GrantManagerService.method.grant, { entitlement: { id: 'a' }, principal: { id: { resourceType: 'user', resource: 'u1' } } }, 'invalid Entitlement.Resource: value is required'],
-    ['undefined purpose enum', GrantManagerService.method.grant, { entitlement: { id: 'a', purpose: 9, resource: { id: { resourceType: 'group', resource: 'g0' } } }, principal: { id: { resourceType: 'user', resource: 'u1' } } }, 'invalid Entitlement.Purpose: value must be one of the defined enum values'],
-    ['duplicate traits', GrantManagerService.method.grant, { entitlement: { id: 'a', grantableTo: [{ id: 'user', traits: [1, 1] }], resource: { id: { resourceType: 'group', resource: 'g0' } } }, principal: { id: { resourceType: 'user', resource: 'u1' } } }, 'invalid ResourceType.Traits: repeated value must contain unique items'],
+    [
+      'empty resource_type_id',
+      ResourcesService.method.listResources,
+      {},
+      'invalid ResourcesServiceListResourcesRequest.ResourceTypeId: value length must be between 1 and 1024 bytes, inclusive',
+    ],
+    [
+      'resource_type_id over 1024 bytes',
+      ResourcesService.method.listResources,
+      { resourceTypeId: 'x'.repeat(1025) },
+      'ResourcesServiceListResourcesRequest.ResourceTypeId',
+    ],
+    [
+      'page_size over 250',
+      ResourcesService.method.listResources,
+      { resourceTypeId: 'user', pageSize: 251 },
+      'invalid ResourcesServiceListResourcesRequest.PageSize: value must be less than or equal to 250',
+    ],
+    [
+      'page_token over 1 MiB',
+      ResourceTypesService.method.listResourceTypes,
+      { pageToken: 'x'.repeat(1_048_577) },
+      'ResourceTypesServiceListResourceTypesRequest.PageToken',
+    ],
+    [
+      'active_sync_id over 1024',
+      ResourcesService.method.listResources,
+      { resourceTypeId: 'user', activeSyncId: 'x'.repeat(1025) },
+      'ResourcesServiceListResourcesRequest.ActiveSyncId',
+    ],
+    [
+      'parent id without resource',
+      ResourcesService.method.listResources,
+      { resourceTypeId: 'project', parentResourceId: { resourceType: 'group' } },
+      'invalid ResourcesServiceListResourcesRequest.ParentResourceId: embedded message failed validation | caused by: invalid ResourceId.Resource',
+    ],
+    [
+      'ListGrants without resource',
+      GrantsService.method.listGrants,
+      {},
+      'invalid GrantsServiceListGrantsRequest.Resource: value is required',
+    ],
+    [
+      'Grant without principal',
+      GrantManagerService.method.grant,
+      { entitlement: { id: 'a', resource: { id: { resourceType: 'group', resource: 'g0' } } } },
+      'invalid GrantManagerServiceGrantRequest.Principal: value is required',
+    ],
+    [
+      'Revoke without grant',
+      GrantManagerService.method.revoke,
+      {},
+      'invalid GrantManagerServiceRevokeRequest.Grant: value is required',
+    ],
+    [
+      'entitlement without id',
+      GrantManagerService.method.grant,
+      {
+        entitlement: { resource: { id: { resourceType: 'group', resource: 'g0' } } },
+        principal: { id: { resourceType: 'user', resource: 'u1' } },
+      },
+      'invalid GrantManagerServiceGrantRequest.Entitlement: embedded message failed validation | caused by: invalid Entitlement.Id',
+    ],
+    [
+      'entitlement without resource',
+      GrantManagerService.method.grant,
+      { entitlement: { id: 'a' }, principal: { id: { resourceType: 'user', resource: 'u1' } } },
+      'invalid Entitlement.Resource: value is required',
+    ],
+    [
+      'undefined purpose enum',
+      GrantManagerService.method.grant,
+      {
+        entitlement: { id: 'a', purpose: 9, resource: { id: { resourceType: 'group', resource: 'g0' } } },
+        principal: { id: { resourceType: 'user', resource: 'u1' } },
+      },
+      'invalid Entitlement.Purpose: value must be one of the defined enum values',
+    ],
+    [
+      'duplicate traits',
+      GrantManagerService.method.grant,
+      {
+        entitlement: {
+          id: 'a',
+          grantableTo: [{ id: 'user', traits: [1, 1] }],
+          resource: { id: { resourceType: 'group', resource: 'g0' } },
+        },
+        principal: { id: { resourceType: 'user', resource: 'u1' } },
+      },
+      'invalid ResourceType.Traits: repeated value must contain unique items',
+    ],
     ['description over 2048', ListGrantsWithDescription(), {}, 'invalid Resource.Description'],
-    ['bad email', AccountManagerService.method.createAccount, { accountInfo: { emails: [{ address: 'not-an-email' }] } }, 'invalid AccountInfo_Email.Address: value must be a valid email address'],
-    ['password length', AccountManagerService.method.createAccount, { accountInfo: { login: 'x' }, credentialOptions: { options: { case: 'randomPassword', value: { length: 4n } } } }, 'invalid CredentialOptions_RandomPassword.Length: value must be inside range [8, 64]'],
-    ['static entitlements need a type', EntitlementsService.method.listStaticEntitlements, {}, 'invalid EntitlementsServiceListStaticEntitlementsRequest.ResourceTypeId'],
+    [
+      'bad email',
+      AccountManagerService.method.createAccount,
+      { accountInfo: { emails: [{ address: 'not-an-email' }] } },
+      'invalid AccountInfo_Email.Address: value must be a valid email address',
+    ],
+    [
+      'password length',
+      AccountManagerService.method.createAccount,
+      {
+        accountInfo: { login: 'x' },
+        credentialOptions: { options: { case: 'randomPassword', value: { length: 4n } } },
+      },
+      'invalid CredentialOptions_RandomPassword.Length: value must be inside range [8, 64]',
+    ],
+    [
+      'static entitlements need a type',
+      EntitlementsService.method.listStaticEntitlements,
+      {},
+      'invalid EntitlementsServiceListStaticEntitlementsRequest.ResourceTypeId',
+    ],
   ];
 
   function ListGrantsWithDescription() {
@@ -366,12 +491,18 @@ describe('request validation (PGV rules) -> INVALID_ARGUMENT naming the field', 
   }
 
   it('accepts valid requests untouched by the rules', async () => {
-    const { error } = await unary(plugin.client, ResourcesService.method.listResources, { resourceTypeId: 'user', pageSize: 250 });
+    const { error } = await unary(plugin.client, ResourcesService.method.listResources, {
+      resourceTypeId: 'user',
+      pageSize: 250,
+    });
     expect(error).toBeUndefined();
   });
 
   it('rejects a page token it did not issue', async () => {
-    const { error } = await unary(plugin.client, ResourcesService.method.listResources, { resourceTypeId: 'user', pageToken: 'garbage' });
+    const { error } = await unary(plugin.client, ResourcesService.method.listResources, {
+      resourceTypeId: 'user',
+      pageToken: 'garbage',
+    });
     expect(error!.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error!.details).toContain('invalid page token');
   });
@@ -456,7 +587,10 @@ describe('reflection', () => {
     return answers;
   }
 
-  for (const [label, pb] of [['v1', reflectionPb], ['v1alpha', reflectionAlphaPb]] as const) {
+  for (const [label, pb] of [
+    ['v1', reflectionPb],
+    ['v1alpha', reflectionAlphaPb],
+  ] as const) {
     it(`${label}: lists every service`, async () => {
       const [answer] = await reflect(pb, [{ messageRequest: { case: 'listServices', value: '' } }]);
       const names = (answer.messageResponse.value as { service: Array<{ name: string }> }).service.map((s) => s.name);
@@ -509,7 +643,6 @@ describe('reflection', () => {
   });
 });
 
-
 describe('rate-limit details on errors', () => {
   it('carries a RateLimitDescription in grpc-status-details-bin', async () => {
     const plugin = await spawnPluginWithEnv();
@@ -525,12 +658,17 @@ describe('rate-limit details on errors', () => {
     }
   });
   async function spawnPluginWithEnv() {
-    return spawnPlugin(node, [FIXTURE.replace('fixture-service.mjs', 'fixture-service.mjs'), '--fail-validate-unavailable']);
+    return spawnPlugin(node, [
+      FIXTURE.replace('fixture-service.mjs', 'fixture-service.mjs'),
+      '--fail-validate-unavailable',
+    ]);
   }
 });
 
 function pemOf(der: Uint8Array, label = 'CERTIFICATE'): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -563,7 +701,9 @@ describe('handshake failures and child lifetime', () => {
 
   it('fails clearly without the listener fd', async () => {
     const creds = await generateHandshakeCredentials();
-    const line = Buffer.from(toBinary(ServerConfigSchema, create(ServerConfigSchema, { credential: creds.server, listenPort: 1234 }))).toString('base64');
+    const line = Buffer.from(
+      toBinary(ServerConfigSchema, create(ServerConfigSchema, { credential: creds.server, listenPort: 1234 })),
+    ).toString('base64');
     const r = await runChild(line + '\n', { BATON_CONNECTOR_SERVICE_LISTENER_FD: '' });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('missing required listener fd');
@@ -573,7 +713,10 @@ describe('handshake failures and child lifetime', () => {
     const creds = await generateHandshakeCredentials();
     const listener = await openLoopbackListener();
     const line = Buffer.from(
-      toBinary(ServerConfigSchema, create(ServerConfigSchema, { credential: creds.server, listenPort: listener.port + 1 })),
+      toBinary(
+        ServerConfigSchema,
+        create(ServerConfigSchema, { credential: creds.server, listenPort: listener.port + 1 }),
+      ),
     ).toString('base64');
     const promise = runChild(line + '\n', { BATON_CONNECTOR_SERVICE_LISTENER_FD: '3' }, listener.fd);
     listener.close();
@@ -594,7 +737,9 @@ describe('handshake failures and child lifetime', () => {
 
   it('exits when its parent is killed', async () => {
     const parent = spawn(node, [PARENT], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
+    const pid = await new Promise<number>((resolve) =>
+      parent.stdout!.once('data', (d) => resolve(Number(String(d).trim()))),
+    );
     // Wait until the plugin is serving (it has consumed its handshake line), then kill the parent hard.
     await new Promise((r) => setTimeout(r, 500));
     expect(isAlive(pid)).toBe(true);
@@ -616,7 +761,9 @@ describe('handshake failures and child lifetime', () => {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    const stat = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)]).stdout.toString().trim();
+    const stat = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)])
+      .stdout.toString()
+      .trim();
     return stat !== '' && !stat.startsWith('Z');
   } catch {
     return false;

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FaultInjector,
@@ -210,7 +211,12 @@ describe('rate limits', () => {
 describe('fault injection', () => {
   it('fails exactly the Nth request with the configured fault', async () => {
     const { baseUrl, server } = await startServer();
-    server.faults.set({ rules: [{ nth: 2, fault: { kind: 'serverError', status: 500 } }, { nth: 3, fault: { kind: 'serverError', status: 503 } }] });
+    server.faults.set({
+      rules: [
+        { nth: 2, fault: { kind: 'serverError', status: 500 } },
+        { nth: 3, fault: { kind: 'serverError', status: 503 } },
+      ],
+    });
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await fetch(`${baseUrl}/items/1`, { headers: auth() })).status);
     expect(statuses).toEqual([200, 500, 503, 200]);
@@ -228,7 +234,12 @@ describe('fault injection', () => {
 
   it('injects 429 with a small Retry-After', async () => {
     const { baseUrl, server } = await startServer();
-    server.faults.set({ rules: [{ nth: 1, fault: { kind: 'rateLimit' } }, { nth: 2, fault: { kind: 'rateLimit', retryAfterSeconds: 3 } }] });
+    server.faults.set({
+      rules: [
+        { nth: 1, fault: { kind: 'rateLimit' } },
+        { nth: 2, fault: { kind: 'rateLimit', retryAfterSeconds: 3 } },
+      ],
+    });
     const first = await fetch(`${baseUrl}/items/1`, { headers: auth() });
     expect(first.status).toBe(429);
     expect(first.headers.get('retry-after')).toBe('1');
@@ -318,15 +329,30 @@ describe('request log', () => {
     await fetch(`${baseUrl}/items?api_key=${API_KEY}`, {
       method: 'POST',
       headers: { ...auth(), authorization: `Bearer ${API_KEY}` },
-      body: JSON.stringify({ name: 'n1', password: 'hunter2', nested: { clientSecret: 's3', note: `key is ${API_KEY}` } }),
+      body: JSON.stringify({
+        name: 'n1',
+        password: 'hunter2',
+        nested: { clientSecret: 's3', note: `key is ${API_KEY}` },
+      }),
     });
     await fetch(`${baseUrl}/items/7`, { headers: auth('wrong-key') });
 
     const entries = server.log.entries();
     expect(entries).toHaveLength(2);
     const [created, denied] = entries;
-    expect(created).toMatchObject({ seq: 1, method: 'POST', path: '/items', status: 201, identity: 'caller-1', rateClass: 'write' });
-    expect(created!.body).toEqual({ name: 'n1', password: '[REDACTED]', nested: { clientSecret: '[REDACTED]', note: 'key is [REDACTED]' } });
+    expect(created).toMatchObject({
+      seq: 1,
+      method: 'POST',
+      path: '/items',
+      status: 201,
+      identity: 'caller-1',
+      rateClass: 'write',
+    });
+    expect(created!.body).toEqual({
+      name: 'n1',
+      password: '[REDACTED]',
+      nested: { clientSecret: '[REDACTED]', note: 'key is [REDACTED]' },
+    });
     expect(created!.query).toEqual({ api_key: '[REDACTED]' });
     expect(denied).toMatchObject({ status: 401, identity: null, path: '/items/7' });
     const dump = JSON.stringify(entries);
@@ -343,7 +369,20 @@ describe('request log', () => {
   it('keeps at most maxEntries', () => {
     const log = new RequestLog({ maxEntries: 3 });
     for (let i = 0; i < 5; i++) {
-      log.record({ time: i, method: 'GET', path: `/${i}`, query: {}, body: undefined, status: 200, identity: null, durationMs: 0, rateClass: null, rateLimited: false, fault: null, info: {} });
+      log.record({
+        time: i,
+        method: 'GET',
+        path: `/${i}`,
+        query: {},
+        body: undefined,
+        status: 200,
+        identity: null,
+        durationMs: 0,
+        rateClass: null,
+        rateLimited: false,
+        fault: null,
+        info: {},
+      });
     }
     expect(log.entries().map((e) => e.path)).toEqual(['/2', '/3', '/4']);
     expect(log.last()?.seq).toBe(5);

@@ -1,10 +1,18 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, webcrypto, X509Certificate } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  webcrypto,
+  X509Certificate,
+} from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateHandshakeCredentials, loadX509, type GoCredential } from '../src/tls/credentials.js';
@@ -416,7 +424,11 @@ describe('mTLS between Node peers with the Go-format credentials', () => {
   it('TLS 1.2 and TLS 1.3 both negotiate with Ed25519 certificates in both directions', async () => {
     const seen: Record<string, { protocol: string; cipher: string }> = {};
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-      const res = await h2Request(srv.port, { ...clientTlsOptions(creds.client), minVersion: version, maxVersion: version });
+      const res = await h2Request(srv.port, {
+        ...clientTlsOptions(creds.client),
+        minVersion: version,
+        maxVersion: version,
+      });
       expect(res.error).toBeUndefined();
       expect(res.protocol).toBe(version);
       const info = JSON.parse(res.body!);
@@ -616,7 +628,9 @@ describe('loadTlsFiles (serve mode)', () => {
     expect(() => loadTlsFiles({ certFile, keyFile, clientCaFile: missing })).toThrow(
       `cannot read TLS client CA file "${missing}"`,
     );
-    expect(() => loadTlsFiles({ certFile: junk, keyFile })).toThrow(`TLS certificate file "${junk}" does not contain a PEM block`);
+    expect(() => loadTlsFiles({ certFile: junk, keyFile })).toThrow(
+      `TLS certificate file "${junk}" does not contain a PEM block`,
+    );
     expect(() => loadTlsFiles({ certFile: keyFile, keyFile })).toThrow(/is not a valid PEM certificate/);
     expect(() => loadTlsFiles({ certFile, keyFile: certFile })).toThrow(/is not a valid PEM private key/);
     expect(() => loadTlsFiles({ certFile, keyFile: tmp })).toThrow(/cannot read TLS key file .*EISDIR/);

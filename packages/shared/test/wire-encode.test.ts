@@ -150,7 +150,8 @@ function refFields(w: BinaryWriter, msg: ReflectMessage): BinaryWriter {
         for (const [key, value] of entries) {
           w.tag(f.number, WireType.LengthDelimited).fork();
           refScalar(w, f.mapKey, 1, key);
-          if (f.mapKind == 'message') refFields(w.tag(2, WireType.LengthDelimited).fork(), value as ReflectMessage).join();
+          if (f.mapKind == 'message')
+            refFields(w.tag(2, WireType.LengthDelimited).fork(), value as ReflectMessage).join();
           else refScalar(w, f.scalar ?? ScalarType.INT32, 2, value);
           w.join();
         }
@@ -183,21 +184,51 @@ function refValue(w: BinaryWriter, t: ScalarType, v: unknown): void {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const x = v as any;
   switch (t) {
-    case ScalarType.STRING: w.string(x); break;
-    case ScalarType.BOOL: w.bool(x); break;
-    case ScalarType.DOUBLE: w.double(x); break;
-    case ScalarType.FLOAT: w.float(x); break;
-    case ScalarType.INT32: w.int32(x); break;
-    case ScalarType.INT64: w.int64(x); break;
-    case ScalarType.UINT64: w.uint64(x); break;
-    case ScalarType.FIXED64: w.fixed64(x); break;
-    case ScalarType.BYTES: w.bytes(x); break;
-    case ScalarType.FIXED32: w.fixed32(x); break;
-    case ScalarType.SFIXED32: w.sfixed32(x); break;
-    case ScalarType.SFIXED64: w.sfixed64(x); break;
-    case ScalarType.SINT64: w.sint64(x); break;
-    case ScalarType.UINT32: w.uint32(x); break;
-    case ScalarType.SINT32: w.sint32(x); break;
+    case ScalarType.STRING:
+      w.string(x);
+      break;
+    case ScalarType.BOOL:
+      w.bool(x);
+      break;
+    case ScalarType.DOUBLE:
+      w.double(x);
+      break;
+    case ScalarType.FLOAT:
+      w.float(x);
+      break;
+    case ScalarType.INT32:
+      w.int32(x);
+      break;
+    case ScalarType.INT64:
+      w.int64(x);
+      break;
+    case ScalarType.UINT64:
+      w.uint64(x);
+      break;
+    case ScalarType.FIXED64:
+      w.fixed64(x);
+      break;
+    case ScalarType.BYTES:
+      w.bytes(x);
+      break;
+    case ScalarType.FIXED32:
+      w.fixed32(x);
+      break;
+    case ScalarType.SFIXED32:
+      w.sfixed32(x);
+      break;
+    case ScalarType.SFIXED64:
+      w.sfixed64(x);
+      break;
+    case ScalarType.SINT64:
+      w.sint64(x);
+      break;
+    case ScalarType.UINT32:
+      w.uint32(x);
+      break;
+    case ScalarType.SINT32:
+      w.sint32(x);
+      break;
   }
 }
 
@@ -290,7 +321,21 @@ const I32 = [0, 1, -1, 127, 128, 300, -300, 16383, 16384, 2147483647, -214748364
 const U32 = [0, 1, 127, 128, 255, 16384, 2097151, 2097152, 268435455, 268435456, 2147483648, 4294967295];
 const I64 = [0n, 1n, -1n, 127n, 128n, 4294967295n, 4294967296n, -4294967296n, 2n ** 53n, 2n ** 63n - 1n, -(2n ** 63n)];
 const U64 = [0n, 1n, 127n, 128n, 4294967295n, 4294967296n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n];
-const F32 = [0, -0, 1, -1, 1.5, -2.25, 0.1, 3.4028234663852886e38, -3.4028234663852886e38, 1e-40, NaN, Infinity, -Infinity];
+const F32 = [
+  0,
+  -0,
+  1,
+  -1,
+  1.5,
+  -2.25,
+  0.1,
+  3.4028234663852886e38,
+  -3.4028234663852886e38,
+  1e-40,
+  NaN,
+  Infinity,
+  -Infinity,
+];
 const F64 = [0, -0, 1, -1, 0.1, 1e308, -1e-308, 5e-324, Number.MAX_SAFE_INTEGER, NaN, Infinity, -Infinity, Math.PI];
 
 function randScalar(r: Rng, t: number, longAsString: boolean): unknown {
@@ -302,14 +347,16 @@ function randScalar(r: Rng, t: number, longAsString: boolean): unknown {
     case Type.INT32:
     case Type.SINT32:
     case Type.SFIXED32:
-      return r.chance(0.6) ? r.pick(I32) : (r.int(2 ** 32) | 0);
+      return r.chance(0.6) ? r.pick(I32) : r.int(2 ** 32) | 0;
     case Type.UINT32:
     case Type.FIXED32:
       return r.chance(0.6) ? r.pick(U32) : r.int(2 ** 32);
     case Type.INT64:
     case Type.SINT64:
     case Type.SFIXED64: {
-      const v = r.chance(0.6) ? r.pick(I64) : BigInt.asIntN(64, BigInt(r.int(2 ** 32)) * 4294967296n + BigInt(r.int(2 ** 32)));
+      const v = r.chance(0.6)
+        ? r.pick(I64)
+        : BigInt.asIntN(64, BigInt(r.int(2 ** 32)) * 4294967296n + BigInt(r.int(2 ** 32)));
       return longAsString ? String(v) : v;
     }
     case Type.UINT64:
@@ -367,7 +414,10 @@ const IMPLICIT = FeatureSet_FieldPresence.IMPLICIT;
 const REQUIRED = FeatureSet_FieldPresence.LEGACY_REQUIRED;
 
 function isWrapper(d: DescMessage): boolean {
-  return d.typeName.startsWith('google.protobuf.') && /^(Double|Float|Int64|UInt64|Int32|UInt32|Bool|String|Bytes)Value$/.test(d.typeName.slice(16));
+  return (
+    d.typeName.startsWith('google.protobuf.') &&
+    /^(Double|Float|Int64|UInt64|Int32|UInt32|Bool|String|Bytes)Value$/.test(d.typeName.slice(16))
+  );
 }
 
 function isJsonStruct(f: DescField): boolean {
@@ -522,14 +572,26 @@ const SCALARS: Array<[string, Type]> = [
 ];
 
 type FieldInit = Partial<FieldDescriptorProto> & { name: string; number: number; type: Type };
-type MsgInit = { name: string; field: FieldInit[]; nestedType?: MsgInit[]; oneofDecl?: Array<{ name: string }> } & Record<string, unknown>;
+type MsgInit = {
+  name: string;
+  field: FieldInit[];
+  nestedType?: MsgInit[];
+  oneofDecl?: Array<{ name: string }>;
+} & Record<string, unknown>;
 
 function field(name: string, number: number, type: Type, extra: Partial<FieldInit> = {}): FieldInit {
   return { name, number, type, label: Label.OPTIONAL, ...extra };
 }
 
 /** A map field plus its entry type (added to `msg`). */
-function mapField(msg: MsgInit, name: string, number: number, key: Type, value: Type, valueTypeName?: string): FieldInit {
+function mapField(
+  msg: MsgInit,
+  name: string,
+  number: number,
+  key: Type,
+  value: Type,
+  valueTypeName?: string,
+): FieldInit {
   const entry = name.replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase()) + 'Entry';
   (msg.nestedType ??= []).push({
     name: entry,
@@ -551,7 +613,9 @@ function buildProto3(): DescFile {
   f.push(field('u_int32', 61, Type.INT32, { label: Label.REPEATED, options: { packed: false } as never }));
   f.push(field('u_double', 62, Type.DOUBLE, { label: Label.REPEATED, options: { packed: false } as never }));
   f.push(field('u_sint64', 63, Type.SINT64, { label: Label.REPEATED, options: { packed: false } as never }));
-  f.push(field('u_enum', 64, Type.ENUM, { label: Label.REPEATED, typeName: 'Enum', options: { packed: false } as never }));
+  f.push(
+    field('u_enum', 64, Type.ENUM, { label: Label.REPEATED, typeName: 'Enum', options: { packed: false } as never }),
+  );
   f.push(field('e', 71, Type.ENUM, { typeName: 'Enum' }));
   f.push(field('re', 72, Type.ENUM, { typeName: 'Enum', label: Label.REPEATED }));
   all.oneofDecl!.push({ name: '_oe' });
@@ -684,7 +748,16 @@ function buildProto2(): DescFile {
     package: 'test.wire.p2',
     syntax: 'proto2',
     messageType: [p2, { name: 'Child', field: [field('a', 1, Type.INT32), field('s', 2, Type.STRING)] }] as never,
-    enumType: [{ name: 'ClosedEnum', value: [{ name: 'ONE', number: 1 }, { name: 'TWO', number: 2 }, { name: 'NEGATIVE', number: -3 }] }],
+    enumType: [
+      {
+        name: 'ClosedEnum',
+        value: [
+          { name: 'ONE', number: 1 },
+          { name: 'TWO', number: 2 },
+          { name: 'NEGATIVE', number: -3 },
+        ],
+      },
+    ],
   });
   return fileFrom(proto, 'test/wire/v1/p2.proto');
 }
@@ -695,11 +768,21 @@ function buildEditions(): DescFile {
   e.field.push(
     field('a', 1, Type.INT32),
     field('b', 2, Type.INT32, features({ fieldPresence: FeatureSet_FieldPresence.IMPLICIT })),
-    field('d', 3, Type.MESSAGE, { typeName: 'N', ...features({ messageEncoding: FeatureSet_MessageEncoding.DELIMITED }) }),
+    field('d', 3, Type.MESSAGE, {
+      typeName: 'N',
+      ...features({ messageEncoding: FeatureSet_MessageEncoding.DELIMITED }),
+    }),
     field('p', 4, Type.INT32, { label: Label.REPEATED }),
-    field('u', 5, Type.INT32, { label: Label.REPEATED, ...features({ repeatedFieldEncoding: FeatureSet_RepeatedFieldEncoding.EXPANDED }) }),
+    field('u', 5, Type.INT32, {
+      label: Label.REPEATED,
+      ...features({ repeatedFieldEncoding: FeatureSet_RepeatedFieldEncoding.EXPANDED }),
+    }),
     field('s', 6, Type.STRING),
-    field('ds', 7, Type.MESSAGE, { label: Label.REPEATED, typeName: 'N', ...features({ messageEncoding: FeatureSet_MessageEncoding.DELIMITED }) }),
+    field('ds', 7, Type.MESSAGE, {
+      label: Label.REPEATED,
+      typeName: 'N',
+      ...features({ messageEncoding: FeatureSet_MessageEncoding.DELIMITED }),
+    }),
     field('j', 8, Type.INT64, { options: { jstype: FieldOptions_JSType.JS_STRING } as never }),
     field('n', 9, Type.MESSAGE, { typeName: 'N' }),
     field('req', 10, Type.STRING, features({ fieldPresence: FeatureSet_FieldPresence.LEGACY_REQUIRED })),
@@ -868,7 +951,9 @@ describe('fastToBinary matches toBinary', () => {
         { mInt64Int32: { '-9223372036854775808': 0, '9223372036854775807': -1 } },
         { mUint64Sint32: { '18446744073709551615': -2147483648 } },
         { mStringNested: { '': {} } },
-        { value: { kind: { case: 'structValue', value: { fields: { a: { kind: { case: 'nullValue', value: 0 } } } } } } },
+        {
+          value: { kind: { case: 'structValue', value: { fields: { a: { kind: { case: 'nullValue', value: 0 } } } } } },
+        },
         { value: {} },
         { list: { values: [{}, { kind: { case: 'numberValue', value: -0 } }] } },
         { f2047: 'x', f2048: -1, fMax: -1 },
@@ -892,7 +977,10 @@ describe('fastToBinary matches toBinary', () => {
       for (const s of ['\ud800', 'a\udc00b', '\ud83d', 'x'.repeat(200) + '\ud800', '\udc00\ud800']) {
         expectSame(all, create(all, { sString: s } as never));
         expectSame(all, create(all, { struct: { [s]: s } } as never));
-        expectDeterministic(all, create(all, { struct: { [s]: s, '\ufffd': 1, '\u{1F600}': 2, '\uffff': 3, a: 4 } } as never));
+        expectDeterministic(
+          all,
+          create(all, { struct: { [s]: s, '\ufffd': 1, '\u{1F600}': 2, '\uffff': 3, a: 4 } } as never),
+        );
       }
     });
 
@@ -990,11 +1078,17 @@ describe('realistic resources', () => {
 
   it('a ListResources page of 250 users, groups and a resource type', () => {
     const list = [];
-    for (let i = 0; i < 250; i++) list.push(i % 10 === 9 ? groupResource({ type: 'group', id: `g${i}`, displayName: `G ${i}`, profile: { i } }) : make(i));
+    for (let i = 0; i < 250; i++)
+      list.push(
+        i % 10 === 9 ? groupResource({ type: 'group', id: `g${i}`, displayName: `G ${i}`, profile: { i } }) : make(i),
+      );
     const page = create(ResourcesServiceListResourcesResponseSchema, { list, nextPageToken: 'next-page-token' });
     expectSame(ResourcesServiceListResourcesResponseSchema, page);
     expect(
-      fromBinary(ResourcesServiceListResourcesResponseSchema, fastToBinary(ResourcesServiceListResourcesResponseSchema, page)).list,
+      fromBinary(
+        ResourcesServiceListResourcesResponseSchema,
+        fastToBinary(ResourcesServiceListResourcesResponseSchema, page),
+      ).list,
     ).toHaveLength(250);
     expectSame(ResourceIdSchema, create(ResourceIdSchema, { resourceType: 'user', resource: 'u1' }));
     const rt = resourceType({ id: 'User', displayName: 'User', traits: ['user'], skipEntitlementsAndGrants: true });
@@ -1069,11 +1163,27 @@ describe('fastToBinary deterministic (Go Deterministic: true)', () => {
 
   it('sorts every key type like Go, independent of insertion order', () => {
     const cases: Array<[string, Record<string, unknown>, unknown[]]> = [
-      ['mStringNested', { b: {}, '10': {}, a: {}, '2': {}, '-1': {}, '01': {}, é: {}, '😀': {}, '\uffff': {}, '': {} }, ['', '-1', '01', '10', '2', 'a', 'b', 'é', '\uffff', '😀']],
-      ['mInt32String', { '5': 'a', '-1': 'b', '0': 'c', '-2147483648': 'd', '2147483647': 'e' }, [-2147483648, -1, 0, 5, 2147483647]],
+      [
+        'mStringNested',
+        { b: {}, '10': {}, a: {}, '2': {}, '-1': {}, '01': {}, é: {}, '😀': {}, '\uffff': {}, '': {} },
+        ['', '-1', '01', '10', '2', 'a', 'b', 'é', '\uffff', '😀'],
+      ],
+      [
+        'mInt32String',
+        { '5': 'a', '-1': 'b', '0': 'c', '-2147483648': 'd', '2147483647': 'e' },
+        [-2147483648, -1, 0, 5, 2147483647],
+      ],
       ['mBoolEnum', { true: 1, false: 0 }, [false, true]],
-      ['mInt64Int32', { '9223372036854775807': 1, '-1': 2, '-9223372036854775808': 3, '10': 4, '9': 5 }, [-9223372036854775808n, -1n, 9n, 10n, 9223372036854775807n]],
-      ['mUint64Sint32', { '18446744073709551615': 1, '9223372036854775808': 2, '1': 3, '0': 4 }, [0n, 1n, 9223372036854775808n, 18446744073709551615n]],
+      [
+        'mInt64Int32',
+        { '9223372036854775807': 1, '-1': 2, '-9223372036854775808': 3, '10': 4, '9': 5 },
+        [-9223372036854775808n, -1n, 9n, 10n, 9223372036854775807n],
+      ],
+      [
+        'mUint64Sint32',
+        { '18446744073709551615': 1, '9223372036854775808': 2, '1': 3, '0': 4 },
+        [0n, 1n, 9223372036854775808n, 18446744073709551615n],
+      ],
     ];
     for (const [name, obj, expected] of cases) {
       const forward = make({ [name]: obj });
@@ -1090,25 +1200,51 @@ describe('fastToBinary deterministic (Go Deterministic: true)', () => {
       const o = (e: Array<[string, unknown]>) => Object.fromEntries(flip ? e.reverse() : e);
       return o([
         ['z', 1],
-        ['10', o([['q', 1], ['p', [o([['y', 1], ['x', 2]]), 'v']]])],
+        [
+          '10',
+          o([
+            ['q', 1],
+            [
+              'p',
+              [
+                o([
+                  ['y', 1],
+                  ['x', 2],
+                ]),
+                'v',
+              ],
+            ],
+          ]),
+        ],
         ['2', null],
         ['a', o([])],
       ]);
     };
     for (const key of ['struct', 'structs', 'mStringStruct'] as const) {
       const init = (flip: boolean) =>
-        key === 'struct' ? { struct: json(flip) } : key === 'structs' ? { structs: [json(flip), json(!flip)] } : { mStringStruct: { k: json(flip), j: json(!flip) } };
+        key === 'struct'
+          ? { struct: json(flip) }
+          : key === 'structs'
+            ? { structs: [json(flip), json(!flip)] }
+            : { mStringStruct: { k: json(flip), j: json(!flip) } };
       const a = expectDeterministic(all, make(init(false)));
       expect(hex(expectDeterministic(all, make(init(true))))).toBe(hex(a));
     }
     // Go order, not JS object order: "10" < "2" < "a" < "z"
-    const bytes = Buffer.from(fastToDeterministicBinary(all, make({ struct: json(false) }) as never)).toString('latin1');
+    const bytes = Buffer.from(fastToDeterministicBinary(all, make({ struct: json(false) }) as never)).toString(
+      'latin1',
+    );
     const at = (k: string) => bytes.indexOf(`\n${String.fromCharCode(k.length)}${k}\x12`);
     expect([at('10'), at('2'), at('a'), at('z')].every((p, i, ps) => p >= 0 && (i === 0 || p > ps[i - 1]))).toBe(true);
   });
 
-  it('without maps of 2+ entries the bytes are toBinary\'s', () => {
-    const m = make({ sString: 'x', mInt32String: { '7': 'only' }, struct: { one: { two: [1] } }, nesteds: [{ a: 'n' }] });
+  it("without maps of 2+ entries the bytes are toBinary's", () => {
+    const m = make({
+      sString: 'x',
+      mInt32String: { '7': 'only' },
+      struct: { one: { two: [1] } },
+      nesteds: [{ a: 'n' }],
+    });
     expect(hex(expectDeterministic(all, m))).toBe(hex(toBinary(all, m as never)));
   });
 
@@ -1160,13 +1296,16 @@ describe('fastToBinary deterministic (Go Deterministic: true)', () => {
     const rand = () => {
       let s = '';
       const n = r.int(4);
-      for (let i = 0; i < n; i++) s += r.chance(0.2) ? String.fromCodePoint(0x10000 + r.int(0x100000)) : String.fromCharCode(r.pick(units));
+      for (let i = 0; i < n; i++)
+        s += r.chance(0.2) ? String.fromCodePoint(0x10000 + r.int(0x100000)) : String.fromCharCode(r.pick(units));
       return s;
     };
     for (let i = 0; i < 20000; i++) {
       const a = rand();
       const b = rand();
-      expect(Math.sign(compareUtf8(a, b)), JSON.stringify([a, b])).toBe(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))));
+      expect(Math.sign(compareUtf8(a, b)), JSON.stringify([a, b])).toBe(
+        Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))),
+      );
     }
     expect(compareUtf8('\u{1F600}', '\uFFFD')).toBeGreaterThan(0); // code point order, not UTF-16 units
   });
@@ -1179,7 +1318,9 @@ describe('fastToBinary deterministic (Go Deterministic: true)', () => {
     const scalar = (t: ScalarType, forKey: boolean): unknown => {
       switch (t) {
         case ScalarType.STRING:
-          return rnd.pick(['', 'a', 'user:alice', 'Zoë', '10', '2', '\u{1F600}x', 'é', 'long '.repeat(40)].slice(forKey ? 1 : 0));
+          return rnd.pick(
+            ['', 'a', 'user:alice', 'Zoë', '10', '2', '\u{1F600}x', 'é', 'long '.repeat(40)].slice(forKey ? 1 : 0),
+          );
         case ScalarType.BOOL:
           return rnd.chance(0.5);
         case ScalarType.BYTES:

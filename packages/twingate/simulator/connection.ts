@@ -36,7 +36,8 @@ export interface Connection<T> {
 }
 
 function checkSize(name: 'first' | 'last', value: number, policy: PagingPolicy, connectionName: string): number {
-  if (value < 0) throw new GraphQLError(`Argument "${name}" on the \`${connectionName}\` connection cannot be negative.`);
+  if (value < 0)
+    throw new GraphQLError(`Argument "${name}" on the \`${connectionName}\` connection cannot be negative.`);
   if (value > policy.maxPageSize) {
     if (policy.overflow === 'clamp') return policy.maxPageSize;
     // Same wording as graphene's max_limit error, so clients learn the maximum from the message.

@@ -1,4 +1,4 @@
-import { SeededRandom, UniqueEmails, randomPersonName, teamName } from '@baton-ts/shared/simulator/index';
+import { SeededRandom, UniqueEmails, randomPersonName, teamName } from '@baton-ts/shared/simulator';
 
 import { encodeId } from './ids.js';
 import type { GroupRecord, GroupType, UserRecord, UserRole, UserState, UserType } from './model.js';
@@ -41,7 +41,8 @@ export const DATASETS: Record<DatasetName, DatasetSpec> = {
 export function resolveDatasetSpec(dataset: DatasetName | DatasetSpec): DatasetSpec {
   if (typeof dataset === 'string') {
     const spec = DATASETS[dataset];
-    if (!spec) throw new Error(`unknown dataset ${JSON.stringify(dataset)}; use one of ${Object.keys(DATASETS).join(', ')}`);
+    if (!spec)
+      throw new Error(`unknown dataset ${JSON.stringify(dataset)}; use one of ${Object.keys(DATASETS).join(', ')}`);
     return spec;
   }
   return dataset;
@@ -68,11 +69,28 @@ export function generateDataset(input: DatasetName | DatasetSpec): TwingateData 
   const users: UserRecord[] = [];
   for (let i = 0; i < userCount; i++) {
     const name = randomPersonName(rng);
-    const role: UserRole = i < FORCED_ROLES.length
-      ? FORCED_ROLES[i]!
-      : rng.weighted<UserRole>([['MEMBER', 85], ['ADMIN', 5], ['DEVOPS', 4], ['SUPPORT', 3], ['ACCESS_REVIEWER', 3]]);
-    const state: UserState = i === 5 ? 'DISABLED' : i === 6 ? 'PENDING' : i < 5 ? 'ACTIVE'
-      : rng.weighted<UserState>([['ACTIVE', 90], ['DISABLED', 6], ['PENDING', 4]]);
+    const role: UserRole =
+      i < FORCED_ROLES.length
+        ? FORCED_ROLES[i]!
+        : rng.weighted<UserRole>([
+            ['MEMBER', 85],
+            ['ADMIN', 5],
+            ['DEVOPS', 4],
+            ['SUPPORT', 3],
+            ['ACCESS_REVIEWER', 3],
+          ]);
+    const state: UserState =
+      i === 5
+        ? 'DISABLED'
+        : i === 6
+          ? 'PENDING'
+          : i < 5
+            ? 'ACTIVE'
+            : rng.weighted<UserState>([
+                ['ACTIVE', 90],
+                ['DISABLED', 6],
+                ['PENDING', 4],
+              ]);
     const type: UserType = i === 7 ? 'SYNCED' : i < 7 ? 'MANUAL' : rng.chance(0.3) ? 'SYNCED' : 'MANUAL';
     const created = EPOCH + i * 3_600_000 + rng.int(0, 3_599_999);
     const updated = created + rng.int(0, 400) * DAY + rng.int(0, DAY - 1);

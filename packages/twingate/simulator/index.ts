@@ -8,7 +8,7 @@ import {
   type Clock,
   type FaultConfig,
   type RunningSimulator,
-} from '@baton-ts/shared/simulator/index';
+} from '@baton-ts/shared/simulator';
 
 import type { PageSizeOverflow } from './connection.js';
 import { generateDataset, type DatasetName, type DatasetSpec } from './dataset.js';
@@ -128,7 +128,11 @@ export async function startTwingateSimulator(options: TwingateSimulatorOptions =
 
   const context = (): ResolverContext => ({
     state,
-    paging: { defaultPageSize: runtime.defaultPageSize, maxPageSize: runtime.maxPageSize, overflow: runtime.pageSizeOverflow },
+    paging: {
+      defaultPageSize: runtime.defaultPageSize,
+      maxPageSize: runtime.maxPageSize,
+      overflow: runtime.pageSizeOverflow,
+    },
     mutations: { protectedGroupTypes: runtime.protectedGroupTypes },
   });
   const endpoint = createGraphQLEndpoint({ schema, context, requestErrorStatus: () => runtime.requestErrorStatus });
@@ -155,6 +159,10 @@ export async function startTwingateSimulator(options: TwingateSimulatorOptions =
       const { rateLimits: _ignored, ...rest } = update;
       Object.assign(runtime, rest);
     },
-    options: () => ({ ...runtime, rateLimits: { ...runtime.rateLimits }, protectedGroupTypes: [...runtime.protectedGroupTypes] }),
+    options: () => ({
+      ...runtime,
+      rateLimits: { ...runtime.rateLimits },
+      protectedGroupTypes: [...runtime.protectedGroupTypes],
+    }),
   };
 }

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 import {
   GraphQLError,
   GraphQLInterfaceType,
@@ -92,7 +93,9 @@ function filterGroups(groups: readonly GroupRecord[], filter: GroupFilter | null
 }
 
 function payload<T>(result: MutationResult<T>): { ok: boolean; error: string | null; entity: T | null } {
-  return result.ok ? { ok: true, error: null, entity: result.entity } : { ok: false, error: result.error, entity: result.entity };
+  return result.ok
+    ? { ok: true, error: null, entity: result.entity }
+    : { ok: false, error: result.error, entity: result.entity };
 }
 
 type Resolver = GraphQLFieldResolver<any, ResolverContext, any>;
@@ -109,24 +112,43 @@ const resolvers: Record<string, Record<string, Resolver>> = {
   },
   User: {
     isAdmin: (user: UserRecord) => user.role !== 'MEMBER',
-    groups: (user: UserRecord, args: ConnectionArgs, ctx) => connectionFromList(ctx.state.groupsOf(user.id), args, ctx.paging, 'groups'),
+    groups: (user: UserRecord, args: ConnectionArgs, ctx) =>
+      connectionFromList(ctx.state.groupsOf(user.id), args, ctx.paging, 'groups'),
   },
   Group: {
-    users: (group: GroupRecord, args: ConnectionArgs, ctx) => connectionFromList(ctx.state.groupMembers(group.id), args, ctx.paging, 'users'),
+    users: (group: GroupRecord, args: ConnectionArgs, ctx) =>
+      connectionFromList(ctx.state.groupMembers(group.id), args, ctx.paging, 'users'),
   },
   Mutation: {
-    groupUpdate: (_root, args: { id: string; name?: string | null; isActive?: boolean | null; addedUserIds?: string[] | null; removedUserIds?: string[] | null }, ctx) =>
-      payload(ctx.state.updateGroup(args, ctx.mutations)),
-    groupCreate: (_root, args: { name: string; userIds?: string[] | null }, ctx) => payload(ctx.state.createGroup(args)),
+    groupUpdate: (
+      _root,
+      args: {
+        id: string;
+        name?: string | null;
+        isActive?: boolean | null;
+        addedUserIds?: string[] | null;
+        removedUserIds?: string[] | null;
+      },
+      ctx,
+    ) => payload(ctx.state.updateGroup(args, ctx.mutations)),
+    groupCreate: (_root, args: { name: string; userIds?: string[] | null }, ctx) =>
+      payload(ctx.state.createGroup(args)),
     groupDelete: (_root, { id }: { id: string }, ctx) => {
       const result = ctx.state.deleteGroup(id, ctx.mutations);
       return result.ok ? { ok: true, error: null } : { ok: false, error: result.error };
     },
-    userRoleUpdate: (_root, { id, role }: { id: string; role: UserRole }, ctx) => payload(ctx.state.setUserRole(id, role)),
-    userDetailsUpdate: (_root, args: { id: string; firstName?: string | null; lastName?: string | null; state?: UserState | null }, ctx) =>
-      payload(ctx.state.updateUserDetails(args)),
-    userCreate: (_root, args: { email: string; firstName?: string | null; lastName?: string | null; role?: UserRole | null }, ctx) =>
-      payload(ctx.state.createUser(args)),
+    userRoleUpdate: (_root, { id, role }: { id: string; role: UserRole }, ctx) =>
+      payload(ctx.state.setUserRole(id, role)),
+    userDetailsUpdate: (
+      _root,
+      args: { id: string; firstName?: string | null; lastName?: string | null; state?: UserState | null },
+      ctx,
+    ) => payload(ctx.state.updateUserDetails(args)),
+    userCreate: (
+      _root,
+      args: { email: string; firstName?: string | null; lastName?: string | null; role?: UserRole | null },
+      ctx,
+    ) => payload(ctx.state.createUser(args)),
     userDelete: (_root, { id }: { id: string }, ctx) => {
       const result = ctx.state.deleteUser(id);
       return result.ok ? { ok: true, error: null } : { ok: false, error: result.error };

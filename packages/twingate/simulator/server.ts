@@ -11,7 +11,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
-import type { RateClassifier, RouteHandler, SimRequest, SimResponse } from '@baton-ts/shared/simulator/index';
+import type { RateClassifier, RouteHandler, SimRequest, SimResponse } from '@baton-ts/shared/simulator';
 
 import type { ResolverContext } from './resolvers.js';
 
@@ -54,7 +54,11 @@ export interface GraphQLEndpointOptions {
 
 const LOCALS_KEY = 'twingateGraphql';
 
-function describe(document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>): GraphQLRequestInfo {
+function describe(
+  document: DocumentNode,
+  operationName: string | undefined,
+  variables: Record<string, unknown>,
+): GraphQLRequestInfo {
   const operation = getOperationAST(document, operationName);
   const info: GraphQLRequestInfo = {
     operationType: operation ? operation.operation : null,
@@ -97,7 +101,10 @@ function describe(document: DocumentNode, operationName: string | undefined, var
  * graphql-js against the Twingate schema. Also provides the rate-limit classifier (mutations are writes) which
  * parses the request once and annotates the request log with the operation and its arguments.
  */
-export function createGraphQLEndpoint(options: GraphQLEndpointOptions): { handler: RouteHandler; classify: RateClassifier } {
+export function createGraphQLEndpoint(options: GraphQLEndpointOptions): {
+  handler: RouteHandler;
+  classify: RateClassifier;
+} {
   // Clients send the same few query texts over and over; parsing and validating each text once keeps large
   // syncs cheap. Bounded so a client generating unique texts cannot grow it without limit.
   const documents = new Map<string, { document: DocumentNode | null; errors: GraphQLFormattedError[] }>();
@@ -131,20 +138,49 @@ export function createGraphQLEndpoint(options: GraphQLEndpointOptions): { handle
         variables = Symbol.for('invalid');
       }
     }
-    if (!body || typeof body !== 'object' || Array.isArray(body) || typeof body.query !== 'string' || body.query.trim() === '') {
+    if (
+      !body ||
+      typeof body !== 'object' ||
+      Array.isArray(body) ||
+      typeof body.query !== 'string' ||
+      body.query.trim() === ''
+    ) {
       result = { status: 400, json: { errors: [{ message: 'Must provide query string.' }] } };
-    } else if (variables !== undefined && variables !== null && variables !== '' && (typeof variables !== 'object' || Array.isArray(variables))) {
+    } else if (
+      variables !== undefined &&
+      variables !== null &&
+      variables !== '' &&
+      (typeof variables !== 'object' || Array.isArray(variables))
+    ) {
       result = { status: 400, json: { errors: [{ message: 'Variables are invalid JSON.' }] } };
-    } else if (body.operationName !== undefined && body.operationName !== null && typeof body.operationName !== 'string') {
+    } else if (
+      body.operationName !== undefined &&
+      body.operationName !== null &&
+      typeof body.operationName !== 'string'
+    ) {
       result = { status: 400, json: { errors: [{ message: 'operationName must be a string.' }] } };
     } else {
-      const vars = (variables && typeof variables === 'object' ? variables : undefined) as Record<string, unknown> | undefined;
+      const vars = (variables && typeof variables === 'object' ? variables : undefined) as
+        Record<string, unknown> | undefined;
       const operationName = (body.operationName as string | null | undefined) ?? undefined;
       const parsed = parseCached(body.query);
       const info: GraphQLRequestInfo = parsed.document
         ? describe(parsed.document, operationName, vars ?? {})
-        : { operationType: null, operationName: operationName ?? null, topLevelFields: [], calls: [], syntaxError: parsed.errors[0]?.message };
-      result = { query: body.query, variables: vars, operationName, document: parsed.document, syntaxErrors: parsed.errors, info };
+        : {
+            operationType: null,
+            operationName: operationName ?? null,
+            topLevelFields: [],
+            calls: [],
+            syntaxError: parsed.errors[0]?.message,
+          };
+      result = {
+        query: body.query,
+        variables: vars,
+        operationName,
+        document: parsed.document,
+        syntaxErrors: parsed.errors,
+        info,
+      };
       req.annotate({ graphql: info });
     }
     req.locals[LOCALS_KEY] = result;

@@ -1,4 +1,4 @@
-import type { Clock } from '@baton-ts/shared/simulator/index';
+import type { Clock } from '@baton-ts/shared/simulator';
 
 import { decodeId, encodeId } from './ids.js';
 import type { GroupRecord, GroupType, UserRecord, UserRole, UserState } from './model.js';
@@ -43,7 +43,10 @@ export class TwingateState {
   private nextUserN = 1;
   private nextGroupN = 1;
 
-  constructor(data: TwingateData, private readonly clock: Clock = Date.now) {
+  constructor(
+    data: TwingateData,
+    private readonly clock: Clock = Date.now,
+  ) {
     for (const user of [...data.users].sort(byN)) this.insertUser(user);
     for (const group of [...data.groups].sort(byN)) this.insertGroup(group);
     for (const [groupId, userId] of data.memberships) this.addMember(groupId, userId);
@@ -106,15 +109,17 @@ export class TwingateState {
     const group = this.groupsById.get(input.id);
     if (!group) return { ok: false, error: `Group with id ${input.id} does not exist`, entity: null };
     if (policy.protectedGroupTypes.includes(group.type)) {
-      const why = group.type === 'SYSTEM'
-        ? 'system groups are managed by Twingate'
-        : 'its membership is managed by your identity provider';
+      const why =
+        group.type === 'SYSTEM'
+          ? 'system groups are managed by Twingate'
+          : 'its membership is managed by your identity provider';
       return { ok: false, error: `Group ${group.name} (${group.type}) cannot be modified: ${why}`, entity: group };
     }
     const added = input.addedUserIds ?? [];
     const removed = input.removedUserIds ?? [];
     for (const userId of [...added, ...removed]) {
-      if (!this.usersById.has(userId)) return { ok: false, error: `User with id ${userId} does not exist`, entity: group };
+      if (!this.usersById.has(userId))
+        return { ok: false, error: `User with id ${userId} does not exist`, entity: group };
     }
     if (input.name !== undefined && input.name !== null) {
       if (input.name.trim() === '') return { ok: false, error: 'Group name cannot be empty', entity: group };
@@ -148,9 +153,14 @@ export class TwingateState {
   }): MutationResult<UserRecord> {
     const user = this.usersById.get(input.id);
     if (!user) return { ok: false, error: `User with id ${input.id} does not exist`, entity: null };
-    if (input.state === 'PENDING') return { ok: false, error: "A user's state can only be set to ACTIVE or DISABLED", entity: user };
+    if (input.state === 'PENDING')
+      return { ok: false, error: "A user's state can only be set to ACTIVE or DISABLED", entity: user };
     if (input.state && user.state === 'PENDING') {
-      return { ok: false, error: 'A pending user must accept the invitation before their state can change', entity: user };
+      return {
+        ok: false,
+        error: 'A pending user must accept the invitation before their state can change',
+        entity: user,
+      };
     }
     if (input.firstName !== undefined && input.firstName !== null) user.firstName = input.firstName;
     if (input.lastName !== undefined && input.lastName !== null) user.lastName = input.lastName;
@@ -166,7 +176,8 @@ export class TwingateState {
     role?: UserRole | null;
   }): MutationResult<UserRecord> {
     const email = input.email.trim();
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return { ok: false, error: `Invalid email address: ${input.email}`, entity: null };
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))
+      return { ok: false, error: `Invalid email address: ${input.email}`, entity: null };
     const lower = email.toLowerCase();
     if (this.users.some((u) => u.email.toLowerCase() === lower)) {
       return { ok: false, error: `A user with email ${email} already exists`, entity: null };
@@ -203,7 +214,8 @@ export class TwingateState {
   createGroup(input: { name: string; userIds?: readonly string[] | null }): MutationResult<GroupRecord> {
     if (input.name.trim() === '') return { ok: false, error: 'Group name cannot be empty', entity: null };
     for (const userId of input.userIds ?? []) {
-      if (!this.usersById.has(userId)) return { ok: false, error: `User with id ${userId} does not exist`, entity: null };
+      if (!this.usersById.has(userId))
+        return { ok: false, error: `User with id ${userId} does not exist`, entity: null };
     }
     const now = this.now();
     const n = this.nextGroupN;

@@ -10,17 +10,13 @@
  * - a null edge or node is skipped and logged instead of crashing the sync.
  */
 import { Code, ConnectorError, type Logger, type RuntimeStats } from '@baton-ts/shared';
-import { createHttpClient, type HttpClient, type RetryOptions } from '@baton-ts/shared/http/index';
+import { createHttpClient, type HttpClient, type RetryOptions } from '@baton-ts/shared/http';
 
 /** The largest `first` the API accepts (graphene's max_limit on Twingate; TF's "extended" page size). */
 export const MAX_PAGE_SIZE = 100;
 
 export const USER_ROLES = ['ADMIN', 'DEVOPS', 'SUPPORT', 'ACCESS_REVIEWER', 'MEMBER'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
-
-export function isUserRole(value: unknown): value is UserRole {
-  return typeof value === 'string' && (USER_ROLES as readonly string[]).includes(value);
-}
 
 export interface TwingateUser {
   id: string;
@@ -148,7 +144,9 @@ interface GraphQLResponse {
 const PERMISSION_HINT = /permission|not authori[sz]ed|forbidden|not allowed|access denied/i;
 
 function errorMessages(errors: GraphQLErrorShape[]): string {
-  const messages = errors.map((e) => (typeof e?.message === 'string' && e.message.trim() ? e.message.trim() : 'unknown error'));
+  const messages = errors.map((e) =>
+    typeof e?.message === 'string' && e.message.trim() ? e.message.trim() : 'unknown error',
+  );
   return [...new Set(messages)].join('; ');
 }
 
@@ -340,7 +338,8 @@ export class TwingateClient {
         { signal },
       );
       if (pageNo === 0) {
-        if (isObject(data.group)) group = { id: str(data.group.id), name: str(data.group.name), type: str(data.group.type) };
+        if (isObject(data.group))
+          group = { id: str(data.group.id), name: str(data.group.name), type: str(data.group.type) };
         else if (data.group !== null && data.group !== undefined) throw malformed('GroupMembershipCheck', 'group');
       }
       if (data.user === null || data.user === undefined) return { group, user: null, isMember: false };
@@ -354,17 +353,32 @@ export class TwingateClient {
   }
 
   async addGroupMembers(groupId: string, userIds: string[], signal?: AbortSignal): Promise<void> {
-    const data = await this.execute('AddGroupMembers', ADD_GROUP_MEMBERS, { id: groupId, userIds }, { mutation: true, signal });
+    const data = await this.execute(
+      'AddGroupMembers',
+      ADD_GROUP_MEMBERS,
+      { id: groupId, userIds },
+      { mutation: true, signal },
+    );
     checkPayload('AddGroupMembers', data.groupUpdate, `add ${userIds.join(', ')} to group ${groupId}`);
   }
 
   async removeGroupMembers(groupId: string, userIds: string[], signal?: AbortSignal): Promise<void> {
-    const data = await this.execute('RemoveGroupMembers', REMOVE_GROUP_MEMBERS, { id: groupId, userIds }, { mutation: true, signal });
+    const data = await this.execute(
+      'RemoveGroupMembers',
+      REMOVE_GROUP_MEMBERS,
+      { id: groupId, userIds },
+      { mutation: true, signal },
+    );
     checkPayload('RemoveGroupMembers', data.groupUpdate, `remove ${userIds.join(', ')} from group ${groupId}`);
   }
 
   async updateUserRole(userId: string, role: UserRole, signal?: AbortSignal): Promise<void> {
-    const data = await this.execute('UpdateUserRole', UPDATE_USER_ROLE, { id: userId, role }, { mutation: true, signal });
+    const data = await this.execute(
+      'UpdateUserRole',
+      UPDATE_USER_ROLE,
+      { id: userId, role },
+      { mutation: true, signal },
+    );
     checkPayload('UpdateUserRole', data.userRoleUpdate, `set the role of user ${userId} to ${role}`);
   }
 
@@ -374,12 +388,7 @@ export class TwingateClient {
    * Reads a Relay connection: nodes (null edges/nodes skipped with a warning), endCursor and hasNextPage.
    * A connection that says there is more but gives no new cursor is an error, never a silently short listing.
    */
-  private connection(
-    operation: string,
-    value: unknown,
-    field: string,
-    after?: string,
-  ): Page<Record<string, unknown>> {
+  private connection(operation: string, value: unknown, field: string, after?: string): Page<Record<string, unknown>> {
     if (!isObject(value)) throw malformed(operation, field);
     const edges = value.edges;
     const pageInfo = value.pageInfo;

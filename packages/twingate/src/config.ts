@@ -23,7 +23,10 @@ export function parseDomain(input: string): DomainParse {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//.exec(host);
   if (scheme) {
     if (scheme[1] !== 'https') {
-      return { ok: false, message: `--domain (BATON_DOMAIN) must be ${hint}; got ${JSON.stringify(raw)} (only https:// addresses are accepted)` };
+      return {
+        ok: false,
+        message: `--domain (BATON_DOMAIN) must be ${hint}; got ${JSON.stringify(raw)} (only https:// addresses are accepted)`,
+      };
     }
     host = host.slice(scheme[0].length);
   }
@@ -77,9 +80,15 @@ export const configSchema = z.object({
   apiKey: requiredString('--api-key', 'BATON_API_KEY', 'an API token from Settings > API in the Twingate Admin Console')
     .trim()
     .min(1, '--api-key (BATON_API_KEY) is required: an API token from Settings > API in the Twingate Admin Console')
-    .describe('Twingate API token (Settings > API > Generate Token): Read only for access reviews, Read & Write to provision')
+    .describe(
+      'Twingate API token (Settings > API > Generate Token): Read only for access reviews, Read & Write to provision',
+    )
     .meta({ secret: true }),
-  domain: requiredString('--domain', 'BATON_DOMAIN', 'the Twingate network name, e.g. `acme` for https://acme.twingate.com')
+  domain: requiredString(
+    '--domain',
+    'BATON_DOMAIN',
+    'the Twingate network name, e.g. `acme` for https://acme.twingate.com',
+  )
     .superRefine((value, ctx) => {
       const parsed = parseDomain(value);
       if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
@@ -88,7 +97,9 @@ export const configSchema = z.object({
       const parsed = parseDomain(value);
       return parsed.ok ? parsed.domain : value;
     })
-    .describe('Twingate network name: `acme` for https://acme.twingate.com (acme.twingate.com and the https URL are accepted too)'),
+    .describe(
+      'Twingate network name: `acme` for https://acme.twingate.com (acme.twingate.com and the https URL are accepted too)',
+    ),
   baseUrl: z
     .string()
     .superRefine((value, ctx) => {

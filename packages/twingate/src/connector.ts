@@ -2,7 +2,14 @@
  * The Twingate connector: users, groups and roles from the Twingate Admin API; group membership and role
  * provisioning. See README.md for setup.
  */
-import { Code, ConnectorError, defineConnector, type CallContext, type Connector, type ConnectorRuntime } from '@baton-ts/shared';
+import {
+  Code,
+  ConnectorError,
+  defineConnector,
+  type CallContext,
+  type Connector,
+  type ConnectorRuntime,
+} from '@baton-ts/shared';
 import { TwingateClient, type TwingateClientOptions } from './client.js';
 import { configSchema, consoleOrigin, graphqlEndpoint, type TwingateConfig } from './config.js';
 import { MemberPageCache } from './member-cache.js';
@@ -72,12 +79,19 @@ export function createTwingateConnector(
 }
 
 /** Turns the usual first-run failures into messages that say what to fix. */
-export function explainValidationError(err: unknown, config: Pick<TwingateConfig, 'domain' | 'baseUrl'>, endpoint: string): unknown {
+export function explainValidationError(
+  err: unknown,
+  config: Pick<TwingateConfig, 'domain' | 'baseUrl'>,
+  endpoint: string,
+): unknown {
   if (!(err instanceof ConnectorError)) return err;
-  const where = config.baseUrl ? `the API at ${endpoint} (--base-url)` : `Twingate network "${config.domain}" (${endpoint})`;
+  const where = config.baseUrl
+    ? `the API at ${endpoint} (--base-url)`
+    : `Twingate network "${config.domain}" (${endpoint})`;
   const status = (err as { status?: number }).status;
   const errorCode = (err as { errorCode?: string }).errorCode;
-  const wrap = (code: Code, message: string) => new ConnectorError(code, `${message} [${err.message}]`, { cause: err, rateLimit: err.rateLimit });
+  const wrap = (code: Code, message: string) =>
+    new ConnectorError(code, `${message} [${err.message}]`, { cause: err, rateLimit: err.rateLimit });
 
   if (err.code === Code.Unauthenticated) {
     return wrap(
@@ -128,5 +142,3 @@ export const twingate = defineConnector({
     };
   },
 });
-
-export default twingate;

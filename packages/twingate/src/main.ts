@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { runConnectorCli } from '@baton-ts/shared/cli/runner';
-import twingate from './connector.js';
+import { runConnectorCli } from '@baton-ts/shared/cli';
+import { twingate } from './connector.js';
 await runConnectorCli(twingate);

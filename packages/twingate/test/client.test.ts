@@ -6,7 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Code, ConnectorError, newRuntimeStats } from '@baton-ts/shared';
+import { Code, ConnectorError } from '@baton-ts/shared';
+import { newRuntimeStats } from '@baton-ts/shared/testing';
 import type { DatasetSpec, TwingateSimulator } from '../simulator/index.js';
 import { MAX_PAGE_SIZE, TwingateClient, type TwingateClientOptions } from '../src/client.js';
 import { captureLogger, closeAll, gqlInfo, isMutation, operationName, startSim } from './helpers.js';
@@ -14,7 +15,13 @@ import { captureLogger, closeAll, gqlInfo, isMutation, operationName, startSim }
 afterEach(closeAll);
 
 /** 250 users (3 pages), a 230-member group (nested page + 2 more), every role, state and group type. */
-const MID: DatasetSpec = { users: 250, groups: 8, memberships: 600, seed: 'client-mid', largeGroupSizes: [230, 100, 101] };
+const MID: DatasetSpec = {
+  users: 250,
+  groups: 8,
+  memberships: 600,
+  seed: 'client-mid',
+  largeGroupSizes: [230, 100, 101],
+};
 
 function clientFor(sim: TwingateSimulator, options: Partial<TwingateClientOptions> = {}) {
   const log = captureLogger();
@@ -117,17 +124,26 @@ describe('queries on the wire', () => {
     expect(big.members.hasNextPage).toBe(true);
     // Extra requests only for groups larger than the nested page (Everyone: 250, 230, 101 members, ...).
     const extra = sim.log.filter((e) => operationName(e) === 'GroupMembers');
-    const expected = page.items.reduce((n, g) => n + Math.max(0, Math.ceil(sim.state.groupMembers(g.id).length / 100) - 1), 0);
+    const expected = page.items.reduce(
+      (n, g) => n + Math.max(0, Math.ceil(sim.state.groupMembers(g.id).length / 100) - 1),
+      0,
+    );
     expect(expected).toBeGreaterThanOrEqual(2 + 2 + 1);
     expect(extra.length).toBe(expected);
-    for (const e of extra) expect((e.body as { variables: Record<string, unknown> }).variables.after).toEqual(expect.any(String));
+    for (const e of extra)
+      expect((e.body as { variables: Record<string, unknown> }).variables.after).toEqual(expect.any(String));
   });
 
   it('filters users by role through a variable', async () => {
     const sim = await startSim({ dataset: MID });
     const { client } = clientFor(sim);
     const page = await client.listUserIdsWithRole('ADMIN');
-    expect(page.items).toEqual(sim.state.listUsers().filter((u) => u.role === 'ADMIN').map((u) => u.id));
+    expect(page.items).toEqual(
+      sim.state
+        .listUsers()
+        .filter((u) => u.role === 'ADMIN')
+        .map((u) => u.id),
+    );
     const body = sim.log.last()!.body as { query: string; variables: Record<string, unknown> };
     expect(body.variables).toEqual({ role: 'ADMIN', first: 100 });
   });
@@ -147,8 +163,14 @@ describe('queries on the wire', () => {
     const group = sim.state.listGroups().find((g) => g.type === 'MANUAL' && sim.state.groupMembers(g.id).length > 0)!;
     const member = sim.state.groupMembers(group.id)[0]!;
     const outsider = sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id))!;
-    expect(await client.checkMembership(group.id, member.id)).toMatchObject({ isMember: true, group: { type: 'MANUAL' } });
-    expect(await client.checkMembership(group.id, outsider.id)).toMatchObject({ isMember: false, user: { id: outsider.id } });
+    expect(await client.checkMembership(group.id, member.id)).toMatchObject({
+      isMember: true,
+      group: { type: 'MANUAL' },
+    });
+    expect(await client.checkMembership(group.id, outsider.id)).toMatchObject({
+      isMember: false,
+      user: { id: outsider.id },
+    });
     expect(sim.log.count()).toBe(2);
   });
 });
@@ -157,7 +179,9 @@ describe('errors are surfaced, never silent', () => {
   it('top-level GraphQL errors carry the API message (HTTP 200 and 400)', async () => {
     const sim = await startSim({ dataset: 'tiny' });
     const { client } = clientFor(sim);
-    const err = await rejection(client.execute('Bad', 'query Bad { users(first: 500) { edges { node { id } } } }', undefined));
+    const err = await rejection(
+      client.execute('Bad', 'query Bad { users(first: 500) { edges { node { id } } } }', undefined),
+    );
     expect(err.message).toContain('exceeds the `first` limit of 100');
 
     sim.setOptions({ requestErrorStatus: 400 });
@@ -268,7 +292,21 @@ describe('against a misbehaving server', () => {
       {
         data: {
           users: {
-            edges: [null, { node: null }, { node: { id: 'VXNlcjox', email: 'a@example.com', firstName: '', lastName: '', role: 'MEMBER', state: 'ACTIVE', type: 'MANUAL' } }],
+            edges: [
+              null,
+              { node: null },
+              {
+                node: {
+                  id: 'VXNlcjox',
+                  email: 'a@example.com',
+                  firstName: '',
+                  lastName: '',
+                  role: 'MEMBER',
+                  state: 'ACTIVE',
+                  type: 'MANUAL',
+                },
+              },
+            ],
             pageInfo: { endCursor: 'YXJyYXljb25uZWN0aW9uOjI=', hasNextPage: false },
           },
         },

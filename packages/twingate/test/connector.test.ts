@@ -4,10 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Code, ConnectorError, newRuntimeStats } from '@baton-ts/shared';
-import { HttpClientError } from '@baton-ts/shared/http/index';
+import { Code, ConnectorError } from '@baton-ts/shared';
+import { newRuntimeStats } from '@baton-ts/shared/testing';
+import { HttpClientError } from '@baton-ts/shared/http';
 import { configSchema } from '../src/config.js';
-import twingate, { VERSION, createTwingateConnector, explainValidationError } from '../src/connector.js';
+import { twingate, VERSION, createTwingateConnector, explainValidationError } from '../src/connector.js';
 import { MemberPageCache } from '../src/member-cache.js';
 import { captureLogger, closeAll, connectTo, fullSync, running, stableJson, startSim } from './helpers.js';
 
@@ -28,14 +29,21 @@ describe('definition', () => {
     const connector = twingate.create(config, { logger: captureLogger().logger, stats: newRuntimeStats() });
     expect(connector.syncers.map((s) => s.resourceType.id)).toEqual(['group', 'role', 'user']);
     for (const s of connector.syncers) expect(s.resourceType.traits).toHaveLength(1);
-    expect(connector.syncers.filter((s) => s.grant && s.revoke).map((s) => s.resourceType.id)).toEqual(['group', 'role']);
+    expect(connector.syncers.filter((s) => s.grant && s.revoke).map((s) => s.resourceType.id)).toEqual([
+      'group',
+      'role',
+    ]);
   });
 
   it('starts its bundled simulator lazily, and the simulator config is a valid connector config', async () => {
     const bundled = await twingate.simulator!();
     const sim = await bundled.start({ dataset: 'tiny' });
     try {
-      const config = configSchema.parse({ apiKey: sim.config['api-key'], domain: sim.config.domain, baseUrl: sim.config['base-url'] });
+      const config = configSchema.parse({
+        apiKey: sim.config['api-key'],
+        domain: sim.config.domain,
+        baseUrl: sim.config['base-url'],
+      });
       const connector = twingate.create(config, { logger: captureLogger().logger, stats: newRuntimeStats() });
       await connector.validate({ signal: new AbortController().signal, logger: captureLogger().logger });
       expect(sim.requestCount()).toBe(1);
@@ -75,14 +83,22 @@ describe('validate', () => {
   });
 
   it('an unknown host (DNS) is NOT_FOUND naming the domain', () => {
-    const dns = new HttpClientError(Code.Unavailable, 'twingate: POST /api/graphql/: getaddrinfo ENOTFOUND nope.twingate.com', {
-      service: 'twingate',
-      method: 'POST',
-      path: '/api/graphql/',
-      errorCode: 'ENOTFOUND',
-      attempts: 1,
-    });
-    const err = explainValidationError(dns, { domain: 'nope' }, 'https://nope.twingate.com/api/graphql/') as ConnectorError;
+    const dns = new HttpClientError(
+      Code.Unavailable,
+      'twingate: POST /api/graphql/: getaddrinfo ENOTFOUND nope.twingate.com',
+      {
+        service: 'twingate',
+        method: 'POST',
+        path: '/api/graphql/',
+        errorCode: 'ENOTFOUND',
+        attempts: 1,
+      },
+    );
+    const err = explainValidationError(
+      dns,
+      { domain: 'nope' },
+      'https://nope.twingate.com/api/graphql/',
+    ) as ConnectorError;
     expect(err.code).toBe(Code.NotFound);
     expect(err.message).toContain('Twingate network "nope"');
     expect(err.message).toContain('check --domain (BATON_DOMAIN)');
@@ -103,7 +119,9 @@ describe('secrets', () => {
 
     const errors: string[] = [];
     const collect = async (p: Promise<unknown>) =>
-      p.catch((e: unknown) => errors.push(`${(e as Error).message} ${JSON.stringify(e)} ${String((e as Error).cause ?? '')}`));
+      p.catch((e: unknown) =>
+        errors.push(`${(e as Error).message} ${JSON.stringify(e)} ${String((e as Error).cause ?? '')}`),
+      );
     // The same key sent to a server that does not accept it, and a server error that outlasts the retries.
     const other = await startSim({ dataset: 'tiny' });
     const wrong = connectTo(other, { apiKey: KEY });
@@ -125,7 +143,11 @@ describe('member page cache', () => {
   it('bounds what it holds, evicting the oldest groups, and expires entries', () => {
     let now = 0;
     const cache = new MemberPageCache({ maxUserIds: 10, ttlMs: 1_000, now: () => now });
-    const page = (n: number) => ({ userIds: Array.from({ length: n }, (_, i) => `u${i}`), endCursor: null, hasNextPage: false });
+    const page = (n: number) => ({
+      userIds: Array.from({ length: n }, (_, i) => `u${i}`),
+      endCursor: null,
+      hasNextPage: false,
+    });
     cache.put('a', page(4));
     cache.put('b', page(4));
     expect(cache.heldUnits).toBe(10);

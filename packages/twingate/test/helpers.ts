@@ -3,19 +3,17 @@
  * way a Baton host does (every type's resources, then every resource's entitlements, then grants, all pages), with
  * every page state passed through a real page token so states must be self-contained.
  */
+import type { CallContext, RuntimeStats } from '@baton-ts/shared';
 import {
-  decodePageToken,
-  encodePageToken,
+  allPages,
+  captureLogger,
   newRuntimeStats,
-  type CallContext,
-  type Entitlement,
-  type Grant,
-  type Resource,
-  type ResourceSyncer,
-  type RuntimeStats,
-} from '@baton-ts/shared';
-import { createLogger, type Logger } from '@baton-ts/shared/log/logger';
-import type { RequestLogEntry } from '@baton-ts/shared/simulator/index';
+  stableJson,
+  syncInProcess,
+  type CapturedLogger,
+  type InProcessSyncResult,
+} from '@baton-ts/shared/testing';
+import type { RequestLogEntry } from '@baton-ts/shared/simulator';
 import { startTwingateSimulator, type TwingateSimulator, type TwingateSimulatorOptions } from '../simulator/index.js';
 import { configSchema } from '../src/config.js';
 import { createTwingateConnector, type TwingateConnector, type TwingateConnectorOptions } from '../src/connector.js';
@@ -32,16 +30,6 @@ export async function startSim(options: TwingateSimulatorOptions = {}): Promise<
   const sim = await startTwingateSimulator({ rateLimits: { read: 0, write: 0 }, ...options });
   running.push(sim);
   return sim;
-}
-
-export interface CapturedLogger {
-  logger: Logger;
-  lines: string[];
-}
-
-export function captureLogger(): CapturedLogger {
-  const lines: string[] = [];
-  return { lines, logger: createLogger({ level: 'debug', write: (line) => lines.push(line) }) };
 }
 
 export interface TestConnector {
@@ -70,68 +58,12 @@ export function connectTo(
   return { connector, stats, log, ctx: { signal: new AbortController().signal, logger: log.logger } };
 }
 
-function syncerOf(connector: TwingateConnector, type: string): ResourceSyncer {
-  const syncer = connector.syncers.find((s) => s.resourceType.id === type);
-  if (!syncer) throw new Error(`no syncer for ${type}`);
-  return syncer;
-}
-
-/** Runs one paged call to the end, round-tripping every state through a page token. */
-export async function allPages<T>(
-  call: (state: unknown, size: number) => Promise<{ items: T[]; next?: unknown }>,
-  size = 100,
-): Promise<T[]> {
-  const items: T[] = [];
-  let token = '';
-  for (let i = 0; i < 100_000; i++) {
-    const page = await call(decodePageToken(token), size);
-    items.push(...page.items);
-    const next = encodePageToken(page.next);
-    if (next === '') return items;
-    if (next === token) throw new Error('page token did not advance');
-    token = next;
-  }
-  throw new Error('too many pages');
-}
-
-export interface SyncResult {
-  resources: Resource[];
-  entitlements: Entitlement[];
-  grants: Grant[];
-}
+export { allPages, captureLogger, stableJson };
+export type SyncResult = InProcessSyncResult;
 
 /** A full sync in host order: all resources, then entitlements, then grants (skipping what the type says). */
-export async function fullSync(t: TestConnector): Promise<SyncResult> {
-  const { connector, ctx } = t;
-  await connector.validate(ctx);
-  const resources: Resource[] = [];
-  for (const syncer of connector.syncers) {
-    resources.push(...(await allPages((state, size) => syncer.list(undefined, { state, size }, ctx))));
-  }
-  const entitlements: Entitlement[] = [];
-  const grants: Grant[] = [];
-  const skips = (r: Resource) =>
-    syncerOf(connector, r.id!.resourceType).resourceType.annotations.some((a) => a.typeUrl.endsWith('SkipEntitlementsAndGrants'));
-  for (const r of resources) {
-    if (skips(r)) continue;
-    const syncer = syncerOf(connector, r.id!.resourceType);
-    entitlements.push(...(await allPages((state, size) => syncer.entitlements(r, { state, size }, ctx))));
-  }
-  for (const r of resources) {
-    if (skips(r)) continue;
-    const syncer = syncerOf(connector, r.id!.resourceType);
-    grants.push(...(await allPages((state, size) => syncer.grants(r, { state, size }, ctx))));
-  }
-  return { resources, entitlements, grants };
-}
-
-/** Stable JSON for comparing protobuf messages (bytes as base64, bigints as strings). */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => {
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-    if (typeof v === 'bigint') return v.toString();
-    return v;
-  });
+export function fullSync(t: TestConnector): Promise<SyncResult> {
+  return syncInProcess(t.connector, t.ctx);
 }
 
 export function gqlInfo(entry: RequestLogEntry): GraphQLRequestInfo | undefined {
@@ -146,10 +78,16 @@ export function operationName(entry: RequestLogEntry): string {
 
 export function isMutation(entry: RequestLogEntry): boolean {
   const body = entry.body as { query?: unknown } | undefined;
-  return gqlInfo(entry)?.operationType === 'mutation' || (typeof body?.query === 'string' && /^\s*mutation\b/.test(body.query));
+  return (
+    gqlInfo(entry)?.operationType === 'mutation' ||
+    (typeof body?.query === 'string' && /^\s*mutation\b/.test(body.query))
+  );
 }
 
-export function operationNames(sim: TwingateSimulator, predicate: (e: RequestLogEntry) => boolean = () => true): string[] {
+export function operationNames(
+  sim: TwingateSimulator,
+  predicate: (e: RequestLogEntry) => boolean = () => true,
+): string[] {
   return sim.log.filter(predicate).map(operationName);
 }
 
@@ -161,8 +99,4 @@ export function countOps(sim: TwingateSimulator): Record<string, number> {
 
 export function mutationCount(sim: TwingateSimulator): number {
   return sim.log.count(isMutation);
-}
-
-export function grantKey(g: Grant): string {
-  return g.id;
 }

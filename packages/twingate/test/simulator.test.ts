@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DATASETS,
@@ -41,7 +42,11 @@ async function gql(
   const res = await fetch(extra.url ?? sim.config['base-url']!, {
     method: 'POST',
     headers,
-    body: JSON.stringify({ query, ...(variables ? { variables } : {}), ...(extra.operationName ? { operationName: extra.operationName } : {}) }),
+    body: JSON.stringify({
+      query,
+      ...(variables ? { variables } : {}),
+      ...(extra.operationName ? { operationName: extra.operationName } : {}),
+    }),
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
@@ -89,7 +94,11 @@ describe('endpoint and auth', () => {
   it('exposes a RunningSimulator with connector config', async () => {
     const sim = await start({ apiKey: 'tg-test-key-1', domain: 'acme' });
     expect(sim.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(sim.config).toEqual({ 'api-key': 'tg-test-key-1', domain: 'acme', 'base-url': `${sim.baseUrl}/api/graphql/` });
+    expect(sim.config).toEqual({
+      'api-key': 'tg-test-key-1',
+      domain: 'acme',
+      'base-url': `${sim.baseUrl}/api/graphql/`,
+    });
     expect(sim.requestCount()).toBe(0);
     await gql(sim, '{ users(first: 1) { totalCount } }');
     expect(sim.requestCount()).toBe(1);
@@ -149,7 +158,8 @@ describe('endpoint and auth', () => {
 describe('queries', () => {
   it('serves the Go connector literal query, "<nil>" cursor included', async () => {
     const sim = await start();
-    const query = 'query getUsers{ users(after: "<nil>", first: 100) { edges { node { id firstName lastName email createdAt updatedAt isAdmin state } } pageInfo { endCursor hasNextPage } } }';
+    const query =
+      'query getUsers{ users(after: "<nil>", first: 100) { edges { node { id firstName lastName email createdAt updatedAt isAdmin state } } pageInfo { endCursor hasNextPage } } }';
     const res = await gql(sim, query);
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();
@@ -181,9 +191,12 @@ describe('queries', () => {
     const withVars = await gql(sim, USERS_PAGE, { first: 4 });
     expect(withVars.body.data.users.edges).toHaveLength(4);
 
-    const twoOps = 'query A { users(first: 1) { totalCount } } query B { groups(first: 2) { edges { node { name } } } }';
+    const twoOps =
+      'query A { users(first: 1) { totalCount } } query B { groups(first: 2) { edges { node { name } } } }';
     const b = await gql(sim, twoOps, undefined, { operationName: 'B' });
-    expect(b.body.data).toEqual({ groups: { edges: [{ node: { name: 'Everyone' } }, { node: { name: sim.state.listGroups()[1]!.name } }] } });
+    expect(b.body.data).toEqual({
+      groups: { edges: [{ node: { name: 'Everyone' } }, { node: { name: sim.state.listGroups()[1]!.name } }] },
+    });
     const ambiguous = await gql(sim, twoOps);
     expect(ambiguous.body.errors[0].message).toMatch(/operation name/i);
 
@@ -227,7 +240,14 @@ describe('queries', () => {
   it('treats unreadable cursors as the start', async () => {
     const sim = await start();
     const firstPage = (await gql(sim, USERS_PAGE, { first: 5 })).body.data.users;
-    for (const garbage of ['<nil>', '0', '', 'garbage!!', 'bm9wZQ==', Buffer.from('arrayconnection:abc').toString('base64')]) {
+    for (const garbage of [
+      '<nil>',
+      '0',
+      '',
+      'garbage!!',
+      'bm9wZQ==',
+      Buffer.from('arrayconnection:abc').toString('base64'),
+    ]) {
       const res = await gql(sim, USERS_PAGE, { first: 5, after: garbage });
       expect(res.body.data.users, garbage).toEqual(firstPage);
     }
@@ -244,7 +264,10 @@ describe('queries', () => {
 
     const big = sim.state.listGroups().find((g) => sim.state.groupMembers(g.id).length === 55)!;
     expect(big).toBeDefined();
-    const nested = await gql(sim, `{ groups(first: 100) { edges { node { id users { edges { node { id } } pageInfo { endCursor hasNextPage } totalCount } } } } }`);
+    const nested = await gql(
+      sim,
+      `{ groups(first: 100) { edges { node { id users { edges { node { id } } pageInfo { endCursor hasNextPage } totalCount } } } } }`,
+    );
     const node = nested.body.data.groups.edges.map((e: any) => e.node).find((g: any) => g.id === big.id);
     expect(node.users.edges).toHaveLength(50);
     expect(node.users.totalCount).toBe(55);
@@ -291,8 +314,17 @@ describe('queries', () => {
     const sim = await start();
     expect((await gql(sim, `{ user(id: "${encodeId('User', 999)}") { id } }`)).body.data.user).toBeNull();
     expect((await gql(sim, '{ group(id: "garbage") { id } }')).body.data.group).toBeNull();
-    const node = await gql(sim, `{ node(id: "${encodeId('Group', 1)}") { __typename id ... on Group { name type isActive } } }`);
-    expect(node.body.data.node).toEqual({ __typename: 'Group', id: encodeId('Group', 1), name: 'Everyone', type: 'SYSTEM', isActive: true });
+    const node = await gql(
+      sim,
+      `{ node(id: "${encodeId('Group', 1)}") { __typename id ... on Group { name type isActive } } }`,
+    );
+    expect(node.body.data.node).toEqual({
+      __typename: 'Group',
+      id: encodeId('Group', 1),
+      name: 'Everyone',
+      type: 'SYSTEM',
+      isActive: true,
+    });
 
     const synced = await gql(sim, '{ groups(filter: {type: {in: [SYNCED]}}) { edges { node { type } } totalCount } }');
     const expectedSynced = sim.state.listGroups().filter((g) => g.type === 'SYNCED').length;
@@ -300,23 +332,39 @@ describe('queries', () => {
     expect(expectedSynced).toBeGreaterThan(0);
     expect(synced.body.data.groups.edges.every((e: any) => e.node.type === 'SYNCED')).toBe(true);
 
-    const inactive = await gql(sim, 'query($f: GroupFilterInput) { groups(filter: $f) { edges { node { isActive } } } }', { f: { isActive: { eq: false } } });
+    const inactive = await gql(
+      sim,
+      'query($f: GroupFilterInput) { groups(filter: $f) { edges { node { isActive } } } }',
+      { f: { isActive: { eq: false } } },
+    );
     expect(inactive.body.data.groups.edges.length).toBeGreaterThan(0);
     expect(inactive.body.data.groups.edges.every((e: any) => e.node.isActive === false)).toBe(true);
 
-    const admins = await gql(sim, '{ users(filter: {role: {in: [ADMIN, DEVOPS]}}, first: 100) { totalCount edges { node { role } } } }');
-    expect(admins.body.data.users.totalCount).toBe(sim.state.listUsers().filter((u) => u.role === 'ADMIN' || u.role === 'DEVOPS').length);
+    const admins = await gql(
+      sim,
+      '{ users(filter: {role: {in: [ADMIN, DEVOPS]}}, first: 100) { totalCount edges { node { role } } } }',
+    );
+    expect(admins.body.data.users.totalCount).toBe(
+      sim.state.listUsers().filter((u) => u.role === 'ADMIN' || u.role === 'DEVOPS').length,
+    );
     expect(new Set(admins.body.data.users.edges.map((e: any) => e.node.role))).toEqual(new Set(['ADMIN', 'DEVOPS']));
 
     const email = sim.state.listUsers()[10]!.email;
-    const byEmail = await gql(sim, 'query($e: String) { users(filter: {email: {eq: $e}}) { edges { node { email } } } }', { e: email });
+    const byEmail = await gql(
+      sim,
+      'query($e: String) { users(filter: {email: {eq: $e}}) { edges { node { email } } } }',
+      { e: email },
+    );
     expect(byEmail.body.data.users.edges).toEqual([{ node: { email } }]);
   });
 
-  it('lists a user\'s groups including Everyone', async () => {
+  it("lists a user's groups including Everyone", async () => {
     const sim = await start();
     const user = sim.state.listUsers()[3]!;
-    const res = await gql(sim, `{ user(id: "${user.id}") { groups(first: 100) { edges { node { name } } totalCount } } }`);
+    const res = await gql(
+      sim,
+      `{ user(id: "${user.id}") { groups(first: 100) { edges { node { name } } totalCount } } }`,
+    );
     const names = res.body.data.user.groups.edges.map((e: any) => e.node.name);
     expect(names[0]).toBe('Everyone');
     expect(names).toEqual(sim.state.groupsOf(user.id).map((g) => g.name));
@@ -336,7 +384,10 @@ describe('mutations', () => {
     expect(added.body.data.groupUpdate.error).toBeNull();
     expect(added.body.data.groupUpdate.entity.users.totalCount).toBe(before + 1);
     expect(await allMemberIds(sim, group.id)).toContain(outsider.id);
-    const groupsOfUser = await gql(sim, `{ user(id: "${outsider.id}") { groups(first: 100) { edges { node { id } } } } }`);
+    const groupsOfUser = await gql(
+      sim,
+      `{ user(id: "${outsider.id}") { groups(first: 100) { edges { node { id } } } } }`,
+    );
     expect(groupsOfUser.body.data.user.groups.edges.map((e: any) => e.node.id)).toContain(group.id);
 
     const again = await gql(sim, GROUP_UPDATE, { id: group.id, add: [outsider.id] });
@@ -350,7 +401,10 @@ describe('mutations', () => {
     expect(removedAgain.body.data.groupUpdate.ok).toBe(true);
     expect(sim.state.groupMembers(group.id)).toHaveLength(before);
 
-    const literal = await gql(sim, `mutation { groupUpdate(id: "${group.id}", addedUserIds: ["${outsider.id}"]) { ok entity { id } } }`);
+    const literal = await gql(
+      sim,
+      `mutation { groupUpdate(id: "${group.id}", addedUserIds: ["${outsider.id}"]) { ok entity { id } } }`,
+    );
     expect(literal.body.data.groupUpdate).toEqual({ ok: true, entity: { id: group.id } });
     expect(sim.state.isMember(group.id, outsider.id)).toBe(true);
   });
@@ -394,14 +448,22 @@ describe('mutations', () => {
   it('userRoleUpdate changes the role and isAdmin; unknown users and bad enums fail', async () => {
     const sim = await start();
     const member = sim.state.listUsers().find((u) => u.role === 'MEMBER')!;
-    const q = 'mutation($id: ID!, $role: UserRole!) { userRoleUpdate(id: $id, role: $role) { ok error entity { id role isAdmin } } }';
+    const q =
+      'mutation($id: ID!, $role: UserRole!) { userRoleUpdate(id: $id, role: $role) { ok error entity { id role isAdmin } } }';
 
     const promoted = await gql(sim, q, { id: member.id, role: 'ACCESS_REVIEWER' });
-    expect(promoted.body.data.userRoleUpdate).toEqual({ ok: true, error: null, entity: { id: member.id, role: 'ACCESS_REVIEWER', isAdmin: true } });
+    expect(promoted.body.data.userRoleUpdate).toEqual({
+      ok: true,
+      error: null,
+      entity: { id: member.id, role: 'ACCESS_REVIEWER', isAdmin: true },
+    });
     const read = await gql(sim, `{ user(id: "${member.id}") { role isAdmin } }`);
     expect(read.body.data.user).toEqual({ role: 'ACCESS_REVIEWER', isAdmin: true });
 
-    const demoted = await gql(sim, `mutation { userRoleUpdate(id: "${member.id}", role: MEMBER) { ok entity { isAdmin } } }`);
+    const demoted = await gql(
+      sim,
+      `mutation { userRoleUpdate(id: "${member.id}", role: MEMBER) { ok entity { isAdmin } } }`,
+    );
     expect(demoted.body.data.userRoleUpdate).toEqual({ ok: true, entity: { isAdmin: false } });
 
     const unknown = await gql(sim, q, { id: encodeId('User', 12345), role: 'ADMIN' });
@@ -424,11 +486,19 @@ describe('mutations', () => {
   it('keeps Everyone equal to all users through userCreate and userDelete', async () => {
     const sim = await start({ dataset: 'tiny' });
     const everyone = sim.state.groupByName('Everyone')!;
-    const count = async () => (await gql(sim, `{ group(id: "${everyone.id}") { users(first: 100) { totalCount edges { node { id } } } } }`)).body.data.group.users;
+    const count = async () =>
+      (await gql(sim, `{ group(id: "${everyone.id}") { users(first: 100) { totalCount edges { node { id } } } } }`))
+        .body.data.group.users;
     expect((await count()).totalCount).toBe(8);
 
-    const created = await gql(sim, 'mutation { userCreate(email: "new.person@example.com", firstName: "New", lastName: "Person", role: SUPPORT) { ok error entity { id state role type } } }');
-    expect(created.body.data.userCreate).toMatchObject({ ok: true, entity: { state: 'PENDING', role: 'SUPPORT', type: 'MANUAL' } });
+    const created = await gql(
+      sim,
+      'mutation { userCreate(email: "new.person@example.com", firstName: "New", lastName: "Person", role: SUPPORT) { ok error entity { id state role type } } }',
+    );
+    expect(created.body.data.userCreate).toMatchObject({
+      ok: true,
+      entity: { state: 'PENDING', role: 'SUPPORT', type: 'MANUAL' },
+    });
     const newId = created.body.data.userCreate.entity.id;
     expect(decodeId(newId, 'User')).toBe(9);
     const afterCreate = await count();
@@ -438,23 +508,38 @@ describe('mutations', () => {
     const dup = await gql(sim, 'mutation { userCreate(email: "NEW.person@example.com") { ok error } }');
     expect(dup.body.data.userCreate.ok).toBe(false);
 
-    const someGroup = sim.state.listGroups().find((g) => g.type === 'MANUAL' && sim.state.groupMembers(g.id).length > 0)!;
+    const someGroup = sim.state
+      .listGroups()
+      .find((g) => g.type === 'MANUAL' && sim.state.groupMembers(g.id).length > 0)!;
     const victim = sim.state.groupMembers(someGroup.id)[0]!;
     const deleted = await gql(sim, `mutation { userDelete(id: "${victim.id}") { ok error } }`);
     expect(deleted.body.data.userDelete).toEqual({ ok: true, error: null });
     expect((await count()).totalCount).toBe(8);
     expect(await allMemberIds(sim, someGroup.id)).not.toContain(victim.id);
-    expect((await gql(sim, `mutation { userDelete(id: "${victim.id}") { ok error } }`)).body.data.userDelete.ok).toBe(false);
+    expect((await gql(sim, `mutation { userDelete(id: "${victim.id}") { ok error } }`)).body.data.userDelete.ok).toBe(
+      false,
+    );
   });
 
   it('userDetailsUpdate and groupCreate work', async () => {
     const sim = await start({ dataset: 'tiny' });
     const user = sim.state.listUsers()[0]!;
-    const upd = await gql(sim, 'mutation($id: ID!, $s: UserStateUpdateInput) { userDetailsUpdate(id: $id, firstName: "Renamed", state: $s) { ok entity { firstName state } } }', { id: user.id, s: 'DISABLED' });
+    const upd = await gql(
+      sim,
+      'mutation($id: ID!, $s: UserStateUpdateInput) { userDetailsUpdate(id: $id, firstName: "Renamed", state: $s) { ok entity { firstName state } } }',
+      { id: user.id, s: 'DISABLED' },
+    );
     expect(upd.body.data.userDetailsUpdate).toEqual({ ok: true, entity: { firstName: 'Renamed', state: 'DISABLED' } });
 
-    const made = await gql(sim, 'mutation($ids: [ID!]) { groupCreate(name: "Auditors", userIds: $ids) { ok entity { id name type isActive users { totalCount } } } }', { ids: [user.id] });
-    expect(made.body.data.groupCreate).toMatchObject({ ok: true, entity: { name: 'Auditors', type: 'MANUAL', isActive: true, users: { totalCount: 1 } } });
+    const made = await gql(
+      sim,
+      'mutation($ids: [ID!]) { groupCreate(name: "Auditors", userIds: $ids) { ok entity { id name type isActive users { totalCount } } } }',
+      { ids: [user.id] },
+    );
+    expect(made.body.data.groupCreate).toMatchObject({
+      ok: true,
+      entity: { name: 'Auditors', type: 'MANUAL', isActive: true, users: { totalCount: 1 } },
+    });
     expect(decodeId(made.body.data.groupCreate.entity.id, 'Group')).toBe(7);
   });
 });
@@ -462,7 +547,11 @@ describe('mutations', () => {
 describe('rate limits', () => {
   it('limits queries and mutations per token per minute with 429 and Retry-After', async () => {
     let now = 1_000 * 60_000 + 15_000; // 15 s into a window
-    const sim = await start({ rateLimits: { read: 3, write: 1 }, clock: () => now, extraApiKeys: ['second-token-xyz'] });
+    const sim = await start({
+      rateLimits: { read: 3, write: 1 },
+      clock: () => now,
+      extraApiKeys: ['second-token-xyz'],
+    });
     const read = (key?: string) => gql(sim, '{ users(first: 1) { totalCount } }', undefined, { key });
     const write = () => gql(sim, `mutation { userRoleUpdate(id: "${encodeId('User', 9)}", role: MEMBER) { ok } }`);
 
@@ -502,7 +591,11 @@ describe('faults', () => {
     const sim = await start({ faults: { rules: [{ nth: 2, fault: { kind: 'serverError', status: 503 } }] } });
     const q = '{ users(first: 1) { totalCount } }';
     expect((await gql(sim, q)).status).toBe(200);
-    const failing = await fetch(sim.config['base-url']!, { method: 'POST', headers: { 'x-api-key': sim.apiKey }, body: JSON.stringify({ query: q }) });
+    const failing = await fetch(sim.config['base-url']!, {
+      method: 'POST',
+      headers: { 'x-api-key': sim.apiKey },
+      body: JSON.stringify({ query: q }),
+    });
     expect(failing.status).toBe(503);
     expect((await gql(sim, q)).status).toBe(200);
 
@@ -510,7 +603,11 @@ describe('faults', () => {
     await expect(gql(sim, q)).rejects.toThrow();
 
     sim.faults.injectNext({ kind: 'malformed' });
-    const res = await fetch(sim.config['base-url']!, { method: 'POST', headers: { 'x-api-key': sim.apiKey }, body: JSON.stringify({ query: q }) });
+    const res = await fetch(sim.config['base-url']!, {
+      method: 'POST',
+      headers: { 'x-api-key': sim.apiKey },
+      body: JSON.stringify({ query: q }),
+    });
     expect(res.status).toBe(200);
     await expect(res.json()).rejects.toThrow();
 
@@ -521,7 +618,15 @@ describe('faults', () => {
 
     sim.faults.clear();
     expect((await gql(sim, q)).body.data.users.totalCount).toBe(60);
-    expect(sim.log.entries().map((e) => e.fault)).toEqual([null, 'serverError', null, 'reset', 'malformed', 'rateLimit', null]);
+    expect(sim.log.entries().map((e) => e.fault)).toEqual([
+      null,
+      'serverError',
+      null,
+      'reset',
+      'malformed',
+      'rateLimit',
+      null,
+    ]);
   });
 });
 
@@ -529,7 +634,11 @@ describe('request log', () => {
   it('records the operation, its fields and arguments, never the API key', async () => {
     const sim = await start();
     await gql(sim, 'query getUsers{ users(after: "<nil>", first: 100) { edges { node { id } } } }');
-    await gql(sim, 'query G($n: Int, $a: String) { groups(first: $n) { edges { node { id users(first: 100, after: $a) { totalCount } } } } }', { n: 3, a: null });
+    await gql(
+      sim,
+      'query G($n: Int, $a: String) { groups(first: $n) { edges { node { id users(first: 100, after: $a) { totalCount } } } } }',
+      { n: 3, a: null },
+    );
     await gql(sim, `mutation { userRoleUpdate(id: "${encodeId('User', 7)}", role: ADMIN) { ok } }`);
     // A client that leaks its key into the body must not get it stored either.
     await gql(sim, 'query($k: String) { users(filter: {email: {eq: $k}}) { totalCount } }', { k: sim.apiKey });
@@ -551,7 +660,9 @@ describe('request log', () => {
     expect(entries[2]!.info.graphql).toMatchObject({ operationType: 'mutation', topLevelFields: ['userRoleUpdate'] });
     expect(entries[4]).toMatchObject({ status: 401, identity: null });
 
-    const usedNilCursor = sim.log.count((e) => ((e.info.graphql as any)?.calls ?? []).some((c: any) => c.args.after === '<nil>'));
+    const usedNilCursor = sim.log.count((e) =>
+      ((e.info.graphql as any)?.calls ?? []).some((c: any) => c.args.after === '<nil>'),
+    );
     expect(usedNilCursor).toBe(1);
     const dump = JSON.stringify(entries);
     expect(dump).not.toContain(sim.apiKey);
@@ -565,7 +676,9 @@ describe('datasets', () => {
     expect(data.users).toHaveLength(8);
     expect(data.groups).toHaveLength(6);
     expect(data.memberships).toHaveLength(12);
-    expect(new Set(data.users.map((u) => u.role))).toEqual(new Set(['ADMIN', 'DEVOPS', 'SUPPORT', 'ACCESS_REVIEWER', 'MEMBER']));
+    expect(new Set(data.users.map((u) => u.role))).toEqual(
+      new Set(['ADMIN', 'DEVOPS', 'SUPPORT', 'ACCESS_REVIEWER', 'MEMBER']),
+    );
     expect(new Set(data.users.map((u) => u.state))).toEqual(new Set(['ACTIVE', 'DISABLED', 'PENDING']));
     expect(new Set(data.users.map((u) => u.type))).toEqual(new Set(['MANUAL', 'SYNCED']));
     expect(new Set(data.groups.map((g) => g.type))).toEqual(new Set(['MANUAL', 'SYNCED', 'SYSTEM']));

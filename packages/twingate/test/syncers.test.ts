@@ -14,9 +14,9 @@ import {
   type Resource,
   type ResourceSyncer,
 } from '@baton-ts/shared';
-import { EntitlementImmutableSchema } from '@baton-ts/shared/gen/c1/connector/v2/annotation_entitlement_pb';
-import { UserTraitSchema, UserTrait_Status_Status } from '@baton-ts/shared/gen/c1/connector/v2/annotation_trait_pb';
-import { SkipEntitlementsAndGrantsSchema } from '@baton-ts/shared/gen/c1/connector/v2/annotation_resource_tree_pb';
+import { EntitlementImmutableSchema } from '@baton-ts/shared/pb';
+import { UserTraitSchema, UserTrait_Status_Status } from '@baton-ts/shared/pb';
+import { SkipEntitlementsAndGrantsSchema } from '@baton-ts/shared/pb';
 import type { DatasetSpec, GroupRecord, TwingateSimulator, UserRecord } from '../simulator/index.js';
 import type { TwingateClient } from '../src/client.js';
 import { MemberPageCache } from '../src/member-cache.js';
@@ -41,7 +41,13 @@ import {
 afterEach(closeAll);
 
 /** Mid-size tenant: 450 users (5 pages), groups of 320/150/101/100 members plus Everyone (450). */
-const MID: DatasetSpec = { users: 450, groups: 14, memberships: 1_200, seed: 'syncers-mid', largeGroupSizes: [320, 150, 101, 100] };
+const MID: DatasetSpec = {
+  users: 450,
+  groups: 14,
+  memberships: 1_200,
+  seed: 'syncers-mid',
+  largeGroupSizes: [320, 150, 101, 100],
+};
 
 function syncer(t: TestConnector, type: string): ResourceSyncer {
   return t.connector.syncers.find((s) => s.resourceType.id === type)!;
@@ -78,7 +84,8 @@ function apiRolePages(sim: TwingateSimulator, role?: string): number {
 async function roleGrants(t: TestConnector, ctx = t.ctx): Promise<Grant[]> {
   const roles = syncer(t, 'role');
   const grants: Grant[] = [];
-  for (const r of ROLES) grants.push(...(await allPages<Grant>((state, size) => roles.grants(toRoleResource(r), { state, size }, ctx))));
+  for (const r of ROLES)
+    grants.push(...(await allPages<Grant>((state, size) => roles.grants(toRoleResource(r), { state, size }, ctx))));
   return grants;
 }
 
@@ -112,7 +119,8 @@ function expectCompleteSync(sim: TwingateSimulator, result: SyncResult): void {
   );
 
   const expected = new Set<string>();
-  for (const g of groups) for (const u of sim.state.groupMembers(g.id)) expected.add(`group:${g.id}:member:user:${u.id}`);
+  for (const g of groups)
+    for (const u of sim.state.groupMembers(g.id)) expected.add(`group:${g.id}:member:user:${u.id}`);
   for (const u of users) expected.add(`role:${ROLES.find((r) => r.role === u.role)!.id}:member:user:${u.id}`);
   const got = result.grants.map((g) => g.id);
   expect(new Set(got).size).toBe(got.length); // no duplicates
@@ -146,7 +154,12 @@ describe('full sync', () => {
       const grants = await allPages<Grant>((state, size) => roles.grants(r, { state, size }, t.ctx));
       seen.push(...grants.map((g) => g.principal!.id!.resource));
     }
-    expect(seen.sort()).toEqual(sim.state.listUsers().map((u) => u.id).sort());
+    expect(seen.sort()).toEqual(
+      sim.state
+        .listUsers()
+        .map((u) => u.id)
+        .sort(),
+    );
     const requested = sim.log.entries().map((e) => (e.body as { variables: { first: number } }).variables.first);
     expect(requested.every((n) => n === 100)).toBe(true);
     expect(sim.log.count()).toBe(apiRolePages(sim));
@@ -242,7 +255,12 @@ describe('role grants from the user role index', () => {
     expect(first.items).toHaveLength(50);
     expect(first.next).toEqual({ from: 'index', offset: 50 });
     const all = await allPages<Grant>((state, size) => syncer(t, 'role').grants(member, { state, size }, t.ctx), 50);
-    expect(all.map((g) => g.principal!.id!.resource)).toEqual(sim.state.listUsers().filter((u) => u.role === 'MEMBER').map((u) => u.id));
+    expect(all.map((g) => g.principal!.id!.resource)).toEqual(
+      sim.state
+        .listUsers()
+        .filter((u) => u.role === 'MEMBER')
+        .map((u) => u.id),
+    );
   });
 
   it('falls back to the filtered query while the listing is unfinished, and uses the index once it finishes', async () => {
@@ -316,7 +334,10 @@ describe('role grants from the user role index', () => {
     const rest = await allPages<Grant>((state, size) =>
       syncer(restarted, 'role').grants(member, { state: state ?? first.next, size }, restarted.ctx),
     );
-    const holders = sim.state.listUsers().filter((u) => u.role === 'MEMBER').map((u) => u.id);
+    const holders = sim.state
+      .listUsers()
+      .filter((u) => u.role === 'MEMBER')
+      .map((u) => u.id);
     // The whole role again (the host upserts by id, so the first page emitted twice is harmless), nothing missing.
     expect(rest.map((g) => g.principal!.id!.resource)).toEqual(holders);
     expect(sim.log.count()).toBe(apiRolePages(sim, 'MEMBER'));
@@ -327,7 +348,9 @@ describe('role grants from the user role index', () => {
     const apiFirst = await syncer(restarted, 'role').grants(member, { state: undefined, size: 100 }, restarted.ctx);
     expect(apiFirst.next).toMatchObject({ after: expect.any(String) });
     sim.log.clear();
-    const apiRest = await allPages<Grant>((state, size) => syncer(warm, 'role').grants(member, { state: state ?? apiFirst.next, size }, warm.ctx));
+    const apiRest = await allPages<Grant>((state, size) =>
+      syncer(warm, 'role').grants(member, { state: state ?? apiFirst.next, size }, warm.ctx),
+    );
     expect([...apiFirst.items, ...apiRest].map((g) => g.principal!.id!.resource)).toEqual(holders);
     expect(sim.log.count()).toBe(apiRolePages(sim, 'MEMBER') - 1);
   });
@@ -351,21 +374,51 @@ describe('role grants from the user role index', () => {
     const t = connectTo(sim);
     await listUsers(t);
     expect(t.connector.roleIndex.size).toBe(sim.state.listUsers().length);
-    await t.connector.cleanup!(t.ctx);
+    await t.connector.cleanup!();
     expect(t.connector.roleIndex.size).toBe(0);
     expect(t.connector.roleIndex.complete).toBe(false);
   });
 
   it('a user with a role the connector does not know: a warning, and no role grant on either path', async () => {
     const users = [
-      { id: 'u1', email: 'a@x', firstName: 'A', lastName: '', role: 'ADMIN', state: 'ACTIVE', type: 'MANUAL', createdAt: '' },
-      { id: 'u2', email: 'b@x', firstName: 'B', lastName: '', role: 'BILLING_ADMIN', state: 'ACTIVE', type: 'MANUAL', createdAt: '' },
-      { id: 'u3', email: 'c@x', firstName: 'C', lastName: '', role: 'MEMBER', state: 'ACTIVE', type: 'MANUAL', createdAt: '' },
+      {
+        id: 'u1',
+        email: 'a@x',
+        firstName: 'A',
+        lastName: '',
+        role: 'ADMIN',
+        state: 'ACTIVE',
+        type: 'MANUAL',
+        createdAt: '',
+      },
+      {
+        id: 'u2',
+        email: 'b@x',
+        firstName: 'B',
+        lastName: '',
+        role: 'BILLING_ADMIN',
+        state: 'ACTIVE',
+        type: 'MANUAL',
+        createdAt: '',
+      },
+      {
+        id: 'u3',
+        email: 'c@x',
+        firstName: 'C',
+        lastName: '',
+        role: 'MEMBER',
+        state: 'ACTIVE',
+        type: 'MANUAL',
+        createdAt: '',
+      },
     ];
     const client = {
       listUsers: async () => ({ items: users, hasNextPage: false, endCursor: 'c' }),
       // The API filters by role, so an unknown role is never among the answers.
-      listUserIdsWithRole: async (role: string) => ({ items: users.filter((u) => u.role === role).map((u) => u.id), hasNextPage: false }),
+      listUserIdsWithRole: async (role: string) => ({
+        items: users.filter((u) => u.role === role).map((u) => u.id),
+        hasNextPage: false,
+      }),
     } as unknown as TwingateClient;
     const roleIndex = new UserRoleIndex();
     const t = connectTo(await startSim({ dataset: 'tiny' }));
@@ -407,7 +460,11 @@ describe('resources', () => {
     expect(active.trait.status!.status).toBe(UserTrait_Status_Status.ENABLED);
     expect(active.trait.emails[0]).toMatchObject({ address: active.record.email, isPrimary: true });
     expect(active.trait.login).toBe(active.record.email);
-    expect(active.resource.profile).toMatchObject({ role: active.record.role, type: active.record.type, state: 'ACTIVE' });
+    expect(active.resource.profile).toMatchObject({
+      role: active.record.role,
+      type: active.record.type,
+      state: 'ACTIVE',
+    });
     const disabled = byState('DISABLED');
     expect(disabled.trait.status!.status).toBe(UserTrait_Status_Status.DISABLED);
     const pending = byState('PENDING');
@@ -424,10 +481,16 @@ describe('resources', () => {
   it('groups: type and isActive in the profile; SYNCED and SYSTEM entitlements are immutable', async () => {
     const sim = await startSim({ dataset: 'tiny' });
     const t = connectTo(sim);
-    const groups = await allPages<Resource>((state, size) => syncer(t, 'group').list(undefined, { state, size }, t.ctx));
+    const groups = await allPages<Resource>((state, size) =>
+      syncer(t, 'group').list(undefined, { state, size }, t.ctx),
+    );
     for (const record of sim.state.listGroups()) {
       const resource = groups.find((g) => g.id!.resource === record.id)!;
-      expect(resource.profile).toMatchObject({ type: record.type, is_active: record.isActive, group_name: record.name });
+      expect(resource.profile).toMatchObject({
+        type: record.type,
+        is_active: record.isActive,
+        group_name: record.name,
+      });
       expect(resource.status!.status).toBe(record.isActive ? 1 : 2);
       const [ent] = (await syncer(t, 'group').entitlements(resource, { state: undefined, size: 100 }, t.ctx)).items;
       expect(ent!.slug).toBe('member');
@@ -494,11 +557,14 @@ describe('group provisioning', () => {
     const err = await groups.grant!(user(u), ent(g), t.ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectorError);
     expect((err as ConnectorError).code).toBe(Code.FailedPrecondition);
-    expect((err as ConnectorError).message).toMatch(type === 'SYNCED' ? /identity provider/ : /SYSTEM group managed by Twingate/);
+    expect((err as ConnectorError).message).toMatch(
+      type === 'SYNCED' ? /identity provider/ : /SYSTEM group managed by Twingate/,
+    );
     const held = memberEntitlement(toGroupResource(g));
-    const revokeErr = await groups
-      .revoke!({ id: `${held.id}:user:${u.id}`, entitlement: held, principal: user(u) } as unknown as Grant, t.ctx)
-      .catch((e: unknown) => e);
+    const revokeErr = await groups.revoke!(
+      { id: `${held.id}:user:${u.id}`, entitlement: held, principal: user(u) } as unknown as Grant,
+      t.ctx,
+    ).catch((e: unknown) => e);
     expect((revokeErr as ConnectorError).code).toBe(Code.FailedPrecondition);
     expect(sim.requestCount()).toBe(before);
   });
@@ -506,8 +572,14 @@ describe('group provisioning', () => {
   it('refuses a SYNCED group even when the host sends a bare entitlement, after a read and without a mutation', async () => {
     const { sim, t, groups, group, user } = await setup();
     const g = group('SYNCED');
-    const bare = { id: `group:${g.id}:member`, resource: { id: resourceId('group', g.id) }, annotations: [] } as unknown as Entitlement;
-    const err = (await groups.grant!(user(sim.state.listUsers()[10]!), bare, t.ctx).catch((e: unknown) => e)) as ConnectorError;
+    const bare = {
+      id: `group:${g.id}:member`,
+      resource: { id: resourceId('group', g.id) },
+      annotations: [],
+    } as unknown as Entitlement;
+    const err = (await groups.grant!(user(sim.state.listUsers()[10]!), bare, t.ctx).catch(
+      (e: unknown) => e,
+    )) as ConnectorError;
     expect(err.code).toBe(Code.FailedPrecondition);
     expect(err.message).toContain('identity provider');
     expect(mutationCount(sim)).toBe(0);
@@ -522,11 +594,17 @@ describe('group provisioning', () => {
     expect(sim.requestCount()).toBe(0);
 
     const ghost = user({ ...sim.state.listUsers()[0]!, id: 'VXNlcjo5OTk5OQ==' });
-    expect(((await groups.grant!(ghost, ent(g), t.ctx).catch((e: unknown) => e)) as ConnectorError).code).toBe(Code.NotFound);
-    const ghostGroup = ent({ ...g, id: 'R3JvdXA6OTk5OTk=' });
-    expect(((await groups.grant!(user(sim.state.listUsers()[0]!), ghostGroup, t.ctx).catch((e: unknown) => e)) as ConnectorError).code).toBe(
+    expect(((await groups.grant!(ghost, ent(g), t.ctx).catch((e: unknown) => e)) as ConnectorError).code).toBe(
       Code.NotFound,
     );
+    const ghostGroup = ent({ ...g, id: 'R3JvdXA6OTk5OTk=' });
+    expect(
+      (
+        (await groups.grant!(user(sim.state.listUsers()[0]!), ghostGroup, t.ctx).catch(
+          (e: unknown) => e,
+        )) as ConnectorError
+      ).code,
+    ).toBe(Code.NotFound);
     expect(mutationCount(sim)).toBe(0);
   });
 
@@ -580,7 +658,11 @@ describe('role provisioning', () => {
 
   it('revoking MEMBER is INVALID_ARGUMENT telling to grant another role, with no request', async () => {
     const { sim, t, roles, ent, member, principal } = await setup();
-    const grant = { id: `role:member:member:user:${member.id}`, entitlement: ent('member'), principal } as unknown as Grant;
+    const grant = {
+      id: `role:member:member:user:${member.id}`,
+      entitlement: ent('member'),
+      principal,
+    } as unknown as Grant;
     const err = (await roles.revoke!(grant, t.ctx).catch((e: unknown) => e)) as ConnectorError;
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.message).toMatch(/grant a different role/);
@@ -594,10 +676,14 @@ describe('role provisioning', () => {
   it('principal must be a user; unknown users are NOT_FOUND', async () => {
     const { sim, t, roles, ent } = await setup();
     const group = toGroupResource(sim.state.listGroups()[1]!);
-    expect(((await roles.grant!(group, ent('admin'), t.ctx).catch((e: unknown) => e)) as ConnectorError).code).toBe(Code.InvalidArgument);
+    expect(((await roles.grant!(group, ent('admin'), t.ctx).catch((e: unknown) => e)) as ConnectorError).code).toBe(
+      Code.InvalidArgument,
+    );
     expect(sim.requestCount()).toBe(0);
     const ghost = toUserResource({ ...sim.state.listUsers()[0]!, id: 'VXNlcjo5OTk5OQ==' }, undefined);
-    expect(((await roles.grant!(ghost, ent('admin'), t.ctx).catch((e: unknown) => e)) as ConnectorError).code).toBe(Code.NotFound);
+    expect(((await roles.grant!(ghost, ent('admin'), t.ctx).catch((e: unknown) => e)) as ConnectorError).code).toBe(
+      Code.NotFound,
+    );
     expect(mutationCount(sim)).toBe(0);
   });
 });

@@ -136,9 +136,7 @@ export const TABLES: readonly TableSpec[] = [
       { name: 'expansion', ddl: 'expansion blob' },
       { name: 'needs_expansion', ddl: 'needs_expansion integer not null default 0' },
     ],
-    indexes: [
-      'create unique index if not exists idx_grants_external_sync_v1 on v1_grants (external_id, sync_id)',
-    ],
+    indexes: ['create unique index if not exists idx_grants_external_sync_v1 on v1_grants (external_id, sync_id)'],
   },
   {
     name: TABLE_ASSETS,

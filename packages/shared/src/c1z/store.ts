@@ -393,7 +393,8 @@ export class SyncStore {
   putResourcesIn(syncId: string, list: readonly Resource[]): void {
     const now = formatGoTime();
     const rows = list.map((r) => {
-      if (!r.id?.resourceType || !r.id.resource) throw new Error('resource has no id (resource type and id are required)');
+      if (!r.id?.resourceType || !r.id.resource)
+        throw new Error('resource has no id (resource type and id are required)');
       const parent = r.parentResourceId;
       return [
         r.id.resourceType,

@@ -69,7 +69,10 @@ function flagLabel(name: string): string {
  * Splits `--bool=value` off argv (node's parseArgs refuses values on boolean options; pflag accepts them).
  * Returns the remaining argv and the explicit values.
  */
-function extractBooleanAssignments(argv: string[], booleans: Set<string>): { rest: string[]; explicit: Map<string, boolean> } {
+function extractBooleanAssignments(
+  argv: string[],
+  booleans: Set<string>,
+): { rest: string[]; explicit: Map<string, boolean> } {
   const rest: string[] = [];
   const explicit = new Map<string, boolean>();
   let afterDashDash = false;
@@ -99,7 +102,11 @@ function parseArgsOptions(fields: ConnectorField[]): NonNullable<ParseArgsConfig
   }
   for (const field of fields) {
     options[field.flag] =
-      field.kind === 'boolean' ? { type: 'boolean' } : field.kind === 'array' ? { type: 'string', multiple: true } : { type: 'string' };
+      field.kind === 'boolean'
+        ? { type: 'boolean' }
+        : field.kind === 'array'
+          ? { type: 'string', multiple: true }
+          : { type: 'string' };
   }
   return options;
 }
@@ -120,7 +127,10 @@ function describeParseError(err: unknown, secretFlags: Set<string>): UsageError 
 }
 
 /** Reads the YAML config file; undefined when there is none. */
-export function loadConfigFile(env: NodeJS.ProcessEnv, cwd: string): { path: string; data: Record<string, unknown> } | undefined {
+export function loadConfigFile(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): { path: string; data: Record<string, unknown> } | undefined {
   const explicit = env.BATON_CONFIG_PATH;
   let path: string | undefined;
   if (explicit) {
@@ -296,8 +306,20 @@ function coerce(field: ConnectorField, raw: unknown): unknown {
       if (typeof raw === 'string' && raw.trim() !== '' && Number.isFinite(Number(raw))) return Number(raw);
       return raw;
     case 'array':
-      if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      if (Array.isArray(raw)) return raw.flatMap((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [v]));
+      if (typeof raw === 'string')
+        return raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
+      if (Array.isArray(raw))
+        return raw.flatMap((v) =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : [v],
+        );
       return raw;
     case 'string':
     case 'enum':
@@ -364,7 +386,7 @@ export function describeIssues(fields: ConnectorField[], issues: readonly ZodIss
  * Validates the connector config with its schema. Registers every secret field's value (raw and parsed) for
  * redaction before zod sees it. Throws ConfigError naming each bad field.
  */
-export function validateConnectorConfig<S extends z.ZodObject<any>>(
+export function validateConnectorConfig<S extends z.ZodObject>(
   definition: ConnectorDefinition<S>,
   parsed: ParsedCli,
 ): z.output<S> {
@@ -391,7 +413,15 @@ export function registerFieldSecrets(parsed: ParsedCli): void {
   if (typeof clientSecret === 'string') registerSecret(clientSecret);
 }
 
-const PLACEHOLDERS: unknown[] = ['placeholder', 'https://placeholder.invalid', 'placeholder@example.com', 1, true, false, []];
+const PLACEHOLDERS: unknown[] = [
+  'placeholder',
+  'https://placeholder.invalid',
+  'placeholder@example.com',
+  1,
+  true,
+  false,
+  [],
+];
 
 /**
  * A config good enough to build the connector without I/O (`capabilities`, `config`): every valid field as given,

@@ -35,7 +35,9 @@ export async function startBundledSimulator(
   options: { port?: number; dataset?: string },
 ): Promise<RunningSimulator> {
   if (!definition.simulator) {
-    throw new UsageError(`baton-${definition.name} has no bundled simulator, so --demo and \`simulator\` are not available`);
+    throw new UsageError(
+      `baton-${definition.name} has no bundled simulator, so --demo and \`simulator\` are not available`,
+    );
   }
   const bundled = await definition.simulator();
   return bundled.start({ host: '127.0.0.1', port: options.port ?? 0, dataset: options.dataset });
@@ -48,7 +50,9 @@ function overlayFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
     const parsed: unknown = JSON.parse(text);
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
       return Object.fromEntries(
-        Object.entries(parsed as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
+        Object.entries(parsed as Record<string, unknown>).filter(
+          (e): e is [string, string] => typeof e[1] === 'string',
+        ),
       );
     }
   } catch {
@@ -96,5 +100,6 @@ export async function setupDemo(
 }
 
 function warnUnknown(unknown: string[], logger: Logger): void {
-  if (unknown.length > 0) logger.warn('demo: the simulator config names flags this connector does not have', { flags: unknown });
+  if (unknown.length > 0)
+    logger.warn('demo: the simulator config names flags this connector does not have', { flags: unknown });
 }

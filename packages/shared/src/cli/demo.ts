@@ -52,7 +52,14 @@ export function discoverConnectors(root: string): DemoConnector[] {
     } catch {
       continue;
     }
-    const bins = typeof manifest.bin === 'string' ? { [String(manifest.name ?? entry.name).split('/').pop()!]: manifest.bin } : manifest.bin ?? {};
+    const bins =
+      typeof manifest.bin === 'string'
+        ? {
+            [String(manifest.name ?? entry.name)
+              .split('/')
+              .pop()!]: manifest.bin,
+          }
+        : (manifest.bin ?? {});
     for (const [binName, rel] of Object.entries(bins)) {
       const m = /^baton-(.+)$/.exec(binName);
       if (!m) continue;
@@ -70,7 +77,17 @@ export async function runDemoFor(connector: DemoConnector, root: string): Promis
   const tmp = mkdtempSync(join(tmpdir(), 'baton-demo-'));
   const summaryPath = join(tmp, 'summary.json');
   try {
-    const args = [connector.bin, '--demo', '--file', join('out', `${connector.name}.c1z`), '--summary-json', summaryPath, '--log-level', 'warn', '--quiet'];
+    const args = [
+      connector.bin,
+      '--demo',
+      '--file',
+      join('out', `${connector.name}.c1z`),
+      '--summary-json',
+      summaryPath,
+      '--log-level',
+      'warn',
+      '--quiet',
+    ];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
@@ -112,17 +129,22 @@ export function formatTable(results: DemoResult[]): string {
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n') + '\n';
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const root = resolve(process.env.BATON_DEMO_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..'));
+  const root = resolve(
+    process.env.BATON_DEMO_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..'),
+  );
   let connectors = discoverConnectors(root);
   if (argv.length > 0) {
     const unknown = argv.filter((a) => !connectors.some((c) => c.name === a));
     if (unknown.length > 0) {
-      process.stderr.write(`demo: no connector named ${unknown.join(', ')} (found: ${connectors.map((c) => c.name).join(', ') || 'none'})\n`);
+      process.stderr.write(
+        `demo: no connector named ${unknown.join(', ')} (found: ${connectors.map((c) => c.name).join(', ') || 'none'})\n`,
+      );
       return 1;
     }
     connectors = connectors.filter((c) => argv.includes(c.name));
@@ -138,7 +160,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write('\n' + formatTable(results));
   const ok = results.filter((r) => r.ok);
-  if (ok.length > 0) process.stdout.write(`\nwrote ${ok.map((r) => join('out', `${r.connector.name}.c1z`)).join(', ')}\n`);
+  if (ok.length > 0)
+    process.stdout.write(`\nwrote ${ok.map((r) => join('out', `${r.connector.name}.c1z`)).join(', ')}\n`);
   const failed = results.filter((r) => !r.ok);
   for (const r of failed) process.stderr.write(`\ndemo: ${r.connector.name} failed: ${r.error}\n`);
   return failed.length > 0 ? 1 : 0;

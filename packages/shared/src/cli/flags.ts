@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 /**
  * The flag table of the CLI runner: Baton's own flags (spec 3.7), the commands' flags, and the connector's flags
  * derived from its zod config schema (`apiKey` -> `--api-key` -> `BATON_API_KEY`).
@@ -29,40 +30,190 @@ const f = (flag: Omit<BatonFlag, 'configurable'> & { configurable?: boolean }): 
 
 /** Baton's flags and the commands' flags. Names are the long flag names without `--`. */
 export const BATON_FLAGS: readonly BatonFlag[] = [
-  f({ name: 'file', short: 'f', type: 'string', default: 'sync.c1z', group: 'sync',
-    description: 'The c1z file to write (sync) or read ids from (provisioning); a name ending in .jsonl writes JSON Lines' }),
-  f({ name: 'output-format', type: 'string', group: 'sync',
-    description: 'c1z or jsonl (default: from the --file extension, else c1z)' }),
-  f({ name: 'log-level', type: 'string', default: 'info', group: 'general', description: 'debug, info, warn or error' }),
-  f({ name: 'log-format', type: 'string', default: 'json', group: 'general', description: 'json or console (logs go to stderr)' }),
-  f({ name: 'provisioning', short: 'p', type: 'boolean', default: false, group: 'provisioning',
-    description: 'Enable provisioning (grant, revoke, create, delete) in the connector service' }),
-  f({ name: 'grant-entitlement', type: 'string', group: 'provisioning', description: 'Grant this entitlement id (with --grant-principal and --grant-principal-type)' }),
-  f({ name: 'grant-principal', type: 'string', group: 'provisioning', description: 'Resource id of the principal to grant to' }),
-  f({ name: 'grant-principal-type', type: 'string', group: 'provisioning', description: 'Resource type of the principal to grant to' }),
+  f({
+    name: 'file',
+    short: 'f',
+    type: 'string',
+    default: 'sync.c1z',
+    group: 'sync',
+    description:
+      'The c1z file to write (sync) or read ids from (provisioning); a name ending in .jsonl writes JSON Lines',
+  }),
+  f({
+    name: 'output-format',
+    type: 'string',
+    group: 'sync',
+    description: 'c1z or jsonl (default: from the --file extension, else c1z)',
+  }),
+  f({
+    name: 'log-level',
+    type: 'string',
+    default: 'info',
+    group: 'general',
+    description: 'debug, info, warn or error',
+  }),
+  f({
+    name: 'log-format',
+    type: 'string',
+    default: 'json',
+    group: 'general',
+    description: 'json or console (logs go to stderr)',
+  }),
+  f({
+    name: 'provisioning',
+    short: 'p',
+    type: 'boolean',
+    default: false,
+    group: 'provisioning',
+    description: 'Enable provisioning (grant, revoke, create, delete) in the connector service',
+  }),
+  f({
+    name: 'grant-entitlement',
+    type: 'string',
+    group: 'provisioning',
+    description: 'Grant this entitlement id (with --grant-principal and --grant-principal-type)',
+  }),
+  f({
+    name: 'grant-principal',
+    type: 'string',
+    group: 'provisioning',
+    description: 'Resource id of the principal to grant to',
+  }),
+  f({
+    name: 'grant-principal-type',
+    type: 'string',
+    group: 'provisioning',
+    description: 'Resource type of the principal to grant to',
+  }),
   f({ name: 'revoke-grant', type: 'string', group: 'provisioning', description: 'Revoke this grant id' }),
-  f({ name: 'create-account-login', type: 'string', group: 'provisioning', description: 'Create an account with this login' }),
-  f({ name: 'create-account-email', type: 'string', group: 'provisioning', description: 'Email of the account to create' }),
-  f({ name: 'create-account-profile', type: 'string', group: 'provisioning', description: 'Profile of the account to create, as a JSON object' }),
-  f({ name: 'create-account-resource-type', type: 'string', group: 'provisioning', description: 'Resource type of the account to create' }),
-  f({ name: 'delete-resource', type: 'string', group: 'provisioning', description: 'Delete the resource with this id (with --delete-resource-type)' }),
-  f({ name: 'delete-resource-type', type: 'string', group: 'provisioning', description: 'Resource type of the resource to delete' }),
-  f({ name: 'skip-full-sync', type: 'boolean', default: false, group: 'sync', description: 'Write an empty sync (validates the connection only)' }),
-  f({ name: 'c1z-temp-dir', type: 'string', group: 'sync', hidden: true, description: 'Directory for the temporary SQLite database' }),
-  f({ name: 'quiet', short: 'q', type: 'boolean', default: false, group: 'sync', description: 'Print no summary after a sync' }),
-  f({ name: 'summary-json', type: 'string', group: 'sync', hidden: true, description: 'Also write the sync summary as JSON to this path' }),
-  f({ name: 'client-id', type: 'string', group: 'service', description: 'ConductorOne service mode (not supported by this connector)' }),
-  f({ name: 'client-secret', type: 'string', group: 'service', secret: true, description: 'ConductorOne service mode (not supported by this connector)' }),
-  f({ name: 'demo', type: 'boolean', default: false, group: 'general',
-    description: 'Run against the bundled simulator (no credentials needed)' }),
-  f({ name: 'listen', type: 'string', default: '127.0.0.1:50051', group: 'serve', description: 'serve: host:port to listen on' }),
+  f({
+    name: 'create-account-login',
+    type: 'string',
+    group: 'provisioning',
+    description: 'Create an account with this login',
+  }),
+  f({
+    name: 'create-account-email',
+    type: 'string',
+    group: 'provisioning',
+    description: 'Email of the account to create',
+  }),
+  f({
+    name: 'create-account-profile',
+    type: 'string',
+    group: 'provisioning',
+    description: 'Profile of the account to create, as a JSON object',
+  }),
+  f({
+    name: 'create-account-resource-type',
+    type: 'string',
+    group: 'provisioning',
+    description: 'Resource type of the account to create',
+  }),
+  f({
+    name: 'delete-resource',
+    type: 'string',
+    group: 'provisioning',
+    description: 'Delete the resource with this id (with --delete-resource-type)',
+  }),
+  f({
+    name: 'delete-resource-type',
+    type: 'string',
+    group: 'provisioning',
+    description: 'Resource type of the resource to delete',
+  }),
+  f({
+    name: 'skip-full-sync',
+    type: 'boolean',
+    default: false,
+    group: 'sync',
+    description: 'Write an empty sync (validates the connection only)',
+  }),
+  f({
+    name: 'c1z-temp-dir',
+    type: 'string',
+    group: 'sync',
+    hidden: true,
+    description: 'Directory for the temporary SQLite database',
+  }),
+  f({
+    name: 'quiet',
+    short: 'q',
+    type: 'boolean',
+    default: false,
+    group: 'sync',
+    description: 'Print no summary after a sync',
+  }),
+  f({
+    name: 'summary-json',
+    type: 'string',
+    group: 'sync',
+    hidden: true,
+    description: 'Also write the sync summary as JSON to this path',
+  }),
+  f({
+    name: 'client-id',
+    type: 'string',
+    group: 'service',
+    description: 'ConductorOne service mode (not supported by this connector)',
+  }),
+  f({
+    name: 'client-secret',
+    type: 'string',
+    group: 'service',
+    secret: true,
+    description: 'ConductorOne service mode (not supported by this connector)',
+  }),
+  f({
+    name: 'demo',
+    type: 'boolean',
+    default: false,
+    group: 'general',
+    description: 'Run against the bundled simulator (no credentials needed)',
+  }),
+  f({
+    name: 'listen',
+    type: 'string',
+    default: '127.0.0.1:50051',
+    group: 'serve',
+    description: 'serve: host:port to listen on',
+  }),
   f({ name: 'tls-cert', type: 'string', group: 'serve', description: 'serve: PEM certificate file (TLS)' }),
   f({ name: 'tls-key', type: 'string', group: 'serve', description: 'serve: PEM private key file (TLS)' }),
-  f({ name: 'tls-client-ca', type: 'string', group: 'serve', description: 'serve: PEM CA file; clients must present a certificate it signed (mutual TLS)' }),
-  f({ name: 'port', type: 'string', group: 'simulator', description: 'simulator: port to listen on (default: an ephemeral port)' }),
-  f({ name: 'dataset', type: 'string', group: 'simulator', description: 'simulator and --demo: dataset of the bundled simulator' }),
-  f({ name: 'version', short: 'v', type: 'boolean', group: 'general', configurable: false, description: 'Print the version' }),
-  f({ name: 'help', short: 'h', type: 'boolean', group: 'general', configurable: false, description: 'Print this help' }),
+  f({
+    name: 'tls-client-ca',
+    type: 'string',
+    group: 'serve',
+    description: 'serve: PEM CA file; clients must present a certificate it signed (mutual TLS)',
+  }),
+  f({
+    name: 'port',
+    type: 'string',
+    group: 'simulator',
+    description: 'simulator: port to listen on (default: an ephemeral port)',
+  }),
+  f({
+    name: 'dataset',
+    type: 'string',
+    group: 'simulator',
+    description: 'simulator and --demo: dataset of the bundled simulator',
+  }),
+  f({
+    name: 'version',
+    short: 'v',
+    type: 'boolean',
+    group: 'general',
+    configurable: false,
+    description: 'Print the version',
+  }),
+  f({
+    name: 'help',
+    short: 'h',
+    type: 'boolean',
+    group: 'general',
+    configurable: false,
+    description: 'Print this help',
+  }),
 ];
 
 /** Flags whose presence selects a one-shot provisioning action (and switches provisioning on in the child). */
@@ -164,7 +315,8 @@ export function connectorFields(definition: ConnectorDefinition): ConnectorField
   const seen = new Map<string, string>();
   return Object.entries(shape).map(([key, schema]) => {
     const flag = flagNameOf(key);
-    if (reserved.has(flag)) throw new Error(`config field ${key} of ${definition.name} collides with the Baton flag --${flag}`);
+    if (reserved.has(flag))
+      throw new Error(`config field ${key} of ${definition.name} collides with the Baton flag --${flag}`);
     const other = seen.get(flag);
     if (other) throw new Error(`config fields ${other} and ${key} of ${definition.name} both map to --${flag}`);
     seen.set(flag, key);

@@ -13,7 +13,9 @@ const GROUP_TITLES: Record<BatonFlag['group'], string> = {
 
 function formatRows(rows: Array<[string, string]>): string[] {
   const width = Math.min(44, Math.max(...rows.map(([a]) => a.length)));
-  return rows.map(([a, b]) => (a.length > width ? `  ${a}\n  ${' '.repeat(width)}  ${b}` : `  ${a.padEnd(width)}  ${b}`));
+  return rows.map(([a, b]) =>
+    a.length > width ? `  ${a}\n  ${' '.repeat(width)}  ${b}` : `  ${a.padEnd(width)}  ${b}`,
+  );
 }
 
 export function helpText(definition: ConnectorDefinition): string {
@@ -40,7 +42,11 @@ export function helpText(definition: ConnectorDefinition): string {
     out.push(
       ...formatRows(
         fields.map((f) => {
-          const notes = [f.required ? 'required' : '', f.secret ? 'secret' : '', f.default !== undefined && !f.secret ? `default ${JSON.stringify(f.default)}` : '']
+          const notes = [
+            f.required ? 'required' : '',
+            f.secret ? 'secret' : '',
+            f.default !== undefined && !f.secret ? `default ${JSON.stringify(f.default)}` : '',
+          ]
             .filter(Boolean)
             .join(', ');
           return [`--${f.flag} (${f.env})`, `${f.description ?? ''}${notes ? ` [${notes}]` : ''}`];

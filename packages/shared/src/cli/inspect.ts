@@ -131,7 +131,8 @@ function parse(argv: string[]): Parsed | 'help' {
 
 function parseResourceRef(text: string, flag: string): ResourceId {
   const colon = text.indexOf(':');
-  if (colon <= 0 || colon === text.length - 1) throw new UsageError(`${flag} must look like <resource type>:<resource id>`);
+  if (colon <= 0 || colon === text.length - 1)
+    throw new UsageError(`${flag} must look like <resource type>:<resource id>`);
   return {
     $typeName: 'c1.connector.v2.ResourceId',
     resourceType: text.slice(0, colon),
@@ -333,7 +334,12 @@ async function emit<T>(out: BufferedWriter, output: 'table' | 'json', listing: L
 
 function formatRow(cells: Cells, widths: number[]): string {
   const last = cells.length - 1;
-  return cells.map((c, i) => (i === last ? c : c.padEnd(widths[i]))).join('  ').trimEnd() + '\n';
+  return (
+    cells
+      .map((c, i) => (i === last ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd() + '\n'
+  );
 }
 
 /** Keeps one row per line whatever the data holds. */

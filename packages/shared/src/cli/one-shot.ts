@@ -39,7 +39,9 @@ export function outputFormat(parsed: ParsedCli): OutputFormat {
   const explicit = batonString(parsed, 'output-format');
   if (explicit !== undefined) {
     if (explicit !== 'c1z' && explicit !== 'jsonl') {
-      throw new ConfigError([`--output-format (${envNameOf('output-format')}) must be c1z or jsonl, got ${JSON.stringify(explicit)}`]);
+      throw new ConfigError([
+        `--output-format (${envNameOf('output-format')}) must be c1z or jsonl, got ${JSON.stringify(explicit)}`,
+      ]);
     }
     return explicit;
   }
@@ -73,7 +75,8 @@ export function selectAction(parsed: ParsedCli): OneShotAction {
     };
   }
   for (const orphan of ['grant-principal', 'grant-principal-type']) {
-    if (s(orphan) !== undefined) throw new ConfigError([`--${orphan} (${envNameOf(orphan)}) needs --grant-entitlement`]);
+    if (s(orphan) !== undefined)
+      throw new ConfigError([`--${orphan} (${envNameOf(orphan)}) needs --grant-entitlement`]);
   }
   const revoke = s('revoke-grant');
   if (revoke !== undefined) return { kind: 'revoke', grantId: revoke };
@@ -89,7 +92,9 @@ export function selectAction(parsed: ParsedCli): OneShotAction {
         value = undefined;
       }
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new ConfigError([`--create-account-profile (${envNameOf('create-account-profile')}) must be a JSON object`]);
+        throw new ConfigError([
+          `--create-account-profile (${envNameOf('create-account-profile')}) must be a JSON object`,
+        ]);
       }
       profile = value as JsonObject;
     }
@@ -102,7 +107,8 @@ export function selectAction(parsed: ParsedCli): OneShotAction {
     };
   }
   for (const orphan of ['create-account-email', 'create-account-profile', 'create-account-resource-type']) {
-    if (s(orphan) !== undefined) throw new ConfigError([`--${orphan} (${envNameOf(orphan)}) needs --create-account-login`]);
+    if (s(orphan) !== undefined)
+      throw new ConfigError([`--${orphan} (${envNameOf(orphan)}) needs --create-account-login`]);
   }
   if (s('delete-resource') !== undefined) {
     requireAll('delete-resource', ['delete-resource-type']);
@@ -117,7 +123,7 @@ export function selectAction(parsed: ParsedCli): OneShotAction {
 /** Spawn this program as its own connector service, exactly as a Go connector does. */
 async function spawnSelf(ctx: ParentContext): Promise<ConnectorProcess> {
   const script = process.argv[1];
-  if (!script) throw new CommandError('cannot find this program\'s script path to spawn the connector service');
+  if (!script) throw new CommandError("cannot find this program's script path to spawn the connector service");
   return spawnConnector({
     command: process.execPath,
     args: [...process.execArgv, script, ...ctx.argv],
@@ -141,7 +147,11 @@ function onInterrupt(cleanup: () => Promise<void>): () => void {
 }
 
 function failureMessage(err: unknown): string {
-  if (err instanceof SyncError && err.cause instanceof ConnectorExitedError && !err.message.includes(err.cause.message)) {
+  if (
+    err instanceof SyncError &&
+    err.cause instanceof ConnectorExitedError &&
+    !err.message.includes(err.cause.message)
+  ) {
     return `${err.message}: ${err.cause.message}`;
   }
   if (err instanceof RpcError) return `${err.codeName}: ${err.message}`;
@@ -228,7 +238,15 @@ function emptySummary(sdkVersion: string, ms: number, apiRequests: number | unde
     updatedGrants: 0,
     dropped: { resourceTypes: 0, resources: 0, entitlements: 0, grants: 0, duplicateResources: 0 },
     perType: {},
-    durationsMs: { validate: ms, resourceTypes: 0, resources: 0, entitlements: 0, grants: 0, grantExpansion: 0, total: ms },
+    durationsMs: {
+      validate: ms,
+      resourceTypes: 0,
+      resources: 0,
+      entitlements: 0,
+      grants: 0,
+      grantExpansion: 0,
+      total: ms,
+    },
     rpcCount: 1,
     retries: 0,
     rateLimitWaits: 0,
@@ -246,7 +264,9 @@ export function formatSummary(
   seconds: number,
 ): string {
   const lines: string[] = [];
-  lines.push(`baton-${definition.name}: synced ${s.resourceTypes} resource types into ${file} (${format}) in ${seconds.toFixed(2)}s`);
+  lines.push(
+    `baton-${definition.name}: synced ${s.resourceTypes} resource types into ${file} (${format}) in ${seconds.toFixed(2)}s`,
+  );
   const types = Object.keys(s.perType).sort();
   if (types.length > 0) {
     const w = Math.max(13, ...types.map((t) => t.length));

@@ -37,7 +37,15 @@ export { ConfigError, UsageError } from './config.js';
 // host, SQLite and zstd, nor `--version` for any of it.
 
 export const CONNECTOR_SERVICE_COMMAND = '_connector-service';
-const COMMANDS = new Set([CONNECTOR_SERVICE_COMMAND, 'serve', 'capabilities', 'config', 'simulator', 'inspect', 'help']);
+const COMMANDS = new Set([
+  CONNECTOR_SERVICE_COMMAND,
+  'serve',
+  'capabilities',
+  'config',
+  'simulator',
+  'inspect',
+  'help',
+]);
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -50,7 +58,10 @@ export interface CliIo {
  * Runs the CLI and sets `process.exitCode` (0 ok, 1 error). Long-running commands (`serve`, `simulator`) return
  * after SIGINT/SIGTERM; `_connector-service` exits the process itself when its parent closes stdin.
  */
-export async function runConnectorCli(definition: ConnectorDefinition, argv: string[] = process.argv.slice(2)): Promise<void> {
+export async function runConnectorCli(
+  definition: ConnectorDefinition,
+  argv: string[] = process.argv.slice(2),
+): Promise<void> {
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
   process.exitCode = await runCli(definition, argv, io);
 }
@@ -103,11 +114,19 @@ function makeLogger(parsed: ParsedCli, io: CliIo): Logger {
   const level = batonString(parsed, 'log-level') ?? 'info';
   const format = batonString(parsed, 'log-format') ?? 'json';
   const errors: string[] = [];
-  if (!isLogLevel(level)) errors.push(`--log-level (${envNameOf('log-level')}) must be debug, info, warn or error, got ${JSON.stringify(level)}`);
-  if (format !== 'json' && format !== 'console') errors.push(`--log-format (${envNameOf('log-format')}) must be json or console, got ${JSON.stringify(format)}`);
+  if (!isLogLevel(level))
+    errors.push(
+      `--log-level (${envNameOf('log-level')}) must be debug, info, warn or error, got ${JSON.stringify(level)}`,
+    );
+  if (format !== 'json' && format !== 'console')
+    errors.push(`--log-format (${envNameOf('log-format')}) must be json or console, got ${JSON.stringify(format)}`);
   if (errors.length) throw new ConfigError(errors);
   // Looked up at write time, so a progress display that wraps process.stderr.write sees log lines too.
-  return createLogger({ level: level as LogLevel, format: format as LogFormat, write: (line) => void io.stderr.write(line) });
+  return createLogger({
+    level: level as LogLevel,
+    format: format as LogFormat,
+    write: (line) => void io.stderr.write(line),
+  });
 }
 
 async function dispatch(definition: ConnectorDefinition, argv: string[], io: CliIo): Promise<number> {
@@ -130,7 +149,8 @@ async function dispatch(definition: ConnectorDefinition, argv: string[], io: Cli
   if (parsed.command !== undefined && !COMMANDS.has(parsed.command)) {
     throw new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see --help)`);
   }
-  if (parsed.args.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.args[0])} (see --help)`);
+  if (parsed.args.length > 0)
+    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.args[0])} (see --help)`);
 
   const logger = makeLogger(parsed, io);
   switch (parsed.command) {
@@ -179,7 +199,13 @@ async function withDemo<T>(
 
 // -- root: one-shot mode ------------------------------------------------------------------------------------------
 
-async function rootCommand(definition: ConnectorDefinition, parsed: ParsedCli, logger: Logger, argv: string[], io: CliIo): Promise<number> {
+async function rootCommand(
+  definition: ConnectorDefinition,
+  parsed: ParsedCli,
+  logger: Logger,
+  argv: string[],
+  io: CliIo,
+): Promise<number> {
   if (batonString(parsed, 'client-id') !== undefined || batonString(parsed, 'client-secret') !== undefined) {
     throw new UsageError(
       `service mode (--client-id/--client-secret, ${envNameOf('client-id')}/${envNameOf('client-secret')}) is not supported by baton-${definition.name}: ` +
@@ -203,7 +229,12 @@ async function rootCommand(definition: ConnectorDefinition, parsed: ParsedCli, l
 
 // -- _connector-service ---------------------------------------------------------------------------------------------
 
-async function connectorServiceCommand(definition: ConnectorDefinition, parsed: ParsedCli, logger: Logger, io: CliIo): Promise<number> {
+async function connectorServiceCommand(
+  definition: ConnectorDefinition,
+  parsed: ParsedCli,
+  logger: Logger,
+  io: CliIo,
+): Promise<number> {
   // A simulator started here (demo without a parent's simulator) lives as long as this process.
   await setupDemo(definition, parsed, io.env, logger);
   const config = validateConnectorConfig(definition, parsed);
@@ -226,12 +257,18 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function serveCommand(definition: ConnectorDefinition, parsed: ParsedCli, logger: Logger, io: CliIo): Promise<number> {
+async function serveCommand(
+  definition: ConnectorDefinition,
+  parsed: ParsedCli,
+  logger: Logger,
+  io: CliIo,
+): Promise<number> {
   const cert = batonString(parsed, 'tls-cert');
   const key = batonString(parsed, 'tls-key');
   const clientCa = batonString(parsed, 'tls-client-ca');
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-  if (clientCa !== undefined && cert === undefined) throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key');
+  if (clientCa !== undefined && cert === undefined)
+    throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key');
   return withDemo(definition, parsed, logger, io, async () => {
     const config = validateConnectorConfig(definition, parsed);
     const { connector, stats } = buildConnector(definition, config, logger);
@@ -258,7 +295,12 @@ async function serveCommand(definition: ConnectorDefinition, parsed: ParsedCli, 
 
 // -- capabilities -------------------------------------------------------------------------------------------------
 
-async function capabilitiesCommand(definition: ConnectorDefinition, parsed: ParsedCli, logger: Logger, io: CliIo): Promise<number> {
+async function capabilitiesCommand(
+  definition: ConnectorDefinition,
+  parsed: ParsedCli,
+  logger: Logger,
+  io: CliIo,
+): Promise<number> {
   // create() does no I/O, so an incomplete config (no credentials in a CI workflow) still yields the capabilities.
   const config = lenientConnectorConfig(definition, parsed);
   const { connector } = buildConnector(definition, config, logger);
@@ -275,7 +317,9 @@ async function simulatorCommand(definition: ConnectorDefinition, parsed: ParsedC
   if (portText !== undefined) {
     port = Number(portText);
     if (!/^\d{1,5}$/.test(portText) || port > 65535) {
-      throw new ConfigError([`--port (${envNameOf('port')}) must be a port number from 0 to 65535, got ${JSON.stringify(portText)}`]);
+      throw new ConfigError([
+        `--port (${envNameOf('port')}) must be a port number from 0 to 65535, got ${JSON.stringify(portText)}`,
+      ]);
     }
   }
   const simulator = await startBundledSimulator(definition, { port, dataset: batonString(parsed, 'dataset') });

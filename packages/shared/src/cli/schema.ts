@@ -59,7 +59,8 @@ export function configSchemaDocument(definition: ConnectorDefinition): Record<st
   if (jsonSchema) {
     // Defaults of secret fields are left out here too.
     const props = (jsonSchema.properties ?? {}) as Record<string, Record<string, unknown>>;
-    for (const field of connectorFields(definition)) if (field.secret && props[field.key]) delete props[field.key].default;
+    for (const field of connectorFields(definition))
+      if (field.secret && props[field.key]) delete props[field.key].default;
   }
   return {
     connector: `baton-${definition.name}`,

@@ -43,100 +43,14 @@ import { RateLimiterService } from '../gen/c1/ratelimit/v1/ratelimit_pb.js';
 import type { Logger } from '../log/logger.js';
 import { typeNameOf } from '../sdk/annotations.js';
 import { asBuffer } from '../util/bytes.js';
-import { errorMessage, lastLines } from '../util/text.js';
+import { ClientClosedError, type ConnectorExitedError, RpcError } from './errors.js';
 import { gatedInvoke, isRateLimiterMethod, type RateLimitGateOptions } from './rate-limit-gate.js';
+
+export { ClientClosedError, ConnectorExitedError, RpcError, describeError, type ExitStatus } from './errors.js';
 
 /** `/<package>.<Service>/<Rpc>` for a generated method descriptor. */
 export function methodPath(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Errors
-// ---------------------------------------------------------------------------------------------------------------
-
-/** A gRPC call that ended with a non-OK status. */
-export class RpcError extends Error {
-  /** gRPC status code (`@grpc/grpc-js` `status`). */
-  readonly code: grpc.status;
-  /** Full method path of the failed call. */
-  readonly method: string;
-  /** `google.rpc.Status.details` from the `grpc-status-details-bin` trailer (empty when absent). */
-  readonly details: Any[];
-  /** The first `c1.connector.v2.RateLimitDescription` among `details`, decoded. */
-  readonly rateLimit?: RateLimitDescription;
-  /** Trailing metadata as received (undefined for locally produced errors). */
-  readonly metadata?: grpc.Metadata;
-
-  constructor(
-    code: grpc.status,
-    message: string,
-    init: { method?: string; details?: Any[]; rateLimit?: RateLimitDescription; metadata?: grpc.Metadata; cause?: unknown } = {},
-  ) {
-    super(message, { cause: init.cause });
-    this.name = 'RpcError';
-    this.code = code;
-    this.method = init.method ?? '';
-    this.details = init.details ?? [];
-    this.rateLimit = init.rateLimit;
-    this.metadata = init.metadata;
-  }
-
-  /** Upper-case status name, e.g. `UNAVAILABLE`. */
-  get codeName(): string {
-    return grpc.status[this.code] ?? `CODE_${this.code}`;
-  }
-
-  override toString(): string {
-    return `${this.name}: ${this.codeName}: ${this.message}`;
-  }
-}
-
-/** An error for a message: `CODE: message` for an `RpcError`, else the error's message. */
-export function describeError(err: unknown): string {
-  if (err instanceof RpcError) return `${err.codeName}: ${err.message}`;
-  return errorMessage(err);
-}
-
-/** Exit status of the connector process. */
-export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/**
- * The connector process exited before the host closed it. Every pending and later RPC fails with this error; it
- * carries no gRPC code on purpose, so retry logic keyed on UNAVAILABLE never retries a dead process.
- */
-export class ConnectorExitedError extends Error {
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  /** Last bytes of the child's stderr (up to the spawn option's limit), for the operator. */
-  readonly stderrTail: string;
-  readonly pid?: number;
-
-  constructor(status: ExitStatus & { stderrTail?: string; pid?: number; method?: string }) {
-    const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code ?? 'unknown'}`;
-    const tail = (status.stderrTail ?? '').trimEnd();
-    const during = status.method ? ` during ${status.method}` : '';
-    super(
-      `connector process${status.pid ? ` ${status.pid}` : ''} ${how}${during}` +
-        (tail ? `; last stderr output:\n${lastLines(tail, 20)}` : '; no stderr output'),
-    );
-    this.name = 'ConnectorExitedError';
-    this.exitCode = status.code;
-    this.signal = status.signal;
-    this.stderrTail = status.stderrTail ?? '';
-    this.pid = status.pid;
-  }
-}
-
-/** The connector client was closed by the host; no more calls are possible. */
-export class ClientClosedError extends Error {
-  constructor(method: string) {
-    super(`connector client is closed (call ${method})`);
-    this.name = 'ClientClosedError';
-  }
 }
 
 /**
@@ -328,7 +242,10 @@ export interface ConnectorClient {
   listResources(req: Req<'listResources'>, opts?: CallOptions): Promise<Res<'listResources'>>;
   getResource(req: Req<'getResource'>, opts?: CallOptions): Promise<Res<'getResource'>>;
   listEntitlements(req: Req<'listEntitlements'>, opts?: CallOptions): Promise<Res<'listEntitlements'>>;
-  listStaticEntitlements(req: Req<'listStaticEntitlements'>, opts?: CallOptions): Promise<Res<'listStaticEntitlements'>>;
+  listStaticEntitlements(
+    req: Req<'listStaticEntitlements'>,
+    opts?: CallOptions,
+  ): Promise<Res<'listStaticEntitlements'>>;
   listGrants(req: Req<'listGrants'>, opts?: CallOptions): Promise<Res<'listGrants'>>;
   grant(req: Req<'grant'>, opts?: CallOptions): Promise<Res<'grant'>>;
   revoke(req: Req<'revoke'>, opts?: CallOptions): Promise<Res<'revoke'>>;
@@ -352,7 +269,12 @@ export interface GrpcConnectorClientOptions {
   logger?: Logger;
 }
 
-const TRANSPORT_CODES = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.INTERNAL, grpc.status.UNKNOWN]);
+const TRANSPORT_CODES = new Set<number>([
+  grpc.status.UNAVAILABLE,
+  grpc.status.CANCELLED,
+  grpc.status.INTERNAL,
+  grpc.status.UNKNOWN,
+]);
 /** How long a failed call waits for a pending process exit before reporting the gRPC error itself. */
 const EXIT_GRACE_CONNECTION_DOWN_MS = 1000;
 const EXIT_GRACE_CONNECTION_UP_MS = 50;
@@ -448,9 +370,22 @@ export class GrpcConnectorClient implements ConnectorClient {
     }
     return gatedInvoke(
       {
-        do: (req) => this.raw(methodPath(RateLimiterService.method.do), RateLimiterService.method.do.input, RateLimiterService.method.do.output, req, opts),
+        do: (req) =>
+          this.raw(
+            methodPath(RateLimiterService.method.do),
+            RateLimiterService.method.do.input,
+            RateLimiterService.method.do.output,
+            req,
+            opts,
+          ),
         report: (req) =>
-          this.raw(methodPath(RateLimiterService.method.report), RateLimiterService.method.report.input, RateLimiterService.method.report.output, req, opts),
+          this.raw(
+            methodPath(RateLimiterService.method.report),
+            RateLimiterService.method.report.input,
+            RateLimiterService.method.report.output,
+            req,
+            opts,
+          ),
       },
       this.gate,
       { path, schema: method.input, request, emptyReply: () => create(method.output) as MessageShape<O> },
@@ -508,7 +443,8 @@ export class GrpcConnectorClient implements ConnectorClient {
             // caller learns the real cause. An application-level UNAVAILABLE on a healthy channel waits only a
             // few milliseconds.
             const state = this.connectivityState();
-            const grace = state === grpc.connectivityState.READY ? EXIT_GRACE_CONNECTION_UP_MS : EXIT_GRACE_CONNECTION_DOWN_MS;
+            const grace =
+              state === grpc.connectivityState.READY ? EXIT_GRACE_CONNECTION_UP_MS : EXIT_GRACE_CONNECTION_DOWN_MS;
             void waitForExit(watch, grace).then((exitErr) => {
               finish(() => reject(exitErr ?? rpcErr));
             });

@@ -76,7 +76,10 @@ export async function expandGrants(
     for (const srcId of x.srcIds) {
       const src = await store.getEntitlement(srcId);
       if (!src) {
-        logger?.warn('grant expansion: source entitlement not found, skipping', { grant: x.grantId, entitlement: srcId });
+        logger?.warn('grant expansion: source entitlement not found, skipping', {
+          grant: x.grantId,
+          entitlement: srcId,
+        });
         continue;
       }
       if (!sameResourceId(src.resource?.id, x.principal)) {
@@ -86,7 +89,8 @@ export async function expandGrants(
         );
       }
       if (srcId === x.dst.id) continue; // a self-edge adds nothing
-      if (!dstEntitlements.has(x.dst.id)) dstEntitlements.set(x.dst.id, (await store.getEntitlement(x.dst.id)) ?? x.dst);
+      if (!dstEntitlements.has(x.dst.id))
+        dstEntitlements.set(x.dst.id, (await store.getEntitlement(x.dst.id)) ?? x.dst);
       const key = `${srcId}\u0000${x.dst.id}`;
       const prev = edges.get(key);
       if (!prev) {
@@ -142,7 +146,8 @@ export async function expandGrants(
     const inner = internal.get(i) ?? [];
     for (let pass = 0; inner.length > 0 && pass <= components[i].length; pass++) {
       let changed = false;
-      for (const e of inner) changed = (await expandEdge(store, e, dstEntitlements.get(e.dst)!, batchSize, result)) || changed;
+      for (const e of inner)
+        changed = (await expandEdge(store, e, dstEntitlements.get(e.dst)!, batchSize, result)) || changed;
       if (!changed) break;
     }
   }
@@ -150,7 +155,13 @@ export async function expandGrants(
 }
 
 /** Apply one edge: every (kept) holder of `src` holds `dst` too. Returns whether any grant was written. */
-async function expandEdge(store: ExpansionStore, e: ExpandEdge, dst: Entitlement, batchSize: number, result: ExpansionResult): Promise<boolean> {
+async function expandEdge(
+  store: ExpansionStore,
+  e: ExpandEdge,
+  dst: Entitlement,
+  batchSize: number,
+  result: ExpansionResult,
+): Promise<boolean> {
   let changed = false;
   let batch: Grant[] = [];
   for await (const g of store.grants({ entitlementId: e.src })) {
@@ -164,7 +175,13 @@ async function expandEdge(store: ExpansionStore, e: ExpandEdge, dst: Entitlement
   return changed;
 }
 
-async function expandBatch(store: ExpansionStore, e: ExpandEdge, dst: Entitlement, sourceGrants: Grant[], result: ExpansionResult): Promise<boolean> {
+async function expandBatch(
+  store: ExpansionStore,
+  e: ExpandEdge,
+  dst: Entitlement,
+  sourceGrants: Grant[],
+  result: ExpansionResult,
+): Promise<boolean> {
   const writes = new Map<string, Grant>();
   let created = 0;
   let updated = 0;

@@ -106,7 +106,9 @@ export async function grantEntitlement(
 ): Promise<GrantEntitlementResult> {
   const entitlement = await store.getEntitlement(args.entitlementId);
   if (!entitlement) {
-    throw new ProvisionLookupError(`entitlement "${args.entitlementId}" not found${inFile(args.file)}; run a sync first`);
+    throw new ProvisionLookupError(
+      `entitlement "${args.entitlementId}" not found${inFile(args.file)}; run a sync first`,
+    );
   }
   const principal = await store.getResource(args.principalType, args.principalId);
   if (!principal) {
@@ -225,7 +227,10 @@ export interface RotateCredentialResult extends ProvisionResult {
   encryptedData: EncryptedData[];
 }
 
-export async function rotateCredential(client: ConnectorClient, args: DeleteResourceArgs): Promise<RotateCredentialResult> {
+export async function rotateCredential(
+  client: ConnectorClient,
+  args: DeleteResourceArgs,
+): Promise<RotateCredentialResult> {
   const resp = await client.rotateCredential({
     resourceId: { resourceType: args.resourceType, resource: args.resourceId },
     credentialOptions: { options: { case: 'randomPassword', value: { length: RANDOM_PASSWORD_LENGTH } } },

@@ -34,7 +34,7 @@ import {
 } from '../gen/c1/ratelimit/v1/ratelimit_pb.js';
 import type { Logger } from '../log/logger.js';
 import { findAnnotation } from '../sdk/annotations.js';
-import { ConnectorExitedError, ClientClosedError, RpcError } from './client.js';
+import { ConnectorExitedError, ClientClosedError, RpcError } from './errors.js';
 
 export const RATE_LIMITER_METHOD_PREFIX = '/c1.ratelimit.v1.RateLimiterService/';
 export const CONNECTOR_SERVICE_KEY = 'connector';
@@ -132,11 +132,16 @@ export async function gatedInvoke<R>(
   for (;;) {
     let resp: DoResponse;
     try {
-      resp = await transport.do(create(DoRequestSchema, { requestToken: token, service: CONNECTOR_SERVICE_KEY, descriptors }));
+      resp = await transport.do(
+        create(DoRequestSchema, { requestToken: token, service: CONNECTOR_SERVICE_KEY, descriptors }),
+      );
     } catch (err) {
       if (passThrough(err)) throw err;
       const msg = err instanceof Error ? err.message : String(err);
-      throw new RpcError(grpc.status.UNKNOWN, `rate limiter Do failed before ${call.path}: ${msg}`, { method: call.path, cause: err });
+      throw new RpcError(grpc.status.UNKNOWN, `rate limiter Do failed before ${call.path}: ${msg}`, {
+        method: call.path,
+        cause: err,
+      });
     }
     token = resp.requestToken;
     const status = resp.description?.status ?? RateLimitDescription_Status.UNSPECIFIED;
@@ -169,7 +174,8 @@ export async function gatedInvoke<R>(
               requestToken: token,
               service: CONNECTOR_SERVICE_KEY,
               descriptors,
-              description: replyRateLimit(reply) ?? create(RateLimitDescriptionSchema, { status: RateLimitDescription_Status.OK }),
+              description:
+                replyRateLimit(reply) ?? create(RateLimitDescriptionSchema, { status: RateLimitDescription_Status.OK }),
             }),
           );
         } catch (reportErr) {

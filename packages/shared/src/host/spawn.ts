@@ -116,7 +116,11 @@ class TailBuffer {
 }
 
 /** The single stdin line: standard padded base64 of the serialised ServerConfig, then "\n". */
-export function encodeServerConfigLine(credential: GoCredential, listenPort: number, rateLimiterConfig?: RateLimiterConfig): string {
+export function encodeServerConfigLine(
+  credential: GoCredential,
+  listenPort: number,
+  rateLimiterConfig?: RateLimiterConfig,
+): string {
   const config = create(ServerConfigSchema, {
     credential: create(CredentialSchema, { caCert: credential.caCert, key: credential.key, cert: credential.cert }),
     rateLimiterConfig,
@@ -336,7 +340,8 @@ async function waitUntilReady(
     if (watch.current()) throw watch.current();
     if (Date.now() >= deadline) {
       throw new Error(
-        `connector did not become ready on 127.0.0.1 within ${timeoutMs} ms` + (lastError ? `: ${lastError.message}` : ''),
+        `connector did not become ready on 127.0.0.1 within ${timeoutMs} ms` +
+          (lastError ? `: ${lastError.message}` : ''),
       );
     }
   }

@@ -65,7 +65,8 @@ export interface SyncStoreLike {
 // Public types
 // ---------------------------------------------------------------------------------------------------------------
 
-export type SyncPhase = 'validate' | 'resource-types' | 'resources' | 'entitlements' | 'grants' | 'grant-expansion' | 'done';
+export type SyncPhase =
+  'validate' | 'resource-types' | 'resources' | 'entitlements' | 'grants' | 'grant-expansion' | 'done';
 
 export interface TypeCounts {
   resources: number;
@@ -106,7 +107,13 @@ export interface SyncSummary {
   /** Existing grants whose `sources` expansion updated. */
   updatedGrants: number;
   /** Objects dropped because they lacked identity (HEAD rule), or duplicate resources (first copy wins). */
-  dropped: { resourceTypes: number; resources: number; entitlements: number; grants: number; duplicateResources: number };
+  dropped: {
+    resourceTypes: number;
+    resources: number;
+    entitlements: number;
+    grants: number;
+    duplicateResources: number;
+  };
   perType: Record<string, TypeCounts>;
   durationsMs: {
     validate: number;
@@ -214,7 +221,11 @@ export class PageTokenGuard {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Run a full sync from `client` into `store`. Throws `SyncError` on failure (the store is left mid-sync). */
-export async function runSync(client: ConnectorClient, store: SyncStoreLike, options: SyncOptions = {}): Promise<SyncSummary> {
+export async function runSync(
+  client: ConnectorClient,
+  store: SyncStoreLike,
+  options: SyncOptions = {},
+): Promise<SyncSummary> {
   return new SyncRun(client, store, options).run();
 }
 
@@ -259,7 +270,15 @@ class SyncRun {
   }
 
   async run(): Promise<SyncSummary> {
-    const durations = { validate: 0, resourceTypes: 0, resources: 0, entitlements: 0, grants: 0, grantExpansion: 0, total: 0 };
+    const durations = {
+      validate: 0,
+      resourceTypes: 0,
+      resources: 0,
+      entitlements: 0,
+      grants: 0,
+      grantExpansion: 0,
+      total: 0,
+    };
     const timed = async (key: keyof typeof durations, phase: SyncPhase, fn: () => Promise<void>) => {
       this.phase = phase;
       this.currentType = undefined;
@@ -399,7 +418,12 @@ class SyncRun {
           this.rateLimitWaits++;
           this.rateLimitWaitMs += waitMs;
         }
-        this.logger?.warn('retrying connector call', { call: what, attempt: attempts, waitMs, error: describeError(err) });
+        this.logger?.warn('retrying connector call', {
+          call: what,
+          attempt: attempts,
+          waitMs,
+          error: describeError(err),
+        });
         this.emit();
         await this.sleep(waitMs);
       }
@@ -425,10 +449,14 @@ class SyncRun {
       if (next === '') return;
       const problem = tokens.advance(next);
       if (problem === 'stuck') {
-        throw this.fail(`${what}: stuck page token: the connector returned the page token it was sent (${shortToken(next)})`);
+        throw this.fail(
+          `${what}: stuck page token: the connector returned the page token it was sent (${shortToken(next)})`,
+        );
       }
       if (problem === 'cycle') {
-        throw this.fail(`${what}: page token cycle: the connector returned page token ${shortToken(next)} a second time`);
+        throw this.fail(
+          `${what}: page token cycle: the connector returned page token ${shortToken(next)} a second time`,
+        );
       }
     }
   }
@@ -469,7 +497,12 @@ class SyncRun {
     await this.listAll(
       what,
       (pageToken) =>
-        this.client.listResources({ resourceTypeId: typeId, parentResourceId: parent, pageToken, activeSyncId: this.activeSyncId }),
+        this.client.listResources({
+          resourceTypeId: typeId,
+          parentResourceId: parent,
+          pageToken,
+          activeSyncId: this.activeSyncId,
+        }),
       async (resp) => {
         this.currentType = typeId;
         const fresh: Resource[] = [];
@@ -477,7 +510,10 @@ class SyncRun {
         for (const r of resp.list) {
           if (!r.id?.resource || !r.id.resourceType) {
             this.dropped.resources++;
-            this.logger?.warn('dropping resource without an id', { resourceTypeId: typeId, displayName: r.displayName });
+            this.logger?.warn('dropping resource without an id', {
+              resourceTypeId: typeId,
+              displayName: r.displayName,
+            });
             continue;
           }
           const key = resourceKey(r.id);
@@ -511,7 +547,9 @@ class SyncRun {
   private checkTraits(r: Resource): void {
     const rt = this.types.get(r.id!.resourceType);
     if (!rt) {
-      this.logger?.warn('resource has a resource type the connector did not list; traits not checked', { resource: resourceKey(r.id) });
+      this.logger?.warn('resource has a resource type the connector did not list; traits not checked', {
+        resource: resourceKey(r.id),
+      });
       return;
     }
     for (const trait of rt.traits) {
@@ -526,7 +564,8 @@ class SyncRun {
   private skips(r: Resource, which: 'entitlements' | 'grants'): boolean {
     const rt = this.types.get(r.id?.resourceType ?? '');
     const specific = which === 'entitlements' ? SkipEntitlementsSchema : SkipGrantsSchema;
-    const on = (list: Any[] | undefined) => hasAnnotation(list, SkipEntitlementsAndGrantsSchema) || hasAnnotation(list, specific);
+    const on = (list: Any[] | undefined) =>
+      hasAnnotation(list, SkipEntitlementsAndGrantsSchema) || hasAnnotation(list, specific);
     return on(rt?.annotations) || on(r.annotations);
   }
 
@@ -542,7 +581,10 @@ class SyncRun {
           const keep = resp.list.filter((e) => {
             if (e.id && e.resource?.id?.resource) return true;
             this.dropped.entitlements++;
-            this.logger?.warn('dropping entitlement without an id or resource', { resource: resourceKey(r.id), id: e.id });
+            this.logger?.warn('dropping entitlement without an id or resource', {
+              resource: resourceKey(r.id),
+              id: e.id,
+            });
             return false;
           });
           if (keep.length === 0) return;
@@ -567,7 +609,10 @@ class SyncRun {
           for (const g of resp.list) {
             if (!g.id || !g.entitlement?.id || !g.principal?.id?.resource) {
               this.dropped.grants++;
-              this.logger?.warn('dropping grant without an id, entitlement or principal', { resource: resourceKey(r.id), id: g.id });
+              this.logger?.warn('dropping grant without an id, entitlement or principal', {
+                resource: resourceKey(r.id),
+                id: g.id,
+              });
               continue;
             }
             const exp = findAnnotation(g.annotations, GrantExpandableSchema);

@@ -123,7 +123,8 @@ const REDACTED = '[REDACTED]';
 const MIN_SECRET_LENGTH = 4;
 
 /** Query parameter names whose values never appear in logs or errors. */
-export const SENSITIVE_QUERY_NAME = /token|secret|passw(or)?d|pwd|key|signature|^sig$|credential|auth|session|cookie|^code$/i;
+export const SENSITIVE_QUERY_NAME =
+  /token|secret|passw(or)?d|pwd|key|signature|^sig$|credential|auth|session|cookie|^code$/i;
 
 /**
  * Every form a secret header value can come back in: the value, the credential after an auth scheme
@@ -244,7 +245,7 @@ function toHeaderRecord(headers: AxiosResponse['headers'] | undefined): Record<s
   if (!headers) return out;
   const plain: Record<string, unknown> =
     typeof (headers as { toJSON?: unknown }).toJSON === 'function'
-      ? ((headers as { toJSON: () => Record<string, unknown> }).toJSON())
+      ? (headers as { toJSON: () => Record<string, unknown> }).toJSON()
       : (headers as Record<string, unknown>);
   for (const [name, value] of Object.entries(plain)) {
     if (value === undefined || value === null) continue;
@@ -257,11 +258,9 @@ function toHeaderRecord(headers: AxiosResponse['headers'] | undefined): Record<s
 function nothingSent(err: unknown, code: string | undefined): boolean {
   if (code !== undefined && PRE_CONNECT_CODES.has(code)) return true;
   const req = (err as { request?: unknown } | undefined)?.request as
-    | { reusedSocket?: boolean; socket?: { bytesWritten?: number } | null; _currentRequest?: unknown }
-    | undefined;
+    { reusedSocket?: boolean; socket?: { bytesWritten?: number } | null; _currentRequest?: unknown } | undefined;
   const inner = (req?._currentRequest ?? req) as
-    | { reusedSocket?: boolean; socket?: { bytesWritten?: number } | null }
-    | undefined;
+    { reusedSocket?: boolean; socket?: { bytesWritten?: number } | null } | undefined;
   return inner?.reusedSocket === false && inner.socket?.bytesWritten === 0;
 }
 
@@ -363,7 +362,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         if (signal?.aborted) throw new AbortedSignal();
         if (timedOut) {
           logger?.debug('http request', { service, method, path: logPath, error: 'timeout', ms: elapsed(), attempt });
-          return { ok: false, failure: { kind: 'timeout' }, error: timeoutError({ ...base, attempts: attempt, timeoutMs }) };
+          return {
+            ok: false,
+            failure: { kind: 'timeout' },
+            error: timeoutError({ ...base, attempts: attempt, timeoutMs }),
+          };
         }
         const code = (err as { code?: unknown } | undefined)?.code;
         const codeStr = typeof code === 'string' ? code : undefined;
@@ -455,7 +458,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           service,
           method,
           path: logPath,
-          reason: failure.kind === 'status' ? failure.status : failure.kind === 'network' ? (failure.code ?? 'network') : failure.kind,
+          reason:
+            failure.kind === 'status'
+              ? failure.status
+              : failure.kind === 'network'
+                ? (failure.code ?? 'network')
+                : failure.kind,
           attempt,
           waitMs,
           rateLimited,
@@ -463,7 +471,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         await waitFor(waitMs, signal);
       }
     } catch (err) {
-      if (err instanceof AbortedSignal || (signal?.aborted && !(err instanceof Error && err.name === 'ConnectorError'))) {
+      if (
+        err instanceof AbortedSignal ||
+        (signal?.aborted && !(err instanceof Error && err.name === 'ConnectorError'))
+      ) {
         throw abortedError({ ...base, attempts: attempt, reason: signal?.reason });
       }
       throw err;

@@ -75,7 +75,12 @@ export class HttpClientError extends ConnectorError {
   readonly errorCode?: string;
   readonly attempts: number;
 
-  constructor(code: Code, message: string, details: HttpErrorDetails, options: { cause?: Error; rateLimit?: RateLimitInfo } = {}) {
+  constructor(
+    code: Code,
+    message: string,
+    details: HttpErrorDetails,
+    options: { cause?: Error; rateLimit?: RateLimitInfo } = {},
+  ) {
     super(code, message, options);
     this.service = details.service;
     this.method = details.method;
@@ -170,7 +175,14 @@ export function httpStatusError(p: StatusErrorParams): HttpClientError {
   return new HttpClientError(
     codeForHttpStatus(p.status),
     message,
-    { service: p.service, method: p.method, path: p.path, status: p.status, bodyExcerpt: excerpt || undefined, attempts: p.attempts },
+    {
+      service: p.service,
+      method: p.method,
+      path: p.path,
+      status: p.status,
+      bodyExcerpt: excerpt || undefined,
+      attempts: p.attempts,
+    },
     { rateLimit: p.rateLimit },
   );
 }
@@ -182,11 +194,14 @@ export function malformedBodyError(p: StatusErrorParams & { parseError: string }
   const message = p.redact(
     `${prefix(p.service, p.method, p.path)}: ${line}: malformed JSON response (${p.parseError})${excerpt ? `: ${excerpt}` : ''}`,
   );
-  return new HttpClientError(
-    Code.Unavailable,
-    message,
-    { service: p.service, method: p.method, path: p.path, status: p.status, bodyExcerpt: excerpt || undefined, attempts: p.attempts },
-  );
+  return new HttpClientError(Code.Unavailable, message, {
+    service: p.service,
+    method: p.method,
+    path: p.path,
+    status: p.status,
+    bodyExcerpt: excerpt || undefined,
+    attempts: p.attempts,
+  });
 }
 
 export interface TransportErrorParams {
@@ -201,7 +216,9 @@ export interface TransportErrorParams {
 export function networkError(p: TransportErrorParams & { code?: string; detail: string }): HttpClientError {
   const detail = p.redact(p.detail);
   const local = p.code !== undefined && /^ERR_(INVALID|BAD_OPTION)/.test(p.code);
-  const message = p.redact(`${prefix(p.service, p.method, p.path)}: ${detail}${p.code && !detail.includes(p.code) ? ` (${p.code})` : ''}`);
+  const message = p.redact(
+    `${prefix(p.service, p.method, p.path)}: ${detail}${p.code && !detail.includes(p.code) ? ` (${p.code})` : ''}`,
+  );
   return new HttpClientError(
     local ? Code.Unknown : Code.Unavailable,
     message,

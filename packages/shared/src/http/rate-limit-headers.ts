@@ -48,7 +48,8 @@ const NUMERIC = /^\d+(?:\.\d+)?$/;
 // Only hand strings that look like one of the accepted date formats to Date.parse: V8's legacy parser is lenient
 // enough to turn "foo 2" into a date in 2001.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})$/;
-const HTTP_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+(?:\d{1,2}[\s-][A-Za-z]{3}[\s-]\d{2,4}|[A-Za-z]{3}\s+\d{1,2})\s+\d{2}:\d{2}:\d{2}(?:\s+(?:GMT|UTC|\d{4}))?(?:\s+\d{4})?$/i;
+const HTTP_DATE =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+(?:\d{1,2}[\s-][A-Za-z]{3}[\s-]\d{2,4}|[A-Za-z]{3}\s+\d{1,2})\s+\d{2}:\d{2}:\d{2}(?:\s+(?:GMT|UTC|\d{4}))?(?:\s+\d{4})?$/i;
 
 /**
  * A reset header value -> epoch milliseconds, or undefined when it is not understood.

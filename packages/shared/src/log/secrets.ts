@@ -20,7 +20,3 @@ export function redactSecrets(text: string): string {
   }
   return out;
 }
-
-export function hasSecrets(): boolean {
-  return secrets.size > 0;
-}

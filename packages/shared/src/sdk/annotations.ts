@@ -32,13 +32,3 @@ export function findAnnotation<D extends DescMessage>(
   // anyUnpack checks the full URL; normalise it so a foreign prefix still decodes.
   return anyUnpack({ ...found, typeUrl: `type.googleapis.com/${schema.typeName}` } as Any, schema);
 }
-
-/** Returns a new list where `value` replaces any annotation of the same type. */
-export function withAnnotation(list: readonly Any[] | undefined, value: Any): Any[] {
-  const name = typeNameOf(value);
-  return [...(list ?? []).filter((a) => typeNameOf(a) !== name), value];
-}
-
-export function withoutAnnotation(list: readonly Any[] | undefined, schema: DescMessage): Any[] {
-  return (list ?? []).filter((a) => typeNameOf(a) !== schema.typeName);
-}

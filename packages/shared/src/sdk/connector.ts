@@ -75,9 +75,17 @@ export interface ResourceSyncer {
    * ChildResourceType annotation; a type that only exists under parents should return nothing without one
    * (the server already answers an empty list for types declared `childOnly`).
    */
-  list(parent: ResourceId | undefined, page: PageRequest<any>, ctx: CallContext): Promise<PageResult<Resource, any>>;
-  entitlements(resource: Resource, page: PageRequest<any>, ctx: CallContext): Promise<PageResult<Entitlement, any>>;
-  grants(resource: Resource, page: PageRequest<any>, ctx: CallContext): Promise<PageResult<Grant, any>>;
+  list(
+    parent: ResourceId | undefined,
+    page: PageRequest<unknown>,
+    ctx: CallContext,
+  ): Promise<PageResult<Resource, unknown>>;
+  entitlements(
+    resource: Resource,
+    page: PageRequest<unknown>,
+    ctx: CallContext,
+  ): Promise<PageResult<Entitlement, unknown>>;
+  grants(resource: Resource, page: PageRequest<unknown>, ctx: CallContext): Promise<PageResult<Grant, unknown>>;
 
   /** Resources of this type are only listed under a parent. */
   readonly childOnly?: boolean;
@@ -91,8 +99,20 @@ export interface ResourceSyncer {
 }
 
 export type CreateAccountOutcome =
-  | { kind: 'success'; resource: Resource; encryptedData?: EncryptedData[]; annotations?: Any[]; invitationExpiresAt?: Date }
-  | { kind: 'actionRequired'; resource?: Resource; message: string; encryptedData?: EncryptedData[]; annotations?: Any[] }
+  | {
+      kind: 'success';
+      resource: Resource;
+      encryptedData?: EncryptedData[];
+      annotations?: Any[];
+      invitationExpiresAt?: Date;
+    }
+  | {
+      kind: 'actionRequired';
+      resource?: Resource;
+      message: string;
+      encryptedData?: EncryptedData[];
+      annotations?: Any[];
+    }
   | { kind: 'alreadyExists'; resource: Resource; annotations?: Any[] }
   | { kind: 'inProgress'; resource?: Resource; annotations?: Any[] };
 
@@ -131,7 +151,7 @@ export interface BundledSimulator {
   start(options: { port?: number; host?: string; dataset?: string }): Promise<RunningSimulator>;
 }
 
-export interface ConnectorDefinition<Schema extends z.ZodObject<any> = z.ZodObject<any>> {
+export interface ConnectorDefinition<Schema extends z.ZodObject = z.ZodObject> {
   /** Short name: the bin is `baton-<name>`. */
   name: string;
   /** Version reported to hosts (Validate.sdk_version is the SDK's, this is the connector's). */
@@ -148,7 +168,7 @@ export interface ConnectorDefinition<Schema extends z.ZodObject<any> = z.ZodObje
   simulator?: () => Promise<BundledSimulator>;
 }
 
-export function defineConnector<Schema extends z.ZodObject<any>>(
+export function defineConnector<Schema extends z.ZodObject>(
   definition: ConnectorDefinition<Schema>,
 ): ConnectorDefinition<Schema> {
   if (!/^[a-z][a-z0-9-]*$/.test(definition.name)) {

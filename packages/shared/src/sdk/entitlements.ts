@@ -10,7 +10,12 @@ import {
   type Entitlement,
 } from '../gen/c1/connector/v2/entitlement_pb.js';
 import { GrantSchema, type Grant } from '../gen/c1/connector/v2/grant_pb.js';
-import { ResourceSchema, type Resource, type ResourceId, type ResourceType } from '../gen/c1/connector/v2/resource_pb.js';
+import {
+  ResourceSchema,
+  type Resource,
+  type ResourceId,
+  type ResourceType,
+} from '../gen/c1/connector/v2/resource_pb.js';
 import { EntitlementImmutableSchema } from '../gen/c1/connector/v2/annotation_entitlement_pb.js';
 import { GrantExpandableSchema, GrantImmutableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
 import { annotation, hasAnnotation } from './annotations.js';
@@ -87,8 +92,7 @@ export interface GrantOptions {
  * and the principal's id, which is all a host needs to relate it to the rows it already stored.
  */
 export function grant(ent: Entitlement, principal: Resource | ResourceId, options: GrantOptions = {}): Grant {
-  const principalResource =
-    'resourceType' in principal ? newResource({ id: principal }) : principal;
+  const principalResource = 'resourceType' in principal ? newResource({ id: principal }) : principal;
   if (!principalResource.id) throw new Error('grant: principal has no id');
   const annotations = [...(options.annotations ?? [])];
   if (options.expandable) {

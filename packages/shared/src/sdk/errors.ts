@@ -31,7 +31,3 @@ export const internal = (msg: string) => new ConnectorError(Code.Internal, msg);
 export const unavailable = (msg: string, rateLimit?: RateLimitInfo) =>
   new ConnectorError(Code.Unavailable, msg, { rateLimit });
 export const deadlineExceeded = (msg: string) => new ConnectorError(Code.DeadlineExceeded, msg);
-
-export function isConnectorError(err: unknown): err is ConnectorError {
-  return err instanceof ConnectorError;
-}

@@ -6,7 +6,9 @@
  */
 import { create, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 
-export function messageBuilder<D extends DescMessage>(schema: D): (fields: Partial<MessageShape<D>>) => MessageShape<D> {
+export function messageBuilder<D extends DescMessage>(
+  schema: D,
+): (fields: Partial<MessageShape<D>>) => MessageShape<D> {
   const zero = create(schema) as Record<string, unknown>;
   const lists = schema.fields.filter((f) => f.fieldKind === 'list').map((f) => f.localName);
   const maps = schema.fields.filter((f) => f.fieldKind === 'map').map((f) => f.localName);

@@ -4,6 +4,7 @@
  * (cursor, offset, nested positions) as versioned base64url JSON, and never refers to anything held in memory.
  * Tokens stay within 4096 bytes, the limit old SDKs (v0.1.3-v0.2.44) validate.
  */
+import type { Any } from '@bufbuild/protobuf/wkt';
 import { invalidArgument, internal } from './errors.js';
 
 export const MAX_PAGE_TOKEN_BYTES = 4096;
@@ -45,7 +46,7 @@ export interface PageResult<T, S> {
   items: T[];
   /** State for the next page; undefined (or absent) when this was the last page. */
   next?: S;
-  annotations?: import('@bufbuild/protobuf/wkt').Any[];
+  annotations?: Any[];
 }
 
 /**
@@ -53,7 +54,8 @@ export interface PageResult<T, S> {
  */
 export function pageOfArray<T>(all: readonly T[], page: PageRequest<number>): PageResult<T, number> {
   const start = page.state ?? 0;
-  if (!Number.isInteger(start) || start < 0) throw invalidArgument('invalid page token: not an offset issued by this connector');
+  if (!Number.isInteger(start) || start < 0)
+    throw invalidArgument('invalid page token: not an offset issued by this connector');
   const end = Math.min(all.length, start + page.size);
   return { items: all.slice(start, end), next: end < all.length ? end : undefined };
 }

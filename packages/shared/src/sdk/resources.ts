@@ -49,13 +49,15 @@ export type ProfileInput = Record<string, JsonValue | undefined | Date>;
  * Trait enum -> the annotation every resource of a type with that trait must carry (spec 1.4). Hosts check it on
  * every resource; the sync engine and the conformance kit use this one table.
  */
-export const TRAIT_ANNOTATIONS: ReadonlyMap<ResourceType_Trait, DescMessage> = new Map<ResourceType_Trait, DescMessage>([
-  [ResourceType_Trait.USER, UserTraitSchema],
-  [ResourceType_Trait.GROUP, GroupTraitSchema],
-  [ResourceType_Trait.ROLE, RoleTraitSchema],
-  [ResourceType_Trait.APP, AppTraitSchema],
-  [ResourceType_Trait.SECRET, SecretTraitSchema],
-]);
+export const TRAIT_ANNOTATIONS: ReadonlyMap<ResourceType_Trait, DescMessage> = new Map<ResourceType_Trait, DescMessage>(
+  [
+    [ResourceType_Trait.USER, UserTraitSchema],
+    [ResourceType_Trait.GROUP, GroupTraitSchema],
+    [ResourceType_Trait.ROLE, RoleTraitSchema],
+    [ResourceType_Trait.APP, AppTraitSchema],
+    [ResourceType_Trait.SECRET, SecretTraitSchema],
+  ],
+);
 
 const newResource = messageBuilder(ResourceSchema);
 const newResourceId = messageBuilder(ResourceIdSchema);
@@ -159,15 +161,28 @@ export function userResource(options: UserOptions): Resource {
     loginAliases: options.loginAliases ?? [],
     createdAt: options.createdAt ? timestampFromDate(options.createdAt) : undefined,
     lastLogin: options.lastLogin ? timestampFromDate(options.lastLogin) : undefined,
-    mfaStatus: options.mfaEnabled === undefined ? undefined : create(UserTrait_MFAStatusSchema, { mfaEnabled: options.mfaEnabled }),
-    ssoStatus: options.ssoEnabled === undefined ? undefined : create(UserTrait_SSOStatusSchema, { ssoEnabled: options.ssoEnabled }),
+    mfaStatus:
+      options.mfaEnabled === undefined
+        ? undefined
+        : create(UserTrait_MFAStatusSchema, { mfaEnabled: options.mfaEnabled }),
+    ssoStatus:
+      options.ssoEnabled === undefined
+        ? undefined
+        : create(UserTrait_SSOStatusSchema, { ssoEnabled: options.ssoEnabled }),
     structuredName:
       options.givenName || options.familyName
-        ? create(UserTrait_StructuredNameSchema, { givenName: options.givenName ?? '', familyName: options.familyName ?? '' })
+        ? create(UserTrait_StructuredNameSchema, {
+            givenName: options.givenName ?? '',
+            familyName: options.familyName ?? '',
+          })
         : undefined,
     employeeIds: options.employeeIds ?? [],
   });
-  return buildResource({ ...options, status: options.status ?? 'enabled' }, [fastAnyPack(UserTraitSchema, trait)], profile);
+  return buildResource(
+    { ...options, status: options.status ?? 'enabled' },
+    [fastAnyPack(UserTraitSchema, trait)],
+    profile,
+  );
 }
 
 export function groupResource(options: ResourceOptions): Resource {
@@ -210,7 +225,11 @@ const ACCOUNT_TYPE = {
 } as const;
 
 /** `profile` is the converted options.profile when the caller already has it (it is shared with the trait). */
-function buildResource(options: ResourceOptions, traitAnnotations: Any[], profile = toStruct(options.profile)): Resource {
+function buildResource(
+  options: ResourceOptions,
+  traitAnnotations: Any[],
+  profile = toStruct(options.profile),
+): Resource {
   const annotations = [...traitAnnotations];
   for (const child of options.childTypes ?? []) {
     annotations.push(annotation(ChildResourceTypeSchema, { resourceTypeId: child }));

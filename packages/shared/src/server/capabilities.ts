@@ -31,7 +31,8 @@ export function connectorCapabilities(connector: Connector): ConnectorCapabiliti
     .map((syncer) => {
       const caps: Capability[] = [Capability.SYNC];
       if (syncer.grant || syncer.revoke) caps.push(Capability.PROVISION);
-      if (connector.accountManager?.resourceTypeId === syncer.resourceType.id) caps.push(Capability.ACCOUNT_PROVISIONING);
+      if (connector.accountManager?.resourceTypeId === syncer.resourceType.id)
+        caps.push(Capability.ACCOUNT_PROVISIONING);
       if (syncer.create) caps.push(Capability.RESOURCE_CREATE);
       if (syncer.delete) caps.push(Capability.RESOURCE_DELETE);
       caps.forEach((c) => all.add(c));

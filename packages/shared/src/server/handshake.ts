@@ -90,7 +90,8 @@ export async function runConnectorService(options: ConnectorServiceOptions): Pro
   try {
     service = await startConnectorService(options);
   } catch (err) {
-    const message = err instanceof HandshakeError ? err.message : `connector service failed to start: ${(err as Error).message}`;
+    const message =
+      err instanceof HandshakeError ? err.message : `connector service failed to start: ${(err as Error).message}`;
     process.stderr.write(`_connector-service: ${redactSecrets(message)}\n`);
     process.exit(1);
   }

@@ -3,7 +3,7 @@
  * NOT_FOUND for a service we do not serve, as the health-checking protocol asks.
  */
 import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
-import { Health, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health_pb.js';
+import { type Health, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health_pb.js';
 
 export function healthService(serviceNames: readonly string[]): ServiceImpl<typeof Health> {
   const known = new Set(['', ...serviceNames]);

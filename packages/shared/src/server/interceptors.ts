@@ -49,7 +49,9 @@ export function statsInterceptor(stats: RuntimeStats): Interceptor {
 
 export function toConnectError(err: unknown, method: string, logger: Logger): ConnectError {
   if (err instanceof ConnectorError) {
-    const details = err.rateLimit ? [{ desc: RateLimitDescriptionSchema, value: toRateLimitDescription(err.rateLimit) }] : [];
+    const details = err.rateLimit
+      ? [{ desc: RateLimitDescriptionSchema, value: toRateLimitDescription(err.rateLimit) }]
+      : [];
     if (err.code === Code.Internal || err.code === Code.Unknown) {
       logger.error('rpc failed', { method, code: Code[err.code], error: redactSecrets(err.message) });
     }

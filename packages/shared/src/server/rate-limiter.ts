@@ -5,7 +5,7 @@
  * The connector paces itself against the SaaS API in its HTTP client, where the real limits are known.
  */
 import type { ServiceImpl } from '@connectrpc/connect';
-import { RateLimiterService, RateLimitDescription_Status } from '../gen/c1/ratelimit/v1/ratelimit_pb.js';
+import { type RateLimiterService, RateLimitDescription_Status } from '../gen/c1/ratelimit/v1/ratelimit_pb.js';
 
 export function rateLimiterService(): ServiceImpl<typeof RateLimiterService> {
   return {

@@ -5,8 +5,8 @@
 import { createRegistry, toBinary, type DescFile, type MessageInitShape } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { Code, type ServiceImpl } from '@connectrpc/connect';
-import * as v1 from '../gen/grpc/reflection/v1/reflection_pb.js';
-import * as v1alpha from '../gen/grpc/reflection/v1alpha/reflection_pb.js';
+import type * as v1 from '../gen/grpc/reflection/v1/reflection_pb.js';
+import type * as v1alpha from '../gen/grpc/reflection/v1alpha/reflection_pb.js';
 
 type Request = v1.ServerReflectionRequest;
 type Answer = NonNullable<MessageInitShape<typeof v1.ServerReflectionResponseSchema>['messageResponse']>;

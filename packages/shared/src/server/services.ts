@@ -27,7 +27,15 @@ import { ResourceDoesNotExistSchema } from '../gen/c1/connector/v2/annotation_re
 import type { CallContext, Connector, ConnectorDefinition, ResourceSyncer } from '../sdk/connector.js';
 import { annotation } from '../sdk/annotations.js';
 import { decodePageToken, encodePageToken } from '../sdk/pagination.js';
-import { ConnectorError, Code, failedPrecondition, internal, invalidArgument, notFound, unimplemented } from '../sdk/errors.js';
+import {
+  ConnectorError,
+  Code,
+  failedPrecondition,
+  internal,
+  invalidArgument,
+  notFound,
+  unimplemented,
+} from '../sdk/errors.js';
 import type { Logger } from '../log/logger.js';
 import { connectorMetadata } from './capabilities.js';
 
@@ -180,7 +188,11 @@ export function connectorServices(options: ServiceOptions) {
     },
   };
 
-  const deleteResource = async (resourceId: ResourceId | undefined, parent: ResourceId | undefined, handler: HandlerContext) => {
+  const deleteResource = async (
+    resourceId: ResourceId | undefined,
+    parent: ResourceId | undefined,
+    handler: HandlerContext,
+  ) => {
     requireProvisioning();
     const id = requireResourceId(resourceId, 'resource_id');
     const syncer = syncerFor(id.resourceType, 'delete resource');
@@ -216,10 +228,15 @@ export function connectorServices(options: ServiceOptions) {
         throw invalidArgument(`accounts can only be created as resource type ${manager.resourceTypeId}`);
       }
       if (!req.accountInfo) throw invalidArgument('invalid CreateAccountRequest.AccountInfo: value is required');
-      const outcome = await manager.createAccount(req.accountInfo, req.credentialOptions, req.encryptionConfigs, ctxOf(handler));
+      const outcome = await manager.createAccount(
+        req.accountInfo,
+        req.credentialOptions,
+        req.encryptionConfigs,
+        ctxOf(handler),
+      );
       const response: MessageInitShape<typeof CreateAccountResponseSchema> = {
         annotations: outcome.annotations ?? [],
-        encryptedData: 'encryptedData' in outcome ? outcome.encryptedData ?? [] : [],
+        encryptedData: 'encryptedData' in outcome ? (outcome.encryptedData ?? []) : [],
       };
       switch (outcome.kind) {
         case 'success':
@@ -228,7 +245,9 @@ export function connectorServices(options: ServiceOptions) {
             value: {
               resource: outcome.resource,
               isCreateAccountResult: true,
-              invitationExpiresAt: outcome.invitationExpiresAt ? timestampFromDate(outcome.invitationExpiresAt) : undefined,
+              invitationExpiresAt: outcome.invitationExpiresAt
+                ? timestampFromDate(outcome.invitationExpiresAt)
+                : undefined,
             },
           };
           break;
@@ -239,7 +258,10 @@ export function connectorServices(options: ServiceOptions) {
           };
           break;
         case 'alreadyExists':
-          response.result = { case: 'alreadyExists', value: { resource: outcome.resource, isCreateAccountResult: true } };
+          response.result = {
+            case: 'alreadyExists',
+            value: { resource: outcome.resource, isCreateAccountResult: true },
+          };
           break;
         case 'inProgress':
           response.result = { case: 'inProgress', value: { resource: outcome.resource, isCreateAccountResult: true } };
@@ -272,7 +294,7 @@ export function connectorServices(options: ServiceOptions) {
 
   const assetService: ServiceImpl<typeof AssetService> = {
     // Streaming errors surface after the interceptors returned, so this one is a ConnectError already.
-    // eslint-disable-next-line require-yield
+
     async *getAsset(req) {
       throw new ConnectError(`asset ${req.asset?.id ?? ''} not found`, Code.NotFound);
     },

@@ -126,7 +126,9 @@ function checkRule(rule: Rule, field: DescField, value: unknown): string | undef
       return value === undefined ? 'value is required' : undefined;
     case 'definedEnum': {
       if (field.fieldKind !== 'enum') return undefined;
-      return field.enum.values.some((v) => v.number === value) ? undefined : 'value must be one of the defined enum values';
+      return field.enum.values.some((v) => v.number === value)
+        ? undefined
+        : 'value must be one of the defined enum values';
     }
     case 'uniqueDefinedEnums': {
       if (field.fieldKind !== 'list' || field.listKind !== 'enum') return undefined;
@@ -186,5 +188,7 @@ function isValidEmail(value: string): boolean {
   const local = value.slice(0, at);
   const domain = value.slice(at + 1);
   if (local.length > 64 || /\s/.test(value) || value.includes('<')) return false;
-  return /^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(domain);
+  return /^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
+    domain,
+  );
 }

@@ -71,7 +71,11 @@ export class FaultInjector {
   private rng = new SeededRandom(1);
   private counter = 0;
   private readonly injectedCounts: Record<FaultKind, number> = {
-    rateLimit: 0, serverError: 0, reset: 0, slow: 0, malformed: 0,
+    rateLimit: 0,
+    serverError: 0,
+    reset: 0,
+    slow: 0,
+    malformed: 0,
   };
 
   constructor(config: FaultConfig = {}) {
@@ -172,7 +176,8 @@ export class FaultInjector {
   }
 
   private withDefaults(f: Exclude<Fault, { kind: 'slow' }>): Exclude<Fault, { kind: 'slow' }> {
-    if (f.kind === 'rateLimit') return { kind: f.kind, retryAfterSeconds: f.retryAfterSeconds ?? this.config.retryAfterSeconds ?? 1 };
+    if (f.kind === 'rateLimit')
+      return { kind: f.kind, retryAfterSeconds: f.retryAfterSeconds ?? this.config.retryAfterSeconds ?? 1 };
     if (f.kind === 'serverError') return { kind: f.kind, status: f.status ?? 500 };
     return f;
   }

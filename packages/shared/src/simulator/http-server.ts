@@ -264,7 +264,10 @@ export class SimulatorServer {
     });
   }
 
-  private match(method: string, path: string): { route: Route; params: Record<string, string> } | { allow: string[] } | null {
+  private match(
+    method: string,
+    path: string,
+  ): { route: Route; params: Record<string, string> } | { allow: string[] } | null {
     const segments = splitPath(path);
     const allow: string[] = [];
     for (const route of this.routes) {
@@ -318,9 +321,14 @@ export class SimulatorServer {
     try {
       rawBody = await readBody(req, this.bodyLimitBytes);
     } catch (err) {
-      bodyError = err instanceof BodyTooLargeError
-        ? { status: 413, json: { error: 'payload_too_large', message: err.message }, headers: { connection: 'close' } }
-        : { status: 400, json: { error: 'bad_request', message: 'could not read the request body' } };
+      bodyError =
+        err instanceof BodyTooLargeError
+          ? {
+              status: 413,
+              json: { error: 'payload_too_large', message: err.message },
+              headers: { connection: 'close' },
+            }
+          : { status: 400, json: { error: 'bad_request', message: 'could not read the request body' } };
     }
 
     let body: unknown = undefined;
@@ -371,10 +379,18 @@ export class SimulatorServer {
     const respond = async (): Promise<{ response: SimResponse; malformed: boolean } | 'reset'> => {
       if (bodyError) return { response: bodyError, malformed: false };
       const found = this.match(method, path);
-      if (!found) return { response: { status: 404, json: { error: 'not_found', message: `no route for ${method} ${path}` } }, malformed: false };
+      if (!found)
+        return {
+          response: { status: 404, json: { error: 'not_found', message: `no route for ${method} ${path}` } },
+          malformed: false,
+        };
       if ('allow' in found) {
         return {
-          response: { status: 405, json: { error: 'method_not_allowed', message: `${method} is not allowed on ${path}` }, headers: { allow: found.allow.join(', ') } },
+          response: {
+            status: 405,
+            json: { error: 'method_not_allowed', message: `${method} is not allowed on ${path}` },
+            headers: { allow: found.allow.join(', ') },
+          },
           malformed: false,
         };
       }
@@ -389,7 +405,8 @@ export class SimulatorServer {
       const fault = decision.fault;
       if (fault) faultKind = fault.kind;
       if (fault?.kind === 'reset') return 'reset';
-      if (fault?.kind === 'serverError') return { response: serverErrorResponse(fault.status ?? 500), malformed: false };
+      if (fault?.kind === 'serverError')
+        return { response: serverErrorResponse(fault.status ?? 500), malformed: false };
       if (fault?.kind === 'rateLimit') {
         const seconds = fault.retryAfterSeconds ?? 1;
         return {
@@ -409,7 +426,13 @@ export class SimulatorServer {
       }
 
       if (jsonError !== null && route.options.parseJson) {
-        return { response: { status: 400, json: { error: 'invalid_json', message: `request body is not valid JSON: ${jsonError}` } }, malformed: false };
+        return {
+          response: {
+            status: 400,
+            json: { error: 'invalid_json', message: `request body is not valid JSON: ${jsonError}` },
+          },
+          malformed: false,
+        };
       }
 
       const classify = route.options.rateClass === undefined ? this.rateClass : route.options.rateClass;
@@ -434,7 +457,11 @@ export class SimulatorServer {
                 retryAfterSeconds: limit.retryAfterSeconds,
               };
           return {
-            response: { status: 429, headers: { ...rateHeaders, 'retry-after': String(limit.retryAfterSeconds) }, json },
+            response: {
+              status: 429,
+              headers: { ...rateHeaders, 'retry-after': String(limit.retryAfterSeconds) },
+              json,
+            },
             malformed: false,
           };
         }

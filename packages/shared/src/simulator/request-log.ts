@@ -29,7 +29,8 @@ export interface RequestLogEntry {
 export const REDACTED = '[REDACTED]';
 
 /** Key names whose values are treated as secrets wherever they appear in a body or query string. */
-const SECRET_KEY = /password|passwd|secret|api[-_]?key|apikey|authorization|^(access_?|refresh_?|id_?|bearer_?|auth_?)?token$|credential|private_?key/i;
+const SECRET_KEY =
+  /password|passwd|secret|api[-_]?key|apikey|authorization|^(access_?|refresh_?|id_?|bearer_?|auth_?)?token$|credential|private_?key/i;
 
 export interface RequestLogOptions {
   /** Oldest entries are dropped beyond this many (default 100,000) so long benchmarks stay bounded. */
@@ -51,7 +52,9 @@ export class RequestLog {
     if (value.length > 0) this.secrets.add(value);
   }
 
-  record(entry: Omit<RequestLogEntry, 'seq' | 'body' | 'query'> & { body: unknown; query: Record<string, string> }): RequestLogEntry {
+  record(
+    entry: Omit<RequestLogEntry, 'seq' | 'body' | 'query'> & { body: unknown; query: Record<string, string> },
+  ): RequestLogEntry {
     const stored: RequestLogEntry = {
       ...entry,
       seq: this.nextSeq++,

@@ -29,10 +29,8 @@ import { checkRpcInvariants, type RelistPassStats } from './relist.js';
 import { ConformanceError, quote, resourceKey, ViolationCollector } from './violations.js';
 
 export { checkSyncInvariants, SYNC_INVARIANT_RULES, type InvariantStore, type InvariantOptions } from './invariants.js';
-export { TRAIT_ANNOTATIONS } from '../sdk/resources.js';
 export {
   checkRpcInvariants,
-  MAX_PAGE_TOKEN_BYTES,
   RPC_INVARIANT_RULES,
   type RelistCompareStore,
   type RelistPassStats,
@@ -88,7 +86,9 @@ async function syncWithDeadline(
       await proc.close();
       await sync.catch(() => {});
       const msg = `${what} did not finish within ${maxMs} ms (page tokens may not terminate, or the connector hangs)`;
-      throw new ConformanceError(`[sync-timeout] ${msg}${stderr()}`, [`[sync-timeout] ${msg}`], { listViolations: false });
+      throw new ConformanceError(`[sync-timeout] ${msg}${stderr()}`, [`[sync-timeout] ${msg}`], {
+        listViolations: false,
+      });
     }
     return winner;
   } catch (err) {
@@ -96,7 +96,10 @@ async function syncWithDeadline(
     const phase = err instanceof SyncError ? ` in phase ${err.phase}` : '';
     const rule = /stuck page token|page token cycle/.test(errorMessage(err)) ? 'page-token-stuck' : 'sync-failed';
     const msg = `${what} failed${phase}: ${errorMessage(err)}`;
-    throw new ConformanceError(`[${rule}] ${msg}${stderr()}`, [`[${rule}] ${msg}`], { cause: err, listViolations: false });
+    throw new ConformanceError(`[${rule}] ${msg}${stderr()}`, [`[${rule}] ${msg}`], {
+      cause: err,
+      listViolations: false,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -111,7 +114,10 @@ async function closeAndCheckExit(proc: ConnectorProcess, v: ViolationCollector):
   } else if (exit.signal) {
     v.add('exit', `the connector process was killed by ${exit.signal} after its stdin was closed`);
   } else if (exit.code !== 0) {
-    v.add('exit', `the connector process exited with code ${exit.code} after its stdin was closed (expected 0)${stderrNote(proc)}`);
+    v.add(
+      'exit',
+      `the connector process exited with code ${exit.code} after its stdin was closed (expected 0)${stderrNote(proc)}`,
+    );
   }
   return exit;
 }
@@ -180,7 +186,10 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       const listed = [...store.resourceTypes()].map((rt) => rt.id);
       for (const t of options.expectTypes) {
         if (!listed.includes(t)) {
-          v.add('expected-type', `resource type ${quote(t)} was expected but not listed (listed: ${listed.map(quote).join(', ') || 'none'})`);
+          v.add(
+            'expected-type',
+            `resource type ${quote(t)} was expected but not listed (listed: ${listed.map(quote).join(', ') || 'none'})`,
+          );
         }
       }
     }
@@ -246,13 +255,7 @@ export interface RoundTripOptions {
 }
 
 export type RoundTripStepName =
-  | 'initial-sync'
-  | 'grant'
-  | 'sync-after-grant'
-  | 'grant-again'
-  | 'revoke'
-  | 'sync-after-revoke'
-  | 'revoke-again';
+  'initial-sync' | 'grant' | 'sync-after-grant' | 'grant-again' | 'revoke' | 'sync-after-revoke' | 'revoke-again';
 
 export interface RoundTripStep {
   step: RoundTripStepName;
@@ -304,7 +307,8 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
   const sync = async (what: string): Promise<{ store: SyncStore; summary: SyncSummary }> => {
     const store = SyncStore.create({ tempDir: options.tempDir });
     stores.push(store);
-    if (!options.syncArgs) return { store, summary: await syncWithDeadline(proc, store, maxSyncMs, what, options.logger) };
+    if (!options.syncArgs)
+      return { store, summary: await syncWithDeadline(proc, store, maxSyncMs, what, options.logger) };
     const child = await spawnChild(options, options.syncArgs);
     try {
       return { store, summary: await syncWithDeadline(child, store, maxSyncMs, what, options.logger) };
@@ -323,7 +327,12 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
     };
     return { direct: all.find(isDirect), derived: all.find((g) => !isDirect(g)) };
   };
-  const summaryOf = (s: SyncSummary) => ({ resources: s.resources, entitlements: s.entitlements, grants: s.grants, expandedGrants: s.expandedGrants });
+  const summaryOf = (s: SyncSummary) => ({
+    resources: s.resources,
+    entitlements: s.entitlements,
+    grants: s.grants,
+    expandedGrants: s.expandedGrants,
+  });
   const syncStep = async (step: RoundTripStepName, expectGrant: boolean): Promise<SyncStore | undefined> => {
     const t0 = Date.now();
     let result: { store: SyncStore; summary: SyncSummary };
@@ -335,7 +344,8 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
     }
     const { direct, derived } = findGrant(result.store);
     const shown = !!direct;
-    const note = derived && !direct ? ` (only a grant derived through expansion, ${quote(derived.id)}, is present)` : '';
+    const note =
+      derived && !direct ? ` (only a grant derived through expansion, ${quote(derived.id)}, is present)` : '';
     record({
       step,
       ok: shown === expectGrant,
@@ -363,19 +373,31 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
     try {
       before = await count();
       const result = await call();
-      const flags: ProvisionFlags = { alreadyExists: result.alreadyExists, alreadyRevoked: result.alreadyRevoked, doesNotExist: result.doesNotExist };
+      const flags: ProvisionFlags = {
+        alreadyExists: result.alreadyExists,
+        alreadyRevoked: result.alreadyRevoked,
+        doesNotExist: result.doesNotExist,
+      };
       after = await count();
       const { ok, detail } = judge(flags, after - before);
       record({ step, ok, detail, flags, mutationsBefore: before, mutationsAfter: after, durationMs: Date.now() - t0 });
       return ok;
     } catch (err) {
       if (before !== undefined) after = await count().catch(() => undefined);
-      record({ step, ok: false, detail: `failed: ${errorMessage(err)}`, mutationsBefore: before, mutationsAfter: after, durationMs: Date.now() - t0 });
+      record({
+        step,
+        ok: false,
+        detail: `failed: ${errorMessage(err)}`,
+        mutationsBefore: before,
+        mutationsAfter: after,
+        durationMs: Date.now() - t0,
+      });
       return false;
     }
   };
   const flagsOf = (f: ProvisionFlags) =>
-    [f.alreadyExists && 'GrantAlreadyExists', f.alreadyRevoked && 'GrantAlreadyRevoked'].filter(Boolean).join(', ') || 'no idempotency annotation';
+    [f.alreadyExists && 'GrantAlreadyExists', f.alreadyRevoked && 'GrantAlreadyRevoked'].filter(Boolean).join(', ') ||
+    'no idempotency annotation';
 
   try {
     // 1. Initial sync: the entitlement and the principal must exist, the grant must not.
@@ -390,7 +412,10 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
       const problems: string[] = [];
       if (!ent) problems.push(`entitlement ${quote(options.entitlementId)} is not in the sync`);
       if (!principal) problems.push(`principal ${quote(principalKey)} is not in the sync`);
-      if (already) problems.push(`principal ${quote(principalKey)} already holds ${quote(options.entitlementId)} (grant ${quote(already.id)}); choose a principal without it`);
+      if (already)
+        problems.push(
+          `principal ${quote(principalKey)} already holds ${quote(options.entitlementId)} (grant ${quote(already.id)}); choose a principal without it`,
+        );
       record({
         step: 'initial-sync',
         ok: problems.length === 0,
@@ -407,10 +432,20 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
     // 2. Grant.
     const granted = await provisionStep(
       'grant',
-      () => grantEntitlement(proc.client, store0, { entitlementId: options.entitlementId, principalType: options.principal.resourceType, principalId: options.principal.resource }),
+      () =>
+        grantEntitlement(proc.client, store0, {
+          entitlementId: options.entitlementId,
+          principalType: options.principal.resourceType,
+          principalId: options.principal.resource,
+        }),
       (flags, delta) => {
-        if (flags.alreadyExists) return { ok: false, detail: `the first Grant answered GrantAlreadyExists although the initial sync showed no such grant` };
-        if (options.requireMutation && delta <= 0) return { ok: false, detail: `the first Grant succeeded but made no mutating API call` };
+        if (flags.alreadyExists)
+          return {
+            ok: false,
+            detail: `the first Grant answered GrantAlreadyExists although the initial sync showed no such grant`,
+          };
+        if (options.requireMutation && delta <= 0)
+          return { ok: false, detail: `the first Grant succeeded but made no mutating API call` };
         return { ok: true, detail: `granted (${delta} mutating API call(s))` };
       },
     );
@@ -422,12 +457,23 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
     // 4. Grant again: GrantAlreadyExists, no mutating call.
     await provisionStep(
       'grant-again',
-      () => grantEntitlement(proc.client, store1 ?? store0, { entitlementId: options.entitlementId, principalType: options.principal.resourceType, principalId: options.principal.resource }),
+      () =>
+        grantEntitlement(proc.client, store1 ?? store0, {
+          entitlementId: options.entitlementId,
+          principalType: options.principal.resourceType,
+          principalId: options.principal.resource,
+        }),
       (flags, delta) => {
         const problems: string[] = [];
-        if (!flags.alreadyExists) problems.push(`the second Grant did not answer GrantAlreadyExists (${flagsOf(flags)})`);
-        if (delta !== 0) problems.push(`the second Grant made ${delta} mutating API call(s); an existing grant must be detected without one`);
-        return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: `GrantAlreadyExists, no mutating API call` };
+        if (!flags.alreadyExists)
+          problems.push(`the second Grant did not answer GrantAlreadyExists (${flagsOf(flags)})`);
+        if (delta !== 0)
+          problems.push(
+            `the second Grant made ${delta} mutating API call(s); an existing grant must be detected without one`,
+          );
+        return problems.length
+          ? { ok: false, detail: problems.join('; ') }
+          : { ok: true, detail: `GrantAlreadyExists, no mutating API call` };
       },
     );
 
@@ -437,8 +483,13 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
       'revoke',
       () => revokeGrant(proc.client, revokeStore, grantId),
       (flags, delta) => {
-        if (flags.alreadyRevoked) return { ok: false, detail: `the first Revoke answered GrantAlreadyRevoked although the grant was just made` };
-        if (options.requireMutation && delta <= 0) return { ok: false, detail: `the first Revoke succeeded but made no mutating API call` };
+        if (flags.alreadyRevoked)
+          return {
+            ok: false,
+            detail: `the first Revoke answered GrantAlreadyRevoked although the grant was just made`,
+          };
+        if (options.requireMutation && delta <= 0)
+          return { ok: false, detail: `the first Revoke succeeded but made no mutating API call` };
         return { ok: true, detail: `revoked (${delta} mutating API call(s))` };
       },
     );
@@ -453,9 +504,15 @@ export async function provisioningRoundTrip(options: RoundTripOptions): Promise<
       () => revokeGrant(proc.client, revokeStore, grantId),
       (flags, delta) => {
         const problems: string[] = [];
-        if (!flags.alreadyRevoked) problems.push(`the second Revoke did not answer GrantAlreadyRevoked (${flagsOf(flags)})`);
-        if (delta !== 0) problems.push(`the second Revoke made ${delta} mutating API call(s); a missing grant must be detected without one`);
-        return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: `GrantAlreadyRevoked, no mutating API call` };
+        if (!flags.alreadyRevoked)
+          problems.push(`the second Revoke did not answer GrantAlreadyRevoked (${flagsOf(flags)})`);
+        if (delta !== 0)
+          problems.push(
+            `the second Revoke made ${delta} mutating API call(s); a missing grant must be detected without one`,
+          );
+        return problems.length
+          ? { ok: false, detail: problems.join('; ') }
+          : { ok: true, detail: `GrantAlreadyRevoked, no mutating API call` };
       },
     );
     return finish();

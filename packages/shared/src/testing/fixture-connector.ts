@@ -25,14 +25,27 @@ const config = z.object({
   groups: z.coerce.number().int().min(0).default(3).describe('Number of groups'),
   profileBytes: z.coerce.number().int().min(0).default(0).describe('Extra profile bytes per user'),
   apiToken: z.string().default('fixture-token').describe('Token the fake API expects').meta({ secret: true }),
-  failValidate: z.enum(['', 'unauthenticated', 'unavailable']).default('').describe('Make Validate fail').meta({ hidden: true }),
-  throwInList: z.coerce.boolean().default(false).describe('Throw an unexpected error in ListResources').meta({ hidden: true }),
+  failValidate: z
+    .enum(['', 'unauthenticated', 'unavailable'])
+    .default('')
+    .describe('Make Validate fail')
+    .meta({ hidden: true }),
+  throwInList: z.coerce
+    .boolean()
+    .default(false)
+    .describe('Throw an unexpected error in ListResources')
+    .meta({ hidden: true }),
 });
 
 export type FixtureConfig = z.output<typeof config>;
 
 const userType = resourceType({ id: 'user', displayName: 'User', traits: ['user'], skipEntitlementsAndGrants: true });
-const groupType = resourceType({ id: 'group', displayName: 'Group', traits: ['group'], description: 'A fixture group' });
+const groupType = resourceType({
+  id: 'group',
+  displayName: 'Group',
+  traits: ['group'],
+  description: 'A fixture group',
+});
 const projectType = resourceType({ id: 'project', displayName: 'Project', description: 'Child of a group' });
 
 const userIdOf = (i: number) => `u${i}`;
@@ -167,7 +180,12 @@ export function createFixtureConnector(cfg: FixtureConfig): Connector & { state:
       if (!parent || parent.resourceType !== 'group') return { items: [] };
       return {
         items: [0, 1].map((n) =>
-          resource({ type: projectType, id: `${parent.resource}-p${n}`, displayName: `Project ${n} of ${parent.resource}`, parent }),
+          resource({
+            type: projectType,
+            id: `${parent.resource}-p${n}`,
+            displayName: `Project ${n} of ${parent.resource}`,
+            parent,
+          }),
         ),
       };
     },
@@ -191,7 +209,12 @@ export function createFixtureConnector(cfg: FixtureConfig): Connector & { state:
     async validate() {
       if (cfg.failValidate === 'unauthenticated') throw unauthenticated('fixture: the API token was rejected');
       if (cfg.failValidate === 'unavailable') {
-        throw unavailable('fixture: API is rate limited', { status: 'overlimit', limit: 10, remaining: 0, resetAtMs: Date.now() + 2000 });
+        throw unavailable('fixture: API is rate limited', {
+          status: 'overlimit',
+          limit: 10,
+          remaining: 0,
+          resetAtMs: Date.now() + 2000,
+        });
       }
     },
     accountManager: {
@@ -213,7 +236,11 @@ export function createFixtureConnector(cfg: FixtureConfig): Connector & { state:
 export const fixtureConnector = defineConnector({
   name: 'fixture',
   version: '0.1.0',
-  metadata: { displayName: 'Fixture', description: 'A deterministic connector for tests', helpUrl: 'https://example.com/fixture' },
+  metadata: {
+    displayName: 'Fixture',
+    description: 'A deterministic connector for tests',
+    helpUrl: 'https://example.com/fixture',
+  },
   config,
   create: (cfg) => createFixtureConnector(cfg),
 });

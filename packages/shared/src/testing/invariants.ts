@@ -32,7 +32,6 @@ export interface InvariantOptions {
   maxPerRule?: number;
 }
 
-
 /** Rules `checkSyncInvariants` can report, as they appear in brackets at the start of each violation. */
 export const SYNC_INVARIANT_RULES = [
   'resource-type-display-name',
@@ -68,9 +67,13 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
   const types = new Map<string, ResourceType>();
   for (const rt of store.resourceTypes()) {
     types.set(rt.id, rt);
-    if (!rt.displayName.trim()) v.add('resource-type-display-name', `resource type ${quote(rt.id)} has no display name`);
+    if (!rt.displayName.trim())
+      v.add('resource-type-display-name', `resource type ${quote(rt.id)} has no display name`);
     if (rt.id !== rt.id.toLowerCase() || /\s/.test(rt.id)) {
-      v.add('resource-type-id', `resource type id ${quote(rt.id)} is not lowercase without spaces (the SDK would use ${quote(rt.id.toLowerCase().replace(/ /g, '-'))})`);
+      v.add(
+        'resource-type-id',
+        `resource type id ${quote(rt.id)} is not lowercase without spaces (the SDK would use ${quote(rt.id.toLowerCase().replace(/ /g, '-'))})`,
+      );
     }
   }
 
@@ -93,25 +96,37 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
     if (!r.displayName.trim()) v.add('resource-display-name', `resource ${quote(key)} has no display name`);
     const rt = types.get(typeId);
     if (!rt) {
-      v.add('resource-type-unknown', `resource ${quote(key)} has resource type ${quote(typeId)}, which the connector did not list`);
+      v.add(
+        'resource-type-unknown',
+        `resource ${quote(key)} has resource type ${quote(typeId)}, which the connector did not list`,
+      );
     } else {
       for (const trait of rt.traits) {
         const schema = TRAIT_ANNOTATIONS.get(trait);
         if (!schema) continue;
         if (!hasAnnotation(r.annotations, schema)) {
-          v.add('trait-missing', `resource ${quote(key)} lacks the ${schema.name} annotation that its type ${quote(typeId)} declares`);
+          v.add(
+            'trait-missing',
+            `resource ${quote(key)} lacks the ${schema.name} annotation that its type ${quote(typeId)} declares`,
+          );
           continue;
         }
         try {
           findAnnotation(r.annotations, schema);
         } catch (err) {
-          v.add('trait-missing', `resource ${quote(key)} has a ${schema.name} annotation that does not decode: ${(err as Error).message}`);
+          v.add(
+            'trait-missing',
+            `resource ${quote(key)} has a ${schema.name} annotation that does not decode: ${(err as Error).message}`,
+          );
         }
       }
     }
     const parent = r.parentResourceId;
     if (parent && (parent.resourceType || parent.resource) && !resourceExists(parent)) {
-      v.add('parent-missing', `resource ${quote(key)} names parent ${quote(resourceKey(parent))}, which was not emitted as a resource`);
+      v.add(
+        'parent-missing',
+        `resource ${quote(key)} names parent ${quote(resourceKey(parent))}, which was not emitted as a resource`,
+      );
     }
   }
 
@@ -122,14 +137,23 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
       v.add('entitlement-resource-missing', `entitlement ${quote(e.id)} has no resource`);
     } else {
       if (!resourceExists(rid)) {
-        v.add('entitlement-resource-missing', `entitlement ${quote(e.id)} is on resource ${quote(resourceKey(rid))}, which was not emitted as a resource`);
+        v.add(
+          'entitlement-resource-missing',
+          `entitlement ${quote(e.id)} is on resource ${quote(resourceKey(rid))}, which was not emitted as a resource`,
+        );
       }
       if (!e.slug) {
-        v.add('entitlement-id', `entitlement ${quote(e.id)} has an empty slug (its id should be "${resourceKey(rid)}:<slug>")`);
+        v.add(
+          'entitlement-id',
+          `entitlement ${quote(e.id)} has an empty slug (its id should be "${resourceKey(rid)}:<slug>")`,
+        );
       } else {
         const expected = `${rid.resourceType}:${rid.resource}:${e.slug}`;
         if (e.id !== expected) {
-          v.add('entitlement-id', `entitlement id ${quote(e.id)} does not follow <type>:<resource>:<slug>; expected ${quote(expected)}`);
+          v.add(
+            'entitlement-id',
+            `entitlement id ${quote(e.id)} does not follow <type>:<resource>:<slug>; expected ${quote(expected)}`,
+          );
         }
       }
     }
@@ -157,7 +181,10 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
     } else {
       const entResource = lookupEntitlement(entId);
       if (entResource === null) {
-        v.add('grant-entitlement-missing', `grant ${quote(g.id)} points at entitlement ${quote(entId)}, which was not emitted as an entitlement`);
+        v.add(
+          'grant-entitlement-missing',
+          `grant ${quote(g.id)} points at entitlement ${quote(entId)}, which was not emitted as an entitlement`,
+        );
       } else {
         const grantEntResource = g.entitlement?.resource?.id;
         if (grantEntResource && entResource !== '' && resourceKey(grantEntResource) !== entResource) {
@@ -172,13 +199,22 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
       v.add('grant-principal-missing', `grant ${quote(g.id)} has no principal`);
     } else {
       if (types.has(pid.resourceType) && !resourceExists(pid)) {
-        v.add('grant-principal-missing', `grant ${quote(g.id)} has principal ${quote(resourceKey(pid))}, which was not emitted as a resource`);
+        v.add(
+          'grant-principal-missing',
+          `grant ${quote(g.id)} has principal ${quote(resourceKey(pid))}, which was not emitted as a resource`,
+        );
       }
       if (entId) {
         const expected = `${entId}:${pid.resourceType}:${pid.resource}`;
         if (g.id !== expected) {
-          const how = Object.keys(g.sources?.sources ?? {}).length > 0 ? ' (a grant with sources, possibly created by expansion)' : '';
-          v.add('grant-id', `grant id ${quote(g.id)}${how} does not follow <entitlement id>:<principal type>:<principal id>; expected ${quote(expected)}`);
+          const how =
+            Object.keys(g.sources?.sources ?? {}).length > 0
+              ? ' (a grant with sources, possibly created by expansion)'
+              : '';
+          v.add(
+            'grant-id',
+            `grant id ${quote(g.id)}${how} does not follow <entitlement id>:<principal type>:<principal id>; expected ${quote(expected)}`,
+          );
         }
       }
     }
@@ -190,7 +226,10 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
     }
     for (const src of expandable?.entitlementIds ?? []) {
       if (lookupEntitlement(src) === null) {
-        v.add('grant-expandable-source-missing', `grant ${quote(g.id)} is expandable from entitlement ${quote(src)}, which was not emitted as an entitlement`);
+        v.add(
+          'grant-expandable-source-missing',
+          `grant ${quote(g.id)} is expandable from entitlement ${quote(src)}, which was not emitted as an entitlement`,
+        );
       }
     }
   }

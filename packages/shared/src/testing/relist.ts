@@ -26,6 +26,7 @@ import {
   SkipEntitlementsSchema,
   SkipGrantsSchema,
 } from '../gen/c1/connector/v2/annotation_resource_tree_pb.js';
+import { MAX_PAGE_TOKEN_BYTES } from '../sdk/pagination.js';
 import { findAnnotation, hasAnnotation, typeNameOf } from '../sdk/annotations.js';
 import { ConnectorExitedError, describeError, RpcError, type ConnectorClient } from '../host/client.js';
 import { PageTokenGuard } from '../host/sync.js';
@@ -33,9 +34,6 @@ import { shortToken } from '../util/text.js';
 import { quote, resourceKey, sample, ViolationCollector } from './violations.js';
 
 type MaybeNull<T> = T | undefined | null;
-
-/** Longest page token a connector may return (bytes, UTF-8). */
-export const MAX_PAGE_TOKEN_BYTES = 4096;
 
 /** Point lookups used to compare the re-listing with a sync (the c1z `SyncStore` fits). */
 export interface RelistCompareStore {
@@ -132,7 +130,8 @@ function childTypes(annotations: readonly Any[]): string[] {
 
 function skips(rt: ResourceType | undefined, r: Resource, which: 'entitlements' | 'grants'): boolean {
   const specific = which === 'entitlements' ? SkipEntitlementsSchema : SkipGrantsSchema;
-  const on = (list: readonly Any[] | undefined) => hasAnnotation(list, SkipEntitlementsAndGrantsSchema) || hasAnnotation(list, specific);
+  const on = (list: readonly Any[] | undefined) =>
+    hasAnnotation(list, SkipEntitlementsAndGrantsSchema) || hasAnnotation(list, specific);
   return on(rt?.annotations) || on(r.annotations);
 }
 
@@ -170,7 +169,17 @@ class Pass {
       resources: new Map(),
       entitlementIds: new Set(),
       grantIds: new Set(),
-      stats: { resourceTypes: 0, resources: 0, entitlements: 0, grants: 0, listings: 0, pages: 0, retries: 0, durationMs: 0, complete: false },
+      stats: {
+        resourceTypes: 0,
+        resources: 0,
+        entitlements: 0,
+        grants: 0,
+        listings: 0,
+        pages: 0,
+        retries: 0,
+        durationMs: 0,
+        complete: false,
+      },
     };
   }
 
@@ -196,7 +205,10 @@ class Pass {
       (pageToken) => this.client.listResourceTypes({ pageToken, pageSize: this.opts.pageSize }),
       (rt: ResourceType, listing) => {
         if (!rt.id) {
-          this.v.add('missing-id', `${listing} returned a resource type without an id (display name ${quote(rt.displayName)})`);
+          this.v.add(
+            'missing-id',
+            `${listing} returned a resource type without an id (display name ${quote(rt.displayName)})`,
+          );
           return undefined;
         }
         // A repeated id is reported by listing() (there is only one resource type listing).
@@ -216,25 +228,45 @@ class Pass {
       const label = parent ? `ListResources(${typeId}, parent ${resourceKey(parent)})` : `ListResources(${typeId})`;
       await this.listing(
         label,
-        (pageToken) => this.client.listResources({ resourceTypeId: typeId, parentResourceId: parent, pageToken, pageSize: this.opts.pageSize }),
+        (pageToken) =>
+          this.client.listResources({
+            resourceTypeId: typeId,
+            parentResourceId: parent,
+            pageToken,
+            pageSize: this.opts.pageSize,
+          }),
         (r: Resource, listing) => {
           if (!r.id?.resource || !r.id.resourceType) {
-            this.v.add('missing-id', `${listing} returned a resource without an id (display name ${quote(r.displayName)})`);
+            this.v.add(
+              'missing-id',
+              `${listing} returned a resource without an id (display name ${quote(r.displayName)})`,
+            );
             return undefined;
           }
           const key = resourceKey(r.id);
           if (r.id.resourceType !== typeId) {
-            this.v.add('resource-type-mismatch', `${listing} returned resource ${quote(key)} of type ${quote(r.id.resourceType)} instead of ${quote(typeId)}`);
+            this.v.add(
+              'resource-type-mismatch',
+              `${listing} returned resource ${quote(key)} of type ${quote(r.id.resourceType)} instead of ${quote(typeId)}`,
+            );
           }
           if (parent && !sameId(r.parentResourceId, parent)) {
-            const has = r.parentResourceId?.resource ? `parent_resource_id ${quote(resourceKey(r.parentResourceId))}` : 'no parent_resource_id';
-            this.v.add('parent', `resource ${quote(key)} was listed under parent ${quote(resourceKey(parent))} but carries ${has}`);
+            const has = r.parentResourceId?.resource
+              ? `parent_resource_id ${quote(resourceKey(r.parentResourceId))}`
+              : 'no parent_resource_id';
+            this.v.add(
+              'parent',
+              `resource ${quote(key)} was listed under parent ${quote(resourceKey(parent))} but carries ${has}`,
+            );
           }
           const first = this.resourceSeen.get(key);
           if (first !== undefined) {
             // Duplicates inside one listing are reported by listing() itself.
             if (first !== listing) {
-              this.v.add('duplicate-resource', `resource ${quote(key)} was returned by ${first} and again by ${listing} (${this.label})`);
+              this.v.add(
+                'duplicate-resource',
+                `resource ${quote(key)} was returned by ${first} and again by ${listing} (${this.label})`,
+              );
             }
             return key;
           }
@@ -259,15 +291,25 @@ class Pass {
           (pageToken) => this.client.listEntitlements({ resource: r, pageToken, pageSize: this.opts.pageSize }),
           (e: Entitlement, listing) => {
             if (!e.id) {
-              this.v.add('missing-id', `${listing} returned an entitlement without an id (display name ${quote(e.displayName)})`);
+              this.v.add(
+                'missing-id',
+                `${listing} returned an entitlement without an id (display name ${quote(e.displayName)})`,
+              );
               return undefined;
             }
             if (!sameId(e.resource?.id, r.id)) {
-              this.v.add('entitlement-resource', `${listing} returned entitlement ${quote(e.id)} on resource ${quote(resourceKey(e.resource?.id))} instead of ${quote(key)}`);
+              this.v.add(
+                'entitlement-resource',
+                `${listing} returned entitlement ${quote(e.id)} on resource ${quote(resourceKey(e.resource?.id))} instead of ${quote(key)}`,
+              );
             }
             const first = this.entitlementSeen.get(e.id);
             if (first !== undefined) {
-              if (first !== listing) this.v.add('duplicate-entitlement', `entitlement ${quote(e.id)} was returned by ${first} and again by ${listing} (${this.label})`);
+              if (first !== listing)
+                this.v.add(
+                  'duplicate-entitlement',
+                  `entitlement ${quote(e.id)} was returned by ${first} and again by ${listing} (${this.label})`,
+                );
               return e.id;
             }
             this.entitlementSeen.set(e.id, listing);
@@ -283,16 +325,26 @@ class Pass {
           (pageToken) => this.client.listGrants({ resource: r, pageToken, pageSize: this.opts.pageSize }),
           (g: Grant, listing) => {
             if (!g.id) {
-              this.v.add('missing-id', `${listing} returned a grant without an id (entitlement ${quote(g.entitlement?.id ?? '')}, principal ${quote(resourceKey(g.principal?.id))})`);
+              this.v.add(
+                'missing-id',
+                `${listing} returned a grant without an id (entitlement ${quote(g.entitlement?.id ?? '')}, principal ${quote(resourceKey(g.principal?.id))})`,
+              );
               return undefined;
             }
             const entResource = g.entitlement?.resource?.id;
             if (!sameId(entResource, r.id)) {
-              this.v.add('grant-resource', `${listing} returned grant ${quote(g.id)} whose entitlement is on ${quote(resourceKey(entResource))} instead of ${quote(key)}`);
+              this.v.add(
+                'grant-resource',
+                `${listing} returned grant ${quote(g.id)} whose entitlement is on ${quote(resourceKey(entResource))} instead of ${quote(key)}`,
+              );
             }
             const first = this.grantSeen.get(g.id);
             if (first !== undefined) {
-              if (first !== listing) this.v.add('duplicate-grant', `grant ${quote(g.id)} was returned by ${first} and again by ${listing} (${this.label})`);
+              if (first !== listing)
+                this.v.add(
+                  'duplicate-grant',
+                  `grant ${quote(g.id)} was returned by ${first} and again by ${listing} (${this.label})`,
+                );
               return g.id;
             }
             this.grantSeen.set(g.id, listing);
@@ -322,7 +374,10 @@ class Pass {
     for (let page = 1; ; page++) {
       const token = tokens.current;
       if (page > this.opts.maxPagesPerListing) {
-        this.v.add('page-limit', `${label} did not finish within ${this.opts.maxPagesPerListing} pages (last page token ${shortToken(token, TOKEN_CHARS)})`);
+        this.v.add(
+          'page-limit',
+          `${label} did not finish within ${this.opts.maxPagesPerListing} pages (last page token ${shortToken(token, TOKEN_CHARS)})`,
+        );
         return ids;
       }
       const where = token ? `${label} page ${page} (page token ${shortToken(token, TOKEN_CHARS)})` : label;
@@ -340,7 +395,13 @@ class Pass {
         if (id === undefined) continue;
         const seenOn = pageOf.get(id);
         if (seenOn !== undefined) {
-          const kind = label.startsWith('ListResourceTypes') ? 'resource-type' : label.startsWith('ListResources') ? 'resource' : label.startsWith('ListEntitlements') ? 'entitlement' : 'grant';
+          const kind = label.startsWith('ListResourceTypes')
+            ? 'resource-type'
+            : label.startsWith('ListResources')
+              ? 'resource'
+              : label.startsWith('ListEntitlements')
+                ? 'entitlement'
+                : 'grant';
           this.v.add(
             `duplicate-${kind}`,
             `${label} returned ${quote(id)} on page ${seenOn} and again on page ${page} (${this.label})`,
@@ -354,15 +415,24 @@ class Pass {
       if (next === '') return ids;
       const bytes = Buffer.byteLength(next, 'utf8');
       if (bytes > MAX_PAGE_TOKEN_BYTES) {
-        this.v.add('page-token-size', `${label} page ${page} returned a page token of ${bytes} bytes (at most ${MAX_PAGE_TOKEN_BYTES} allowed)`);
+        this.v.add(
+          'page-token-size',
+          `${label} page ${page} returned a page token of ${bytes} bytes (at most ${MAX_PAGE_TOKEN_BYTES} allowed)`,
+        );
       }
       const problem = tokens.advance(next);
       if (problem === 'stuck') {
-        this.v.add('page-token-stuck', `${label} page ${page} returned the page token it was sent (${shortToken(next, TOKEN_CHARS)}); paging would never end`);
+        this.v.add(
+          'page-token-stuck',
+          `${label} page ${page} returned the page token it was sent (${shortToken(next, TOKEN_CHARS)}); paging would never end`,
+        );
         return ids;
       }
       if (problem === 'cycle') {
-        this.v.add('page-token-cycle', `${label} page ${page} returned page token ${shortToken(next, TOKEN_CHARS)}, which it had already returned; paging would never end`);
+        this.v.add(
+          'page-token-cycle',
+          `${label} page ${page} returned page token ${shortToken(next, TOKEN_CHARS)}, which it had already returned; paging would never end`,
+        );
         return ids;
       }
     }
@@ -372,7 +442,10 @@ class Pass {
   private async call<T>(where: string, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       if (Date.now() > this.deadline) {
-        this.v.add('deadline', `re-listing ${this.label} did not finish within ${this.opts.deadlineMs} ms (stopped before ${where})`);
+        this.v.add(
+          'deadline',
+          `re-listing ${this.label} did not finish within ${this.opts.deadlineMs} ms (stopped before ${where})`,
+        );
         throw new AbortPass();
       }
       try {
@@ -412,7 +485,10 @@ function comparePasses(a: PassData, b: PassData, nb: number, v: ViolationCollect
       const parts: string[] = [];
       if (missing.length) parts.push(`missing ${sample(missing)}`);
       if (extra.length) parts.push(`new ${sample(extra)}`);
-      v.add('unstable-pagination', `${label} returned different ids in pass ${nb} than in pass 1 (${idsA.length} vs ${idsB.length}): ${parts.join('; ')}`);
+      v.add(
+        'unstable-pagination',
+        `${label} returned different ids in pass ${nb} than in pass 1 (${idsA.length} vs ${idsB.length}): ${parts.join('; ')}`,
+      );
     }
   }
   for (const label of b.listings.keys()) {
@@ -424,10 +500,12 @@ function comparePasses(a: PassData, b: PassData, nb: number, v: ViolationCollect
 function compareWithStore(a: PassData, cmp: NonNullable<RpcCheckOptions['compareWith']>, v: ViolationCollector): void {
   const { store, expandedGrants } = cmp;
   for (const [key, id] of a.resources) {
-    if (!store.getResource(id.resourceType, id.resource)) v.add('sync-mismatch', `resource ${quote(key)} was re-listed but the sync did not store it`);
+    if (!store.getResource(id.resourceType, id.resource))
+      v.add('sync-mismatch', `resource ${quote(key)} was re-listed but the sync did not store it`);
   }
   for (const id of a.entitlementIds) {
-    if (!store.getEntitlement(id)) v.add('sync-mismatch', `entitlement ${quote(id)} was re-listed but the sync did not store it`);
+    if (!store.getEntitlement(id))
+      v.add('sync-mismatch', `entitlement ${quote(id)} was re-listed but the sync did not store it`);
   }
   for (const id of a.grantIds) {
     if (!store.getGrant(id)) v.add('sync-mismatch', `grant ${quote(id)} was re-listed but the sync did not store it`);
@@ -438,7 +516,10 @@ function compareWithStore(a: PassData, cmp: NonNullable<RpcCheckOptions['compare
     v.add('sync-mismatch', `the sync stored ${storedResources} resources but re-listing found ${a.resources.size}`);
   }
   if (counts.entitlements !== a.entitlementIds.size) {
-    v.add('sync-mismatch', `the sync stored ${counts.entitlements} entitlements but re-listing found ${a.entitlementIds.size}`);
+    v.add(
+      'sync-mismatch',
+      `the sync stored ${counts.entitlements} entitlements but re-listing found ${a.entitlementIds.size}`,
+    );
   }
   if (counts.grants - expandedGrants !== a.grantIds.size) {
     v.add(
@@ -449,7 +530,10 @@ function compareWithStore(a: PassData, cmp: NonNullable<RpcCheckOptions['compare
 }
 
 /** Re-list the connector page by page (see the file comment) and return the violations found. */
-export async function checkRpcInvariants(client: ConnectorClient, options: RpcCheckOptions = {}): Promise<RpcCheckResult> {
+export async function checkRpcInvariants(
+  client: ConnectorClient,
+  options: RpcCheckOptions = {},
+): Promise<RpcCheckResult> {
   const v = new ViolationCollector(options.maxPerRule);
   const opts = {
     pageSize: options.pageSize ?? 0,

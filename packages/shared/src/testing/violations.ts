@@ -32,7 +32,8 @@ export class ViolationCollector {
   result(): string[] {
     const out = [...this.list];
     for (const [rule, n] of this.perRule) {
-      if (n > this.maxPerRule) out.push(`[${rule}] ... and ${n - this.maxPerRule} more violations of this rule (${n} in all)`);
+      if (n > this.maxPerRule)
+        out.push(`[${rule}] ... and ${n - this.maxPerRule} more violations of this rule (${n} in all)`);
     }
     return out;
   }

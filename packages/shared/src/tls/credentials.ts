@@ -86,8 +86,10 @@ async function ensureReflectMetadata(): Promise<void> {
     }
     return map;
   };
-  const getOwnMetadata = (key: unknown, target: object, prop?: string | symbol) => ownMap(target, prop, false)?.get(key);
-  const hasOwnMetadata = (key: unknown, target: object, prop?: string | symbol) => ownMap(target, prop, false)?.has(key) ?? false;
+  const getOwnMetadata = (key: unknown, target: object, prop?: string | symbol) =>
+    ownMap(target, prop, false)?.get(key);
+  const hasOwnMetadata = (key: unknown, target: object, prop?: string | symbol) =>
+    ownMap(target, prop, false)?.has(key) ?? false;
   const hasMetadata = (key: unknown, target: object, prop?: string | symbol): boolean => {
     for (let t: object | null = target; t; t = Object.getPrototypeOf(t)) if (hasOwnMetadata(key, t, prop)) return true;
     return false;
@@ -103,7 +105,14 @@ async function ensureReflectMetadata(): Promise<void> {
   };
   const metadata = (key: unknown, value: unknown) => (target: object, prop?: string | symbol) =>
     defineMetadata(key, value, target, prop);
-  const fns: Record<string, unknown> = { defineMetadata, getMetadata, getOwnMetadata, hasMetadata, hasOwnMetadata, metadata };
+  const fns: Record<string, unknown> = {
+    defineMetadata,
+    getMetadata,
+    getOwnMetadata,
+    hasMetadata,
+    hasOwnMetadata,
+    metadata,
+  };
   for (const [name, fn] of Object.entries(fns)) {
     if (typeof R[name] !== 'function') {
       Object.defineProperty(Reflect, name, { value: fn, writable: true, configurable: true, enumerable: false });
@@ -183,7 +192,9 @@ async function generateEd25519(crypto: Crypto): Promise<Ed25519KeyPair> {
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
   // Ed25519 PKCS#8 (RFC 8410) is a fixed 16-byte prefix followed by the 32-byte seed.
   if (pkcs8.length !== 48 || publicRaw.length !== 32) {
-    throw new Error(`unexpected Ed25519 key encoding from WebCrypto (pkcs8 ${pkcs8.length} bytes, raw ${publicRaw.length} bytes)`);
+    throw new Error(
+      `unexpected Ed25519 key encoding from WebCrypto (pkcs8 ${pkcs8.length} bytes, raw ${publicRaw.length} bytes)`,
+    );
   }
   const goKey = new Uint8Array(64);
   goKey.set(pkcs8.subarray(16), 0);
@@ -194,7 +205,6 @@ async function generateEd25519(crypto: Crypto): Promise<Ed25519KeyPair> {
 async function sha1(crypto: Crypto, data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-1', data));
 }
-
 
 async function createLeaf(
   x509: X509Module,

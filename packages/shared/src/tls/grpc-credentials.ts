@@ -28,4 +28,3 @@ export function clientTlsForGrpc(cred: GoCredential): ChannelCredentials {
 export const GRPC_LOOPBACK_CHANNEL_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
   'grpc.ssl_target_name_override': 'c1-connector-server',
 });
-

@@ -43,7 +43,11 @@ export function pemToDer(pem: string, label?: string): Uint8Array {
 
 /** The 32-byte Ed25519 public key derived from a 32-byte seed. */
 function publicFromSeed(seed: Uint8Array): Buffer {
-  const priv = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, asBuffer(seed)]), format: 'der', type: 'pkcs8' });
+  const priv = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, asBuffer(seed)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
   return spki.subarray(ED25519_SPKI_PREFIX.length);
 }
@@ -58,7 +62,9 @@ export function goKeyToPkcs8Der(key: Uint8Array): Uint8Array {
     throw new TypeError('invalid Go ed25519 private key: expected a Uint8Array');
   }
   if (key.length !== 64) {
-    throw new Error(`invalid Go ed25519 private key: expected 64 bytes (32-byte seed || 32-byte public key), got ${key.length}`);
+    throw new Error(
+      `invalid Go ed25519 private key: expected 64 bytes (32-byte seed || 32-byte public key), got ${key.length}`,
+    );
   }
   const seed = key.subarray(0, 32);
   const pub = publicFromSeed(seed);
@@ -193,7 +199,9 @@ export function loadTlsFiles(files: TlsFiles): SecureServerOptions {
   try {
     new X509Certificate(cert);
   } catch (err) {
-    throw new Error(`TLS certificate file "${files.certFile}" is not a valid PEM certificate: ${(err as Error).message}`);
+    throw new Error(
+      `TLS certificate file "${files.certFile}" is not a valid PEM certificate: ${(err as Error).message}`,
+    );
   }
   const key = readPemFile(files.keyFile, 'key');
   try {
@@ -213,7 +221,9 @@ export function loadTlsFiles(files: TlsFiles): SecureServerOptions {
     try {
       new X509Certificate(ca);
     } catch (err) {
-      throw new Error(`TLS client CA file "${files.clientCaFile}" is not a valid PEM certificate: ${(err as Error).message}`);
+      throw new Error(
+        `TLS client CA file "${files.clientCaFile}" is not a valid PEM certificate: ${(err as Error).message}`,
+      );
     }
     options.ca = ca;
     options.requestCert = true;

@@ -27,7 +27,7 @@
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import {
-  FieldPlan,
+  type FieldPlan,
   K_ENUM,
   K_LIST_MESSAGE,
   K_LIST_PACKED,
@@ -39,7 +39,7 @@ import {
   M_JSON,
   M_NORMAL,
   M_WRAPPER,
-  MessagePlan,
+  type MessagePlan,
   T_BOOL,
   T_BYTES,
   T_DOUBLE,
@@ -269,7 +269,6 @@ function isScalarZero(t: number, v: unknown): boolean {
     case T_FLOAT:
       return v === 0 && 1 / (v as number) > 0; // Object.is(v, 0): -0 is NOT zero
     default:
-      // eslint-disable-next-line eqeqeq
       return (v as number) == 0; // loose, like protobuf-es: matches 0, 0n and "0"
   }
 }

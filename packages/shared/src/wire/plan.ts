@@ -276,7 +276,9 @@ function compileField(field: DescField): FieldPlan {
         sub = field.message;
         // Map values are never unwrapped and always length-delimited (to-binary.js writeMapEntry).
         msgMode =
-          sub.typeName == 'google.protobuf.Struct' && field.parent.typeName != 'google.protobuf.Value' ? M_JSON : M_NORMAL;
+          sub.typeName == 'google.protobuf.Struct' && field.parent.typeName != 'google.protobuf.Value'
+            ? M_JSON
+            : M_NORMAL;
       } else {
         mapValue = V_SCALAR;
         scalar = field.mapKind == 'enum' ? T_INT32 : field.scalar;

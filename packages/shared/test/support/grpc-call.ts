@@ -3,7 +3,15 @@
  * generated descriptors, so our server is checked by another implementation of the protocol.
  */
 import * as grpc from '@grpc/grpc-js';
-import { fromBinary, toBinary, create, type DescMethodUnary, type MessageInitShape, type MessageShape, type DescMessage } from '@bufbuild/protobuf';
+import {
+  fromBinary,
+  toBinary,
+  create,
+  type DescMethodUnary,
+  type MessageInitShape,
+  type MessageShape,
+  type DescMessage,
+} from '@bufbuild/protobuf';
 
 export interface CallResult<O extends DescMessage> {
   message?: MessageShape<O>;

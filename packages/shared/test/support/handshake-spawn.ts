@@ -20,7 +20,11 @@ export interface SpawnedPlugin {
   stop(): Promise<void>;
 }
 
-export async function spawnPlugin(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<SpawnedPlugin> {
+export async function spawnPlugin(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<SpawnedPlugin> {
   const credentials = await generateHandshakeCredentials();
   const listener = await openLoopbackListener();
   const child = spawn(command, [...args, '_connector-service'], {
@@ -40,7 +44,9 @@ export async function spawnPlugin(command: string, args: string[], env: NodeJS.P
     ...GRPC_LOOPBACK_CHANNEL_OPTIONS,
   });
   await new Promise<void>((resolve, reject) =>
-    client.waitForReady(Date.now() + 5000, (err) => (err ? reject(new Error(`${err.message}; stderr: ${stderr}`)) : resolve())),
+    client.waitForReady(Date.now() + 5000, (err) =>
+      err ? reject(new Error(`${err.message}; stderr: ${stderr}`)) : resolve(),
+    ),
   );
   return {
     child,

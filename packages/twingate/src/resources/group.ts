@@ -40,9 +40,8 @@ export const groupType = resourceType({
   id: 'group',
   displayName: 'Group',
   traits: ['group'],
-  description: 'A Twingate group; membership grants access to the group\'s resources',
+  description: "A Twingate group; membership grants access to the group's resources",
 });
-
 
 /** Why a group's membership cannot be changed through the API, or undefined when it can. */
 export function protectedGroupReason(type: string | undefined, name: string | undefined): string | undefined {
@@ -56,7 +55,10 @@ export function protectedGroupReason(type: string | undefined, name: string | un
   return undefined;
 }
 
-export function toGroupResource(group: Pick<TwingateGroup, 'id' | 'name' | 'type' | 'isActive' | 'createdAt'>, consoleOrigin?: string): Resource {
+export function toGroupResource(
+  group: Pick<TwingateGroup, 'id' | 'name' | 'type' | 'isActive' | 'createdAt'>,
+  consoleOrigin?: string,
+): Resource {
   const created = group.createdAt ? new Date(group.createdAt) : undefined;
   return groupResource({
     type: groupType,
@@ -88,7 +90,9 @@ export function memberEntitlement(group: Resource): Entitlement {
   const reason = protectedGroupReason(type, name);
   return entitlement(group, MEMBER, {
     displayName: `${name} Group Member`,
-    description: reason ? `Is member of the ${name} group in Twingate. Not requestable: ${reason}.` : `Is member of the ${name} group in Twingate`,
+    description: reason
+      ? `Is member of the ${name} group in Twingate. Not requestable: ${reason}.`
+      : `Is member of the ${name} group in Twingate`,
     grantableTo: [userType],
     purpose: 'assignment',
     immutable: reason !== undefined,
@@ -142,7 +146,11 @@ export function groupSyncer(deps: GroupSyncerDeps): ResourceSyncer {
       let members: MemberPage | undefined;
       if (!page.state) members = memberCache.take(groupId);
       if (!members) {
-        const result = await client.groupMembers(groupId, { after: page.state?.after, first: MAX_PAGE_SIZE, signal: ctx.signal });
+        const result = await client.groupMembers(groupId, {
+          after: page.state?.after,
+          first: MAX_PAGE_SIZE,
+          signal: ctx.signal,
+        });
         // The group was deleted since it was listed: it has no members left to report.
         if (!result.group) return { items: [] };
         members = result.members;
@@ -151,13 +159,19 @@ export function groupSyncer(deps: GroupSyncerDeps): ResourceSyncer {
       // Memberships of SYNCED/SYSTEM groups cannot be revoked here: say so on each grant, as on the entitlement.
       const immutable = protectedGroupReason(profileString(resource, 'type'), resource.displayName);
       return {
-        items: members.userIds.map((userId) => grant(ent, resourceId(userType, userId), { immutable: immutable ?? false })),
+        items: members.userIds.map((userId) =>
+          grant(ent, resourceId(userType, userId), { immutable: immutable ?? false }),
+        ),
         next: members.hasNextPage && members.endCursor ? { after: members.endCursor } : undefined,
       };
     },
 
     async grant(principal: Resource, ent: Entitlement, ctx: CallContext): Promise<GrantOutcome> {
-      const userId = requireUserPrincipal(principal.id?.resourceType, principal.id?.resource, 'can be members of a group');
+      const userId = requireUserPrincipal(
+        principal.id?.resourceType,
+        principal.id?.resource,
+        'can be members of a group',
+      );
       const group = groupOf(ent);
       refuseProtected(ent, group.resource);
 
@@ -167,11 +181,22 @@ export function groupSyncer(deps: GroupSyncerDeps): ResourceSyncer {
       await client.addGroupMembers(group.id, [userId], ctx.signal);
       memberCache.delete(group.id);
       ctx.logger.info('twingate: added group member', { groupId: group.id, groupName: current.name, userId });
-      return { grants: [grant(memberEntitlement(group.resource ?? groupResourceStub(group.id, current)), resourceId(userType, userId))] };
+      return {
+        grants: [
+          grant(
+            memberEntitlement(group.resource ?? groupResourceStub(group.id, current)),
+            resourceId(userType, userId),
+          ),
+        ],
+      };
     },
 
     async revoke(g: Grant, ctx: CallContext): Promise<RevokeOutcome> {
-      const userId = requireUserPrincipal(g.principal?.id?.resourceType, g.principal?.id?.resource, 'can be members of a group');
+      const userId = requireUserPrincipal(
+        g.principal?.id?.resourceType,
+        g.principal?.id?.resource,
+        'can be members of a group',
+      );
       const group = groupOf(g.entitlement);
       refuseProtected(g.entitlement, group.resource);
 
@@ -191,8 +216,10 @@ function groupOf(ent: Entitlement | undefined): { id: string; resource?: Resourc
   if (!ent) throw invalidArgument('twingate: the grant has no entitlement');
   const rid = ent.resource?.id;
   if (rid) {
-    if (rid.resourceType !== groupType.id || !rid.resource) throw invalidArgument(`twingate: not a group entitlement: ${ent.id}`);
-    if (ent.slug && ent.slug !== MEMBER) throw invalidArgument(`twingate: groups have only the "member" entitlement, not "${ent.slug}"`);
+    if (rid.resourceType !== groupType.id || !rid.resource)
+      throw invalidArgument(`twingate: not a group entitlement: ${ent.id}`);
+    if (ent.slug && ent.slug !== MEMBER)
+      throw invalidArgument(`twingate: groups have only the "member" entitlement, not "${ent.slug}"`);
     return { id: rid.resource, resource: ent.resource };
   }
   const match = /^group:(.+):member$/.exec(ent.id);
@@ -205,7 +232,9 @@ function refuseProtected(ent: Entitlement | undefined, group: Resource | undefin
   const reason = protectedGroupReason(profileString(group, 'type'), group?.displayName);
   if (reason) throw failedPrecondition(`twingate: ${reason}`);
   if (isImmutable(ent)) {
-    throw failedPrecondition(`twingate: the membership of ${group?.displayName ? `group "${group.displayName}"` : 'this group'} is not managed in Twingate (SYNCED or SYSTEM group) and cannot be changed`);
+    throw failedPrecondition(
+      `twingate: the membership of ${group?.displayName ? `group "${group.displayName}"` : 'this group'} is not managed in Twingate (SYNCED or SYSTEM group) and cannot be changed`,
+    );
   }
 }
 

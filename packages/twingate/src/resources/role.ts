@@ -51,7 +51,6 @@ export const roleType = resourceType({
   description: 'A Twingate admin role; every user holds exactly one',
 });
 
-
 export interface RoleInfo {
   /** Resource id, as the Go connector uses (so grant ids match across connectors). */
   id: string;
@@ -137,7 +136,8 @@ export function roleSyncer(deps: { client: TwingateClient; roleIndex?: UserRoleI
       const state = page.state;
 
       // A role started on the API path stays on it: its cursor means nothing to the index.
-      const fromIndex = state?.from === 'index' || state === undefined ? roleIndex?.usersWithRole(role.role, ctx.syncId) : undefined;
+      const fromIndex =
+        state?.from === 'index' || state === undefined ? roleIndex?.usersWithRole(role.role, ctx.syncId) : undefined;
       if (fromIndex) {
         const offset = state?.from === 'index' && Number.isInteger(state.offset) && state.offset > 0 ? state.offset : 0;
         const end = offset + (page.size || MAX_PAGE_SIZE);
@@ -166,7 +166,11 @@ export function roleSyncer(deps: { client: TwingateClient; roleIndex?: UserRoleI
       roleIndex?.invalidate();
       await client.updateUserRole(userId, role.role, ctx.signal);
       ctx.logger.info('twingate: changed user role', { userId, from: user.role, to: role.role });
-      return { grants: [grant(roleEntitlement(ent.resource?.id ? ent.resource : toRoleResource(role)), resourceId(userType, userId))] };
+      return {
+        grants: [
+          grant(roleEntitlement(ent.resource?.id ? ent.resource : toRoleResource(role)), resourceId(userType, userId)),
+        ],
+      };
     },
 
     async revoke(g: Grant, ctx: CallContext): Promise<RevokeOutcome> {
@@ -196,12 +200,16 @@ function roleOf(ent: Entitlement | undefined): RoleInfo {
   let id: string | undefined;
   if (rid) {
     if (rid.resourceType !== roleType.id) throw invalidArgument(`twingate: not a role entitlement: ${ent.id}`);
-    if (ent.slug && ent.slug !== MEMBER) throw invalidArgument(`twingate: roles have only the "member" entitlement, not "${ent.slug}"`);
+    if (ent.slug && ent.slug !== MEMBER)
+      throw invalidArgument(`twingate: roles have only the "member" entitlement, not "${ent.slug}"`);
     id = rid.resource;
   } else {
     id = /^role:(.+):member$/.exec(ent.id)?.[1];
   }
   const role = roleById(id);
-  if (!role) throw invalidArgument(`twingate: unknown role ${JSON.stringify(id ?? ent.id)}; known roles: ${ROLES.map((r) => r.id).join(', ')}`);
+  if (!role)
+    throw invalidArgument(
+      `twingate: unknown role ${JSON.stringify(id ?? ent.id)}; known roles: ${ROLES.map((r) => r.id).join(', ')}`,
+    );
   return role;
 }

@@ -113,7 +113,12 @@ export function userSyncer(deps: {
         }
       }
       const next = result.hasNextPage && result.endCursor ? { after: result.endCursor } : undefined;
-      deps.roleIndex?.recordListedPage({ after: page.state?.after, next: next?.after, users: result.items, syncId: ctx.syncId });
+      deps.roleIndex?.recordListedPage({
+        after: page.state?.after,
+        next: next?.after,
+        users: result.items,
+        syncId: ctx.syncId,
+      });
       return {
         items: result.items.map((u) => toUserResource(u, deps.consoleOrigin)),
         next,
