@@ -7,7 +7,7 @@
 // Needs a Go toolchain (>= 1.19): `go` on PATH or Debian's /usr/lib/go-*/bin/go (`apt-get install golang-go`;
 // .ci/run installs it). Without one this test FAILS rather than skipping. Uses the bundled bins in dist (build first).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,4 +130,31 @@ describe('Go host (stdlib stand-in for the baton-sdk parent) drives our connecto
     expect(res.displayName).toBe('Twingate');
     expect(res.list).toEqual({ resourceTypeId: 'group', count: 10, nextPageToken: '' });
   }, 60_000);
+
+  // Every connector of the workspace (each has a `user` type and a bundled simulator behind --demo).
+  for (const { name, bin } of connectorBins()) {
+    it(`baton-${name} --demo: handshake, Do, GetMetadata, Validate, users, InvalidArgument, clean exit`, () => {
+      const res = runGoHost('user', [process.execPath, bin, '--demo']);
+      expectGoSdkShape(res);
+      expect(res.displayName).not.toBe('');
+      expect(res.list.resourceTypeId).toBe('user');
+      expect(res.list.count).toBeGreaterThan(0);
+    }, 60_000);
+  }
 });
+
+/** The bundled bin of every connector package (`baton-<name>` bins outside packages/shared). */
+function connectorBins(): Array<{ name: string; bin: string }> {
+  const found: Array<{ name: string; bin: string }> = [];
+  for (const dir of readdirSync(join(ROOT, 'packages')).sort()) {
+    if (dir === 'shared') continue;
+    const manifestPath = join(ROOT, 'packages', dir, 'package.json');
+    if (!existsSync(manifestPath)) continue;
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin?: Record<string, string> };
+    for (const binName of Object.keys(manifest.bin ?? {})) {
+      const m = /^baton-(.+)$/.exec(binName);
+      if (m) found.push({ name: m[1]!, bin: join(ROOT, 'packages', dir, 'dist', 'bin', `${binName}.mjs`) });
+    }
+  }
+  return found;
+}
