@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { create, equals, fromBinary, toBinary, type JsonObject } from '@bufbuild/protobuf';
 import { anyPack, anyUnpack, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import {
   ResourceIdSchema,
   ResourceSchema,
@@ -45,7 +46,6 @@ import {
   parseKsuid,
   toDeterministicBinary,
 } from '../src/c1z/index.js';
-import { fastToBinary, fastToDeterministicBinary } from '../src/wire/encode.js';
 
 // ---- helpers ----------------------------------------------------------------------------------------------
 
@@ -239,6 +239,32 @@ describe('Go time layout', () => {
 });
 
 describe('deterministic binary', () => {
+  /** The keys of every map entry (field 1 of each length-delimited entry) under `path`, in wire order. */
+  function wireKeys(bytes: Uint8Array, path: number[]): string[] {
+    const reader = new BinaryReader(bytes);
+    const [head, ...rest] = path;
+    const keys: string[] = [];
+    while (reader.pos < reader.len) {
+      const [field, wire] = reader.tag();
+      if (field !== head || wire !== WireType.LengthDelimited) {
+        reader.skip(wire, field);
+        continue;
+      }
+      const inner = reader.bytes();
+      if (rest.length > 0) {
+        keys.push(...wireKeys(inner, rest));
+        continue;
+      }
+      const entry = new BinaryReader(inner);
+      const [keyField] = entry.tag();
+      expect(keyField).toBe(1);
+      keys.push(entry.string());
+    }
+    return keys;
+  }
+  // Resource.profile = 9 (a Struct), Struct.fields = 1, an entry's value = 2, Value.struct_value = 5.
+  const PROFILE = [9, 1];
+
   it('equals toBinary for messages without maps', () => {
     const f = fixture();
     const g = f.grants[0];
@@ -254,39 +280,59 @@ describe('deterministic binary', () => {
     );
   });
 
-  it('sorts map keys like Go (UTF-8 byte order) regardless of insertion order', () => {
-    const a = create(ResourceSchema, { id: rid('user', 'x'), profile: { b: 1, a: 2, '10': 3, '2': 4, é: 5, z: 6 } });
-    const b = create(ResourceSchema, { id: rid('user', 'x'), profile: { z: 6, é: 5, '2': 4, '10': 3, a: 2, b: 1 } });
+  it('writes Struct keys in Go order (UTF-8 bytes) at every depth, whatever the insertion order', () => {
+    // U+1F600 is a surrogate pair in UTF-16 (below U+FFFD there) but sorts after U+FFFD in UTF-8, as in Go.
+    const keys = ['b', 'a', 'Z', '_x', 'é', '\u{1F600}', '\uFFFD', 'a1', 'A'];
+    const nested = Object.fromEntries([...keys].reverse().map((k, i) => [k, i]));
+    const profileA: JsonObject = Object.fromEntries(keys.map((k, i) => [k, i]));
+    profileA.nested = nested;
+    profileA.list = [nested, 1, 'x'];
+    const profileB: JsonObject = Object.fromEntries(
+      [...Object.entries(profileA)].reverse().map(([k, v]) => [k, v]),
+    );
+    const a = create(ResourceSchema, { id: rid('user', 'x'), profile: profileA });
+    const b = create(ResourceSchema, { id: rid('user', 'x'), profile: profileB });
     const bytesA = toDeterministicBinary(ResourceSchema, a);
     expect(Buffer.from(bytesA)).toEqual(Buffer.from(toDeterministicBinary(ResourceSchema, b)));
-    // Decoding inserts in wire order; only integer-like keys get reordered by JS, so compare the rest.
-    const text = Buffer.from(bytesA).toString('latin1');
-    const order = ['10', '2', 'a', 'b', 'z', Buffer.from('é').toString('latin1')].map((k) =>
-      text.indexOf(`\n${String.fromCharCode(k.length)}${k}`),
-    );
-    expect(order.every((pos) => pos >= 0)).toBe(true);
-    expect([...order].sort((x, y) => x - y)).toEqual(order);
-    expect(equals(ResourceSchema, fromBinary(ResourceSchema, bytesA), a)).toBe(true);
 
-    const sources = create(GrantSchema, {
-      id: 'g',
-      sources: create(GrantSourcesSchema, {
-        sources: { 'z:1': create(GrantSources_GrantSourceSchema), 'a:1': create(GrantSources_GrantSourceSchema) },
-      }),
-    });
-    expect(Object.keys(fromBinary(GrantSchema, toDeterministicBinary(GrantSchema, sources)).sources!.sources)).toEqual([
-      'a:1',
-      'z:1',
-    ]);
+    const goOrder = (list: string[]) => [...list].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    const topKeys = wireKeys(bytesA, PROFILE);
+    expect(topKeys).toEqual(goOrder([...keys, 'nested', 'list']));
+    // The nested object (profile.fields["nested"].struct_value) decodes in wire order, so its keys show the order.
+    const nestedValue = fromBinary(ResourceSchema, bytesA).profile!.nested as JsonObject;
+    expect(Object.keys(nestedValue)).toEqual(goOrder(keys));
+    expect(equals(ResourceSchema, fromBinary(ResourceSchema, bytesA), a)).toBe(true);
+    // The caller's message is left as it was built.
+    expect(Object.keys(a.profile!)).toEqual([...keys, 'nested', 'list']);
   });
 
-  it('is the wire encoder in deterministic mode (tested against a sorting reference in wire-encode.test.ts)', () => {
-    expect(toDeterministicBinary).toBe(fastToDeterministicBinary);
+  it('keys that are array indices come first, in numeric order (a JavaScript object cannot hold them otherwise)', () => {
+    const r = create(ResourceSchema, { id: rid('user', 'x'), profile: { b: 1, '10': 2, a: 3, '9': 4 } });
+    // Go would write "10", "9", "a", "b"; the bytes are still a function of the content alone.
+    expect(wireKeys(toDeterministicBinary(ResourceSchema, r), PROFILE)).toEqual(['9', '10', 'a', 'b']);
+  });
+
+  it('sorts map fields (Grant.sources) and leaves sorted input untouched', () => {
+    const source = create(GrantSources_GrantSourceSchema);
+    const grant = (keys: string[]) =>
+      create(GrantSchema, {
+        id: 'g',
+        sources: create(GrantSourcesSchema, { sources: Object.fromEntries(keys.map((k) => [k, source])) }),
+      });
+    const shuffled = grant(['z:1', 'a:1', 'group:b:member']);
+    const bytes = toDeterministicBinary(GrantSchema, shuffled);
+    // Grant.sources = 5, GrantSources.sources = 1.
+    expect(wireKeys(bytes, [5, 1])).toEqual(['a:1', 'group:b:member', 'z:1']);
+    expect(Buffer.from(bytes)).toEqual(Buffer.from(toBinary(GrantSchema, grant(['a:1', 'group:b:member', 'z:1']))));
+    expect(Object.keys(shuffled.sources!.sources)).toEqual(['z:1', 'a:1', 'group:b:member']);
+  });
+
+  it('encodes every row of a sync like toBinary up to map order', () => {
     const f = fixture();
     for (const g of f.grants) {
       const bytes = toDeterministicBinary(GrantSchema, g);
       expect(Buffer.isBuffer(bytes)).toBe(true);
-      expect(bytes).toEqual(Buffer.from(fastToBinary(GrantSchema, g, { deterministic: true })));
+      expect(equals(GrantSchema, fromBinary(GrantSchema, bytes), g)).toBe(true);
       expect(bytes.length).toBe(toBinary(GrantSchema, g).length);
     }
   });

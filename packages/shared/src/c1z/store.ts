@@ -5,7 +5,7 @@
  * - Never in memory: the database is a temp file; reads page through it by row id (as the Go reader does), so
  *   callers hold one page at a time however large the sync is.
  * - Rows follow spec 4.2/4.3 exactly: external_id and denormalised columns, deterministic proto blobs
- *   (Go's `Deterministic: true`: wire/encode.ts fastToDeterministicBinary), Go-layout UTC timestamps (time.ts),
+ *   (Go's `Deterministic: true`: deterministic.ts), Go-layout UTC timestamps (time.ts),
  *   `supports_diff = 0` syncs (schema.ts explains why).
  * - Writes are upserts keyed by (external_id, sync_id), batched into one transaction per call, with prepared
  *   statements. The temp database is disposable (it is rebuilt if a sync fails), so durability pragmas are off
@@ -27,7 +27,7 @@ import {
 import { EntitlementSchema, type Entitlement } from '../gen/c1/connector/v2/entitlement_pb.js';
 import { GrantSchema, type Grant } from '../gen/c1/connector/v2/grant_pb.js';
 import { GrantExpandableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
-import { fastToDeterministicBinary } from '../wire/encode.js';
+import { toDeterministicBinary } from './deterministic.js';
 import { C1zFormatError, readC1z, writeC1z } from './envelope.js';
 import { newKsuid } from './ksuid.js';
 import {
@@ -381,7 +381,7 @@ export class SyncStore {
     const now = formatGoTime();
     const rows = list.map((rt) => {
       if (!rt.id) throw new Error('resource type has an empty id');
-      return [rt.id, fastToDeterministicBinary(ResourceTypeSchema, rt), syncId, now] as Param[];
+      return [rt.id, toDeterministicBinary(ResourceTypeSchema, rt), syncId, now] as Param[];
     });
     this.runBatch(
       `insert into ${TABLE_RESOURCE_TYPES} (external_id, data, sync_id, discovered_at) values (?, ?, ?, ?)
@@ -401,7 +401,7 @@ export class SyncStore {
         resourceExternalId(r.id),
         parent ? parent.resourceType : null,
         parent ? parent.resource : null,
-        fastToDeterministicBinary(ResourceSchema, r),
+        toDeterministicBinary(ResourceSchema, r),
         syncId,
         now,
       ] as Param[];
@@ -427,7 +427,7 @@ export class SyncStore {
         rid?.resourceType ?? '',
         rid?.resource ?? '',
         e.id,
-        fastToDeterministicBinary(EntitlementSchema, e),
+        toDeterministicBinary(EntitlementSchema, e),
         syncId,
         now,
       ] as Param[];
@@ -456,7 +456,7 @@ export class SyncStore {
         pid?.resourceType ?? '',
         pid?.resource ?? '',
         g.id,
-        fastToDeterministicBinary(GrantSchema, g),
+        toDeterministicBinary(GrantSchema, g),
         syncId,
         now,
       ] as Param[];

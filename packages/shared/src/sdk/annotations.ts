@@ -3,14 +3,13 @@
  * and we match types on the name after the last '/', so a foreign URL prefix still matches.
  */
 import { create, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
-import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
-import { fastAnyPack } from '../wire/encode.js';
+import { anyPack, anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
 
 export type Annotations = Any[];
 
 /** Packs one annotation message with the `type.googleapis.com/` URL prefix. */
 export function annotation<D extends DescMessage>(schema: D, init?: MessageInitShape<D>): Any {
-  return fastAnyPack(schema, create(schema, init));
+  return anyPack(schema, create(schema, init));
 }
 
 export function typeNameOf(any: Any): string {

@@ -3,6 +3,7 @@
  *   entitlement id = "<resource type>:<resource id>:<slug>"
  *   grant id       = "<entitlement id>:<principal type>:<principal id>"
  */
+import { create } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import {
   EntitlementSchema,
@@ -20,11 +21,6 @@ import { EntitlementImmutableSchema } from '../gen/c1/connector/v2/annotation_en
 import { GrantExpandableSchema, GrantImmutableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
 import { annotation, hasAnnotation } from './annotations.js';
 import { truncateBytes } from './resources.js';
-import { messageBuilder } from './message-builder.js';
-
-const newEntitlement = messageBuilder(EntitlementSchema);
-const newGrant = messageBuilder(GrantSchema);
-const newResource = messageBuilder(ResourceSchema);
 
 export type { Entitlement, Grant };
 export type Purpose = 'assignment' | 'permission' | 'ownership';
@@ -64,7 +60,7 @@ export function entitlement(resource: Resource, slug: string, options: Entitleme
       }),
     );
   }
-  return newEntitlement({
+  return create(EntitlementSchema, {
     resource,
     id: entitlementId(resource, slug),
     slug,
@@ -92,7 +88,7 @@ export interface GrantOptions {
  * and the principal's id, which is all a host needs to relate it to the rows it already stored.
  */
 export function grant(ent: Entitlement, principal: Resource | ResourceId, options: GrantOptions = {}): Grant {
-  const principalResource = 'resourceType' in principal ? newResource({ id: principal }) : principal;
+  const principalResource = 'resourceType' in principal ? create(ResourceSchema, { id: principal }) : principal;
   if (!principalResource.id) throw new Error('grant: principal has no id');
   const annotations = [...(options.annotations ?? [])];
   if (options.expandable) {
@@ -109,8 +105,8 @@ export function grant(ent: Entitlement, principal: Resource | ResourceId, option
       annotation(GrantImmutableSchema, { sourceId: typeof options.immutable === 'string' ? options.immutable : '' }),
     );
   }
-  return newGrant({
-    entitlement: newEntitlement({ id: ent.id, resource: ent.resource }),
+  return create(GrantSchema, {
+    entitlement: create(EntitlementSchema, { id: ent.id, resource: ent.resource }),
     principal: principalResource,
     id: grantId(ent.id, principalResource.id),
     annotations,

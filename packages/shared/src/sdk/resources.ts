@@ -4,7 +4,7 @@
  * (newer hosts) and the trait (older hosts), and field limits that hosts enforce.
  */
 import { create, type DescMessage, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
-import { timestampFromDate, type Any } from '@bufbuild/protobuf/wkt';
+import { anyPack, timestampFromDate, type Any } from '@bufbuild/protobuf/wkt';
 import {
   ResourceIdSchema,
   ResourceSchema,
@@ -38,8 +38,6 @@ import {
 } from '../gen/c1/connector/v2/annotation_resource_tree_pb.js';
 import { ExternalLinkSchema } from '../gen/c1/connector/v2/annotation_external_link_pb.js';
 import { annotation, findAnnotation } from './annotations.js';
-import { fastAnyPack } from '../wire/encode.js';
-import { messageBuilder } from './message-builder.js';
 
 export type { Resource, ResourceId, ResourceType };
 export type Trait = 'user' | 'group' | 'role' | 'app' | 'secret';
@@ -58,13 +56,6 @@ export const TRAIT_ANNOTATIONS: ReadonlyMap<ResourceType_Trait, DescMessage> = n
     [ResourceType_Trait.SECRET, SecretTraitSchema],
   ],
 );
-
-const newResource = messageBuilder(ResourceSchema);
-const newResourceId = messageBuilder(ResourceIdSchema);
-const newStatus = messageBuilder(StatusSchema);
-const newUserTrait = messageBuilder(UserTraitSchema);
-const newUserEmail = messageBuilder(UserTrait_EmailSchema);
-const newUserStatus = messageBuilder(UserTrait_StatusSchema);
 
 const TRAITS: Record<Trait, ResourceType_Trait> = {
   user: ResourceType_Trait.USER,
@@ -102,7 +93,7 @@ export function resourceType(options: ResourceTypeOptions): ResourceType {
 }
 
 export function resourceId(type: string | ResourceType, id: string): ResourceId {
-  return newResourceId({ resourceType: typeof type === 'string' ? type : type.id, resource: id });
+  return create(ResourceIdSchema, { resourceType: typeof type === 'string' ? type : type.id, resource: id });
 }
 
 export type ResourceStatusName = 'enabled' | 'disabled' | 'deleted';
@@ -149,9 +140,9 @@ export function userResource(options: UserOptions): Resource {
     .map((e) => (typeof e === 'string' ? { address: e, primary: undefined } : e))
     .filter((e) => isEmail(e.address));
   const anyPrimary = emails.some((e) => e.primary);
-  const trait = newUserTrait({
-    emails: emails.map((e, i) => newUserEmail({ address: e.address, isPrimary: anyPrimary ? !!e.primary : i === 0 })),
-    status: newUserStatus({
+  const trait = create(UserTraitSchema, {
+    emails: emails.map((e, i) => create(UserTrait_EmailSchema, { address: e.address, isPrimary: anyPrimary ? !!e.primary : i === 0 })),
+    status: create(UserTrait_StatusSchema, {
       status: USER_STATUS[options.status ?? 'enabled'],
       details: options.statusDetails ? truncateBytes(options.statusDetails, 1024) : '',
     }),
@@ -180,19 +171,19 @@ export function userResource(options: UserOptions): Resource {
   });
   return buildResource(
     { ...options, status: options.status ?? 'enabled' },
-    [fastAnyPack(UserTraitSchema, trait)],
+    [anyPack(UserTraitSchema, trait)],
     profile,
   );
 }
 
 export function groupResource(options: ResourceOptions): Resource {
   const profile = toStruct(options.profile);
-  return buildResource(options, [fastAnyPack(GroupTraitSchema, create(GroupTraitSchema, { profile }))], profile);
+  return buildResource(options, [anyPack(GroupTraitSchema, create(GroupTraitSchema, { profile }))], profile);
 }
 
 export function roleResource(options: ResourceOptions): Resource {
   const profile = toStruct(options.profile);
-  return buildResource(options, [fastAnyPack(RoleTraitSchema, create(RoleTraitSchema, { profile }))], profile);
+  return buildResource(options, [anyPack(RoleTraitSchema, create(RoleTraitSchema, { profile }))], profile);
 }
 
 export interface AppOptions extends ResourceOptions {
@@ -205,7 +196,7 @@ export function appResource(options: AppOptions): Resource {
     profile,
     helpUrl: options.helpUrl && isHttpsUrl(options.helpUrl) ? options.helpUrl : '',
   });
-  return buildResource(options, [fastAnyPack(AppTraitSchema, trait)], profile);
+  return buildResource(options, [anyPack(AppTraitSchema, trait)], profile);
 }
 
 const USER_STATUS: Record<ResourceStatusName, UserTrait_Status_Status> = {
@@ -238,7 +229,7 @@ function buildResource(
     annotations.push(annotation(ExternalLinkSchema, { url: options.externalLink }));
   }
   annotations.push(...(options.annotations ?? []));
-  return newResource({
+  return create(ResourceSchema, {
     id: resourceId(options.type, options.id),
     parentResourceId: options.parent,
     displayName: truncateBytes(options.displayName, 1024),
@@ -246,7 +237,7 @@ function buildResource(
     annotations,
     profile,
     status: options.status
-      ? newStatus({
+      ? create(StatusSchema, {
           status: RESOURCE_STATUS[options.status],
           details: options.statusDetails ? truncateBytes(options.statusDetails, 1024) : '',
         })

@@ -19,7 +19,6 @@ import { ReflectionIndex, reflectionV1, reflectionV1alpha } from './reflection.j
 import { errorInterceptor, statsInterceptor, validationInterceptor } from './interceptors.js';
 import { allFiles, lazyProtocolRegistry } from '../descriptors.js';
 import { withGoGrpcMessages } from './grpc-message.js';
-import { fastBinaryResponses } from './fast-responses.js';
 
 export interface PluginHandlerOptions extends ServiceOptions {
   stats: RuntimeStats;
@@ -49,9 +48,8 @@ export function pluginHandler(options: PluginHandlerOptions): NodeHandlerFn {
 
   const handler = connectNodeAdapter({
     routes,
-    // Outermost first: fast encoding of the final answer, stats header, error mapping, validation next to the handler.
+    // Outermost first: stats header, error mapping, validation next to the handler.
     interceptors: [
-      fastBinaryResponses(),
       statsInterceptor(options.stats),
       errorInterceptor(options.logger),
       validationInterceptor(),
