@@ -12,6 +12,23 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const packagesDir = join(root, 'packages');
 
+/**
+ * zod's `z` namespace carries every translation of its error messages (`z.locales`: ~290 KB, half of zod), and a
+ * namespace object keeps all of them in the bundle, where every start-up parses them (~15 ms of a plugin's cold
+ * start). Bins use zod's default English messages (zod imports those directly), so the bundle gets an empty
+ * `z.locales` instead. A connector that called `z.config(z.locales.de())` would fail at start-up with a TypeError,
+ * not silently. docs/sdk.md says so.
+ */
+const withoutZodLocales = {
+  name: 'without-zod-locales',
+  setup(build) {
+    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'empty' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
 for (const dir of readdirSync(packagesDir)) {
   const packageDir = join(packagesDir, dir);
   let manifest;
@@ -35,6 +52,7 @@ for (const dir of readdirSync(packagesDir)) {
     platform: 'node',
     target: 'node20',
     external: ['better-sqlite3', 'zstd-napi'],
+    plugins: [withoutZodLocales],
     // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
     banner: {
       js: "import { createRequire as __batonCreateRequire } from 'node:module'; const require = __batonCreateRequire(import.meta.url);",

@@ -1,18 +1,20 @@
 /**
- * gRPC percent-encodes the `grpc-message` header, but implementations differ in how much: Connect encodes like
- * encodeURIComponent (":" becomes "%3A"), Go encodes only bytes outside printable ASCII and "%". Decoders that use
- * decodeURI (grpc-js) then show "%3A" to users. We re-encode the way Go does so every client reads the same text.
+ * The `grpc-message` header (or trailer) is percent-encoded, and implementations differ in how much they encode:
+ * Go escapes only bytes outside printable ASCII and "%" (docs/protocol.md, "Transport"), Connect escapes like
+ * encodeURIComponent, so ":" becomes "%3A". The Go host decodes either form. grpc-js does not: it decodes with
+ * decodeURI, which leaves "%3A" and "%2C" as they are, so an error such as
+ * "invalid ResourcesServiceListResourcesRequest.ResourceTypeId: value length must be..." would reach a grpc-js client
+ * (our own host's client, and the independent client of our tests) as "...ResourceTypeId%3A value...".
+ *
+ * The child's transport (grpc-server.ts) writes Go's encoding directly with `encodeGrpcMessage`. Local `serve` runs
+ * on connect-node, so `withGoGrpcMessages` re-encodes what Connect wrote there; without it, grpc-js users of
+ * `serve` would see the escapes.
  */
 import type http from 'node:http';
 import type http2 from 'node:http2';
 
-export function goStyleGrpcMessage(value: string): string {
-  let text: string;
-  try {
-    text = decodeURIComponent(value);
-  } catch {
-    return value;
-  }
+/** Go's percent-encoding of a grpc-message: bytes outside printable ASCII, and "%", become %XX. */
+export function encodeGrpcMessage(text: string): string {
   let out = '';
   for (const byte of Buffer.from(text, 'utf8')) {
     out +=
@@ -21,6 +23,17 @@ export function goStyleGrpcMessage(value: string): string {
         : String.fromCharCode(byte);
   }
   return out;
+}
+
+/** A grpc-message as Connect encoded it, re-encoded the way Go does. */
+export function goStyleGrpcMessage(value: string): string {
+  let text: string;
+  try {
+    text = decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+  return encodeGrpcMessage(text);
 }
 
 type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;

@@ -10,8 +10,9 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { ServerConfigSchema, type ServerConfig } from '../gen/c1/connector_wrapper/v1/connector_wrapper_pb.js';
 import { serverTlsOptions } from '../tls/node-tls.js';
 import { HandshakeError, listenOnInheritedFd } from './inherited-listener.js';
-import { pluginHandler, type PluginHandlerOptions } from './router.js';
-import { closeHttp2Server } from './serve.js';
+import { grpcStreamHandler } from './grpc-server.js';
+import { pluginServices, type PluginHandlerOptions } from './plugin-services.js';
+import { closeHttp2Server } from './close.js';
 import { redactSecrets } from '../log/secrets.js';
 
 export { HandshakeError };
@@ -55,7 +56,8 @@ export async function startConnectorService(options: ConnectorServiceOptions): P
   } catch (err) {
     throw new HandshakeError(`invalid TLS credential: ${(err as Error).message}`, { cause: err });
   }
-  const server = http2.createSecureServer(tls, pluginHandler(options));
+  const server = http2.createSecureServer(tls);
+  server.on('stream', grpcStreamHandler({ services: pluginServices(options), logger: options.logger, stats: options.stats }));
   // Go sets TCP_NODELAY on every TCP connection; RPCs are small request/response exchanges, so we do too.
   server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
   // A client that fails mTLS is refused; that is not our process's error.

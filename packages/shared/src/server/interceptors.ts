@@ -47,7 +47,27 @@ export function statsInterceptor(stats: RuntimeStats): Interceptor {
   };
 }
 
-export function toConnectError(err: unknown, method: string, logger: Logger): ConnectError {
+/**
+ * What an RPC answers when it fails: code, message, details (packed into google.rpc.Status by the transport) and
+ * any metadata the error carried. Plain data, so the child's transport needs no ConnectError (whose Headers load
+ * the fetch API) to answer an error.
+ */
+export class RpcStatus {
+  constructor(
+    readonly code: Code,
+    readonly message: string,
+    readonly details: ConnectError['details'] = [],
+    readonly metadata?: Headers,
+  ) {}
+}
+
+/**
+ * The status for anything a handler threw: a ConnectorError keeps its code and message (rate-limit details
+ * attached), a ConnectError passes through, anything else is logged and answered INTERNAL without its text, like
+ * Go's panic recovery. Messages are redacted of registered secrets either way.
+ */
+export function toRpcStatus(err: unknown, method: string, logger: Logger): RpcStatus {
+  if (err instanceof RpcStatus) return err;
   if (err instanceof ConnectorError) {
     const details = err.rateLimit
       ? [{ desc: RateLimitDescriptionSchema, value: toRateLimitDescription(err.rateLimit) }]
@@ -55,11 +75,10 @@ export function toConnectError(err: unknown, method: string, logger: Logger): Co
     if (err.code === Code.Internal || err.code === Code.Unknown) {
       logger.error('rpc failed', { method, code: Code[err.code], error: redactSecrets(err.message) });
     }
-    return new ConnectError(redactSecrets(err.message), err.code, undefined, details, err);
+    return new RpcStatus(err.code, redactSecrets(err.message), details);
   }
   if (err instanceof ConnectError) {
-    const clean = redactSecrets(err.rawMessage);
-    return clean === err.rawMessage ? err : new ConnectError(clean, err.code, err.metadata);
+    return new RpcStatus(err.code, redactSecrets(err.rawMessage), err.details, err.metadata);
   }
   // An unexpected exception: log it for the operator, answer the caller like Go's panic recovery does.
   const message = err instanceof Error ? err.message : String(err);
@@ -68,5 +87,13 @@ export function toConnectError(err: unknown, method: string, logger: Logger): Co
     error: redactSecrets(message),
     stack: err instanceof Error && err.stack ? redactSecrets(err.stack) : undefined,
   });
-  return new ConnectError('Internal Server Error', Code.Internal);
+  return new RpcStatus(Code.Internal, 'Internal Server Error');
+}
+
+export function toConnectError(err: unknown, method: string, logger: Logger): ConnectError {
+  if (err instanceof ConnectError && redactSecrets(err.rawMessage) === err.rawMessage) return err;
+  const status = toRpcStatus(err, method, logger);
+  const connectError = new ConnectError(status.message, status.code, status.metadata, undefined, err);
+  connectError.details = [...status.details];
+  return connectError;
 }

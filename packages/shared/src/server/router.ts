@@ -1,59 +1,29 @@
 /**
- * Assembles the child's gRPC surface: every c1.connector.v2 service, the rate-limit gate, health and reflection,
- * behind validation and error interceptors, as a node:http2 request handler.
+ * The Connect router of local `serve`: every plugin service over gRPC, gRPC-Web off, and the Connect protocol (JSON
+ * over HTTP/1.1 for curl), behind validation and error interceptors, as a node request handler. A host's plugin does
+ * not use it: the child speaks gRPC through grpc-server.ts, which starts faster.
  */
 import type { DescService } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { errorInterceptor, statsInterceptor, validationInterceptor } from './interceptors.js';
+import { lazyProtocolRegistry } from '../descriptors.js';
+import { withGoGrpcMessages } from './grpc-message.js';
+import { pluginServices, type PluginHandlerOptions } from './plugin-services.js';
 
 export type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
-import { RateLimiterService } from '../gen/c1/ratelimit/v1/ratelimit_pb.js';
-import { Health } from '../gen/grpc/health/v1/health_pb.js';
-import * as reflectionV1Pb from '../gen/grpc/reflection/v1/reflection_pb.js';
-import * as reflectionV1alphaPb from '../gen/grpc/reflection/v1alpha/reflection_pb.js';
-import type { RuntimeStats } from '../sdk/connector.js';
-import { connectorServices, type ServiceOptions } from './services.js';
-import { rateLimiterService } from './rate-limiter.js';
-import { healthService } from './health.js';
-import { ReflectionIndex, reflectionV1, reflectionV1alpha } from './reflection.js';
-import { errorInterceptor, statsInterceptor, validationInterceptor } from './interceptors.js';
-import { allFiles, lazyProtocolRegistry } from '../descriptors.js';
-import { withGoGrpcMessages } from './grpc-message.js';
+export type { PluginHandlerOptions };
 
-export interface PluginHandlerOptions extends ServiceOptions {
-  stats: RuntimeStats;
-}
-
-export function pluginHandler(options: PluginHandlerOptions): NodeHandlerFn {
-  const services = connectorServices(options);
-  const served: DescService[] = [
-    ...services.map(([service]) => service),
-    RateLimiterService,
-    Health,
-    reflectionV1Pb.ServerReflection,
-    reflectionV1alphaPb.ServerReflection,
-  ];
-  const names = served.map((s) => s.typeName).sort();
-  // Built on the first reflection request: a host never asks, so its plugins do not pay for it at start-up.
-  let index: ReflectionIndex | undefined;
-  const reflectionIndex = () => (index ??= new ReflectionIndex(allFiles(), names));
-
+export async function connectHandler(options: PluginHandlerOptions): Promise<NodeHandlerFn> {
+  const services = pluginServices(options);
+  const entries = [...services.eager, ...(await Promise.all([...services.lazy.values()].map((load) => load())))];
   const routes = (router: ConnectRouter) => {
-    for (const [service, impl] of services) router.service(service as DescService, impl as never);
-    router.service(RateLimiterService, rateLimiterService());
-    router.service(Health, healthService(names));
-    router.service(reflectionV1Pb.ServerReflection, reflectionV1(reflectionIndex));
-    router.service(reflectionV1alphaPb.ServerReflection, reflectionV1alpha(reflectionIndex));
+    for (const { service, impl } of entries) router.service(service as DescService, impl);
   };
-
   const handler = connectNodeAdapter({
     routes,
     // Outermost first: stats header, error mapping, validation next to the handler.
-    interceptors: [
-      statsInterceptor(options.stats),
-      errorInterceptor(options.logger),
-      validationInterceptor(),
-    ],
+    interceptors: [statsInterceptor(options.stats), errorInterceptor(options.logger), validationInterceptor()],
     grpc: true,
     grpcWeb: false,
     connect: true,

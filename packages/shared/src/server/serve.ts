@@ -8,7 +8,8 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { loadTlsFiles, type TlsFiles } from '../tls/node-tls.js';
-import { pluginHandler, type PluginHandlerOptions } from './router.js';
+import { closeHttp2Server } from './close.js';
+import { connectHandler, type NodeHandlerFn, type PluginHandlerOptions } from './router.js';
 
 export interface ServeOptions extends PluginHandlerOptions {
   /** "host:port", "[::1]:port"; port 0 picks a free port. */
@@ -42,7 +43,7 @@ export function isLoopbackHost(host: string): boolean {
 
 export async function serveLocal(options: ServeOptions): Promise<LocalServer> {
   const { host, port } = parseListenAddress(options.listen);
-  const handler = pluginHandler(options);
+  const handler = await connectHandler(options);
   let server: net.Server;
   let mode: LocalServer['mode'];
   if (options.tls) {
@@ -80,7 +81,7 @@ export async function serveLocal(options: ServeOptions): Promise<LocalServer> {
  * One port for both: a connection that starts with the HTTP/2 preface goes to the HTTP/2 server, anything else to
  * an HTTP/1.1 server. Both use the same Connect handler.
  */
-function plaintextHttp1And2(handler: ReturnType<typeof pluginHandler>): net.Server {
+function plaintextHttp1And2(handler: NodeHandlerFn): net.Server {
   const h2 = http2.createServer(handler);
   const h1 = http.createServer(handler);
   const sessions = new Set<net.Socket>();
@@ -106,27 +107,4 @@ function plaintextHttp1And2(handler: ReturnType<typeof pluginHandler>): net.Serv
     return originalClose(cb);
   }) as typeof front.close;
   return front;
-}
-
-/** Stops accepting, gives open sessions `graceMs` to finish, then destroys what is left. */
-export function closeHttp2Server(server: net.Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const sockets = new Set<net.Socket>();
-    const track = (s: net.Socket) => sockets.add(s);
-    server.on('connection', track);
-    server.on('secureConnection', track);
-    const timer = setTimeout(() => {
-      for (const s of sockets) s.destroy();
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-    }, graceMs);
-    timer.unref();
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    if (!server.listening) {
-      clearTimeout(timer);
-      resolve();
-    }
-  });
 }

@@ -20,7 +20,6 @@ import {
 } from '../gen/c1/connector/v2/resource_pb.js';
 import { EntitlementsService } from '../gen/c1/connector/v2/entitlement_pb.js';
 import { GrantManagerService, GrantsService } from '../gen/c1/connector/v2/grant_pb.js';
-import { EventService } from '../gen/c1/connector/v2/event_feed_pb.js';
 import { AssetService } from '../gen/c1/connector/v2/asset_pb.js';
 import { GrantAlreadyExistsSchema, GrantAlreadyRevokedSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
 import { ResourceDoesNotExistSchema } from '../gen/c1/connector/v2/annotation_resource_pb.js';
@@ -282,16 +281,6 @@ export function connectorServices(options: ServiceOptions) {
     },
   };
 
-  const eventService: ServiceImpl<typeof EventService> = {
-    listEvents(req) {
-      // No event feed: an empty, final page that hands the cursor back unchanged.
-      return { events: [], cursor: req.cursor, hasMore: false };
-    },
-    listEventFeeds() {
-      return { list: [] };
-    },
-  };
-
   const assetService: ServiceImpl<typeof AssetService> = {
     // Streaming errors surface after the interceptors returned, so this one is a ConnectError already.
 
@@ -312,7 +301,6 @@ export function connectorServices(options: ServiceOptions) {
     [ResourceDeleterService, resourceDeleterService],
     [AccountManagerService, accountManagerService],
     [CredentialManagerService, credentialManagerService],
-    [EventService, eventService],
     [AssetService, assetService],
   ] as const;
 }
