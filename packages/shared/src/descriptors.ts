@@ -42,6 +42,7 @@ import { file_c1_connector_v2_resource } from './gen/c1/connector/v2/resource_pb
 import { file_c1_connector_wrapper_v1_connector_wrapper } from './gen/c1/connector_wrapper/v1/connector_wrapper_pb.js';
 import { file_c1_ratelimit_v1_ratelimit } from './gen/c1/ratelimit/v1/ratelimit_pb.js';
 import { file_c1_utls_v1_tls } from './gen/c1/utls/v1/tls_pb.js';
+import { file_google_rpc_status } from './gen/google/rpc/status_pb.js';
 import { file_grpc_health_v1_health } from './gen/grpc/health/v1/health_pb.js';
 import { file_grpc_reflection_v1_reflection } from './gen/grpc/reflection/v1/reflection_pb.js';
 import { file_grpc_reflection_v1alpha_reflection } from './gen/grpc/reflection/v1alpha/reflection_pb.js';
@@ -78,6 +79,7 @@ export function allFiles(): DescFile[] {
     file_c1_connector_wrapper_v1_connector_wrapper,
     file_c1_ratelimit_v1_ratelimit,
     file_c1_utls_v1_tls,
+    file_google_rpc_status,
     file_grpc_health_v1_health,
     file_grpc_reflection_v1_reflection,
     file_grpc_reflection_v1alpha_reflection,

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http2 from 'node:http2';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
@@ -37,6 +39,7 @@ import { RpcStatus, STATS_HEADER } from '../src/server/interceptors.js';
 import { Code, ConnectorError, unavailable } from '../src/sdk/errors.js';
 import { newRuntimeStats } from '../src/sdk/connector.js';
 import { createLogger } from '../src/log/logger.js';
+import { allFiles } from '../src/descriptors.js';
 
 /** What the test Health service does for a Check, chosen by the requested service name. */
 const seenSignals: AbortSignal[] = [];
@@ -400,8 +403,18 @@ describe('grpc-timeout parsing', () => {
   });
 });
 
-describe('lazily loaded services', () => {
-  it('are named as their generated descriptors name them', () => {
+describe('descriptors', () => {
+  it('reflection and protojson know every generated file', () => {
+    const gen = fileURLToPath(new URL('../src/gen', import.meta.url));
+    const generated = readdirSync(gen, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('_pb.ts'))
+      .map((f) => f.replace(/_pb\.ts$/, '.proto'))
+      .sort();
+    expect(allFiles().map((f) => f.proto.name).sort()).toEqual(generated);
+  });
+
+  it('lazily loaded services are named as their generated descriptors name them', () => {
     expect(EVENT_SERVICE).toBe(EventService.typeName);
     expect(HEALTH_SERVICE).toBe(Health.typeName);
     expect(REFLECTION_V1_SERVICE).toBe(reflectionPb.ServerReflection.typeName);

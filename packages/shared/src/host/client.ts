@@ -21,7 +21,6 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from '@bufbuild/protobuf';
-import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { ConnectorService } from '../gen/c1/connector/v2/connector_pb.js';
 import {
@@ -40,6 +39,7 @@ import {
   type RateLimitDescription,
 } from '../gen/c1/connector/v2/annotation_ratelimit_pb.js';
 import { RateLimiterService } from '../gen/c1/ratelimit/v1/ratelimit_pb.js';
+import { StatusSchema } from '../gen/google/rpc/status_pb.js';
 import type { Logger } from '../log/logger.js';
 import { typeNameOf } from '../sdk/annotations.js';
 import { asBuffer } from '../util/bytes.js';
@@ -85,7 +85,7 @@ function waitForExit(watch: ExitWatch, ms: number): Promise<ConnectorExitedError
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// google.rpc.Status decoding (no generated code for it: fields code=1, message=2, details=3 repeated Any)
+// google.rpc.Status: the `grpc-status-details-bin` trailer (docs/protocol.md, "Transport")
 // ---------------------------------------------------------------------------------------------------------------
 
 export interface DecodedRpcStatus {
@@ -94,31 +94,10 @@ export interface DecodedRpcStatus {
   details: Any[];
 }
 
-function decodeAny(bytes: Uint8Array): Any {
-  const reader = new BinaryReader(bytes);
-  let typeUrl = '';
-  let value: Uint8Array = new Uint8Array(0);
-  while (reader.pos < reader.len) {
-    const [field, wire] = reader.tag();
-    if (field === 1 && wire === WireType.LengthDelimited) typeUrl = reader.string();
-    else if (field === 2 && wire === WireType.LengthDelimited) value = reader.bytes();
-    else reader.skip(wire, field);
-  }
-  return { $typeName: 'google.protobuf.Any', typeUrl, value } as Any;
-}
-
 /** Decode a binary `google.rpc.Status`. Throws on malformed input. */
 export function decodeRpcStatus(bytes: Uint8Array): DecodedRpcStatus {
-  const reader = new BinaryReader(bytes);
-  const out: DecodedRpcStatus = { code: 0, message: '', details: [] };
-  while (reader.pos < reader.len) {
-    const [field, wire] = reader.tag();
-    if (field === 1 && wire === WireType.Varint) out.code = reader.int32();
-    else if (field === 2 && wire === WireType.LengthDelimited) out.message = reader.string();
-    else if (field === 3 && wire === WireType.LengthDelimited) out.details.push(decodeAny(reader.bytes()));
-    else reader.skip(wire, field);
-  }
-  return out;
+  const { code, message, details } = fromBinary(StatusSchema, bytes);
+  return { code, message, details };
 }
 
 /** The first `c1.connector.v2.RateLimitDescription` among status details, decoded (undefined if none/invalid). */
