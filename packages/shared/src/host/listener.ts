@@ -57,11 +57,26 @@ interface HandleWithFd {
   fd?: unknown;
 }
 
+export interface LoopbackListenerOptions {
+  /**
+   * Called when the parent accepted (and reset) a connection meant for the child, i.e. the contract above was
+   * broken. Default: a process warning with code BATON_LISTENER_STOLEN_CONNECTION.
+   */
+  onStolenConnection?: () => void;
+}
+
+const warnStolenConnection = () =>
+  process.emitWarning(
+    'openLoopbackListener: the parent accepted a connection meant for the child; call close() synchronously right after spawn()',
+    { code: 'BATON_LISTENER_STOLEN_CONNECTION' },
+  );
+
 /**
  * Open a TCP listener on 127.0.0.1:0 whose descriptor can be inherited by a child as fd 3. See the module comment
  * for the contract (spawn, then `close()` synchronously).
  */
-export function openLoopbackListener(): Promise<LoopbackListener> {
+export function openLoopbackListener(options: LoopbackListenerOptions = {}): Promise<LoopbackListener> {
+  const onStolenConnection = options.onStolenConnection ?? warnStolenConnection;
   return new Promise((resolve, reject) => {
     let accepted = 0;
     let closed = false;
@@ -71,10 +86,7 @@ export function openLoopbackListener(): Promise<LoopbackListener> {
       // child. Reset it so the client retries instead of hanging on a socket nobody serves.
       accepted++;
       socket.resetAndDestroy();
-      process.emitWarning(
-        'openLoopbackListener: the parent accepted a connection meant for the child; call close() synchronously right after spawn()',
-        { code: 'BATON_LISTENER_STOLEN_CONNECTION' },
-      );
+      onStolenConnection();
     });
     const onError = (err: Error) => {
       closed = true;

@@ -8,9 +8,9 @@ import { checkLoopbackServerIdentity, credentialToPem } from './node-tls.js';
 
 /**
  * `@grpc/grpc-js` channel credentials matching the Go parent: CA as root, client cert/key presented, server
- * identity = IP SAN 127.0.0.1. grpc-js always sets the TLS servername to the target host; for a target
- * "127.0.0.1:<port>" Node then prints a one-time DEP0123 warning. Pass `GRPC_LOOPBACK_CHANNEL_OPTIONS` to the
- * client/channel constructor to avoid it (the identity check below ignores the name anyway).
+ * identity = IP SAN 127.0.0.1. grpc-js sets the TLS server name to the target host unless told otherwise, and for
+ * "127.0.0.1:<port>" Node then warns that an IP address as server name is deprecated (DEP0123). Always pass
+ * `GRPC_LOOPBACK_CHANNEL_OPTIONS` to the client/channel constructor (the identity check below ignores the name).
  */
 export function clientTlsForGrpc(cred: GoCredential): ChannelCredentials {
   const pem = credentialToPem(cred);
@@ -21,8 +21,8 @@ export function clientTlsForGrpc(cred: GoCredential): ChannelCredentials {
 }
 
 /**
- * Optional grpc-js channel options for dialing the child at 127.0.0.1: replaces the IP SNI (which Node
- * deprecates, DEP0123) with the server leaf's CN. Servers built from `serverTlsOptions` (and Go servers) have a
+ * grpc-js channel options for dialing the child at 127.0.0.1: replaces the IP SNI (which Node deprecates, DEP0123)
+ * with the server leaf's CN. Servers built from `serverTlsOptions` (and Go servers) have a
  * single certificate and ignore SNI; `clientTlsForGrpc`'s identity check still requires IP SAN 127.0.0.1.
  */
 export const GRPC_LOOPBACK_CHANNEL_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
