@@ -50,7 +50,10 @@ for (let i = 0; i < GROUPS; i++) {
   const group = groupResource({ type: groupType, id: `group-${i}`, displayName: `Group ${i}`, profile: { index: i } });
   groups.push(viaWire(ResourceSchema, group));
   entitlements.push(
-    viaWire(EntitlementSchema, entitlement(group, 'member', { displayName: `Group ${i} member`, grantableTo: [userType] })),
+    viaWire(
+      EntitlementSchema,
+      entitlement(group, 'member', { displayName: `Group ${i} member`, grantableTo: [userType] }),
+    ),
   );
 }
 const grants = [];

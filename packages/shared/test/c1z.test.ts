@@ -287,9 +287,7 @@ describe('deterministic binary', () => {
     const profileA: JsonObject = Object.fromEntries(keys.map((k, i) => [k, i]));
     profileA.nested = nested;
     profileA.list = [nested, 1, 'x'];
-    const profileB: JsonObject = Object.fromEntries(
-      [...Object.entries(profileA)].reverse().map(([k, v]) => [k, v]),
-    );
+    const profileB: JsonObject = Object.fromEntries([...Object.entries(profileA)].reverse().map(([k, v]) => [k, v]));
     const a = create(ResourceSchema, { id: rid('user', 'x'), profile: profileA });
     const b = create(ResourceSchema, { id: rid('user', 'x'), profile: profileB });
     const bytesA = toDeterministicBinary(ResourceSchema, a);

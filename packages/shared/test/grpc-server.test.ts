@@ -178,7 +178,7 @@ function statusOf(result: RawResult): { code: number; message?: string; detailsB
 
 function messagesOf<D extends DescMessage>(schema: D, data: Buffer): MessageShape<D>[] {
   const out: MessageShape<D>[] = [];
-  for (let offset = 0; offset < data.length; ) {
+  for (let offset = 0; offset < data.length;) {
     const length = data.readUInt32BE(offset + 1);
     out.push(fromBinary(schema, data.subarray(offset + 5, offset + 5 + length)));
     offset += 5 + length;
@@ -281,9 +281,7 @@ describe('gRPC transport: unary calls', () => {
   it('refuses a message over 4 MiB (RESOURCE_EXHAUSTED) and unary requests without exactly one message', async () => {
     const header = Buffer.alloc(5);
     header.writeUInt32BE(MAX_RECEIVE_BYTES + 1, 1);
-    expect(statusOf(await raw(CHECK, Buffer.concat([header, Buffer.alloc(1024)]))).code).toBe(
-      Code.ResourceExhausted,
-    );
+    expect(statusOf(await raw(CHECK, Buffer.concat([header, Buffer.alloc(1024)]))).code).toBe(Code.ResourceExhausted);
     expect(statusOf(await raw(CHECK, Buffer.alloc(0))).code).toBe(Code.Unimplemented);
     expect(statusOf(await raw(CHECK, Buffer.concat([checkRequest(''), checkRequest('')]))).code).toBe(
       Code.Unimplemented,
@@ -377,8 +375,7 @@ describe('gRPC transport with grpc-js as the client', () => {
       (v: reflectionPb.ServerReflectionRequest) => Buffer.from(toBinary(reflectionPb.ServerReflectionRequestSchema, v)),
       (b: Buffer) => fromBinary(reflectionPb.ServerReflectionResponseSchema, b),
     );
-    const next = () =>
-      new Promise<reflectionPb.ServerReflectionResponse>((resolve) => call.once('data', resolve));
+    const next = () => new Promise<reflectionPb.ServerReflectionResponse>((resolve) => call.once('data', resolve));
     for (const host of ['first', 'second']) {
       const answer = next();
       call.write(create(reflectionPb.ServerReflectionRequestSchema, { host }));
@@ -411,7 +408,11 @@ describe('descriptors', () => {
       .filter((f) => f.endsWith('_pb.ts'))
       .map((f) => f.replace(/_pb\.ts$/, '.proto'))
       .sort();
-    expect(allFiles().map((f) => f.proto.name).sort()).toEqual(generated);
+    expect(
+      allFiles()
+        .map((f) => f.proto.name)
+        .sort(),
+    ).toEqual(generated);
   });
 
   it('lazily loaded services are named as their generated descriptors name them', () => {

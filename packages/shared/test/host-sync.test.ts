@@ -1,11 +1,11 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
-import { create } from '@bufbuild/protobuf';
+import { create, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromMs, type Any } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { toBinary } from '@bufbuild/protobuf';
 import {
+  CONNECTOR_METHODS,
   ConnectorExitedError,
   RpcError,
   createAccount,
@@ -133,7 +133,17 @@ class MemoryStore implements SyncStoreLike {
 // Fake connector
 // ---------------------------------------------------------------------------------------------------------------
 
-type Call = { method: string; req: any };
+type Method = keyof typeof CONNECTOR_METHODS;
+type Input<K extends Method> = (typeof CONNECTOR_METHODS)[K]['input'];
+type Output<K extends Method> = (typeof CONNECTOR_METHODS)[K]['output'];
+/** A request as the client method received it (an init shape or a message). */
+type Request<K extends Method> = MessageInitShape<Input<K>>;
+/** A request as the fake records it: the message the gRPC client would have sent. */
+type Sent<K extends Method> = MessageShape<Input<K>>;
+type ReplyInit<K extends Method> = MessageInitShape<Output<K>>;
+type Reply<K extends Method> = MessageShape<Output<K>>;
+type Call = { [K in Method]: { method: K; req: Sent<K> } }[Method];
+type Overrides = { [K in Method]?: (req: Sent<K>) => ReplyInit<K> };
 
 interface FakeData {
   types: ResourceType[];
@@ -155,87 +165,91 @@ class FakeClient implements ConnectorClient {
   calls: Call[] = [];
   lastStats: ServerStats | undefined;
   /** Per method: errors to throw (in order) before answering normally. */
-  failures: Record<string, Error[]> = {};
+  failures: Partial<Record<Method, Error[]>> = {};
   /** Per method override. */
-  override: Record<string, (req: any) => any> = {};
+  override: Overrides = {};
   sdkVersion = '0.5.0';
   constructor(public data: FakeData) {}
-  private async handle(method: string, req: any, normal: () => any): Promise<any> {
-    this.calls.push({ method, req });
+  private async handle<K extends Method>(
+    method: K,
+    req: Request<K> | undefined,
+    normal: (req: Sent<K>) => ReplyInit<K>,
+  ): Promise<Reply<K>> {
+    const { input, output } = CONNECTOR_METHODS[method] as { input: DescMessage; output: DescMessage };
+    const request = create(input, (req ?? {}) as MessageInitShape<DescMessage>) as Sent<K>;
+    this.calls.push({ method, req: request } as Call);
     const f = this.failures[method]?.shift();
     if (f) throw f;
-    if (this.override[method]) return this.override[method](req);
-    return normal();
+    const override = this.override[method] as ((r: Sent<K>) => ReplyInit<K>) | undefined;
+    const reply = override ? override(request) : normal(request);
+    // Replies are real messages, as the gRPC client returns them.
+    return create(output, reply as MessageInitShape<DescMessage>) as Reply<K>;
   }
   get size() {
     return this.data.pageSize ?? 2;
   }
-  getMetadata(req?: any) {
+  getMetadata(req?: Request<'getMetadata'>) {
     return this.handle('getMetadata', req, () => ({}));
   }
-  validate(req?: any) {
+  validate(req?: Request<'validate'>) {
     return this.handle('validate', req, () => ({ annotations: [], sdkVersion: this.sdkVersion }));
   }
-  cleanup(req?: any) {
+  cleanup(req?: Request<'cleanup'>) {
     return this.handle('cleanup', req, () => ({ annotations: [] }));
   }
-  listResourceTypes(req?: any) {
-    return this.handle('listResourceTypes', req, () => ({
-      ...page(this.data.types, req?.pageToken ?? '', this.size),
+  listResourceTypes(req?: Request<'listResourceTypes'>) {
+    return this.handle('listResourceTypes', req, (r) => ({
+      ...page(this.data.types, r.pageToken, this.size),
       annotations: [],
     }));
   }
-  listResources(req: any) {
-    return this.handle('listResources', req, () => {
-      const k = req.parentResourceId ? `${req.resourceTypeId}@${key(req.parentResourceId)}` : req.resourceTypeId;
-      return { ...page(this.data.resources[k], req.pageToken, this.size), annotations: [] };
+  listResources(req: Request<'listResources'>) {
+    return this.handle('listResources', req, (r) => {
+      const k = r.parentResourceId ? `${r.resourceTypeId}@${key(r.parentResourceId)}` : r.resourceTypeId;
+      return { ...page(this.data.resources[k], r.pageToken, this.size), annotations: [] };
     });
   }
-  getResource(req: any) {
+  getResource(req: Request<'getResource'>) {
     return this.handle('getResource', req, () => ({}));
   }
-  listEntitlements(req: any) {
-    return this.handle('listEntitlements', req, () => ({
-      ...page(this.data.entitlements[key(req.resource.id)], req.pageToken, this.size),
+  listEntitlements(req: Request<'listEntitlements'>) {
+    return this.handle('listEntitlements', req, (r) => ({
+      ...page(this.data.entitlements[key(r.resource?.id)], r.pageToken, this.size),
       annotations: [],
     }));
   }
-  listStaticEntitlements(req: any) {
+  listStaticEntitlements(req: Request<'listStaticEntitlements'>) {
     return this.handle('listStaticEntitlements', req, () => ({ list: [], nextPageToken: '', annotations: [] }));
   }
-  listGrants(req: any) {
-    return this.handle('listGrants', req, () => ({
-      ...page(this.data.grants[key(req.resource.id)], req.pageToken, this.size),
+  listGrants(req: Request<'listGrants'>) {
+    return this.handle('listGrants', req, (r) => ({
+      ...page(this.data.grants[key(r.resource?.id)], r.pageToken, this.size),
       annotations: [],
     }));
   }
-  grant(req: any) {
+  grant(req: Request<'grant'>) {
     return this.handle('grant', req, () => ({ annotations: [], grants: [] }));
   }
-  revoke(req: any) {
+  revoke(req: Request<'revoke'>) {
     return this.handle('revoke', req, () => ({ annotations: [] }));
   }
-  createResource(req: any) {
+  createResource(req: Request<'createResource'>) {
     return this.handle('createResource', req, () => ({ annotations: [] }));
   }
-  deleteResource(req: any) {
+  deleteResource(req: Request<'deleteResource'>) {
     return this.handle('deleteResource', req, () => ({ annotations: [] }));
   }
-  deleteResourceV2(req: any) {
+  deleteResourceV2(req: Request<'deleteResourceV2'>) {
     return this.handle('deleteResourceV2', req, () => ({ annotations: [] }));
   }
-  createAccount(req: any) {
-    return this.handle('createAccount', req, () => ({
-      annotations: [],
-      encryptedData: [],
-      result: { case: undefined },
-    }));
+  createAccount(req: Request<'createAccount'>) {
+    return this.handle('createAccount', req, () => ({ annotations: [], encryptedData: [] }));
   }
-  rotateCredential(req: any) {
+  rotateCredential(req: Request<'rotateCredential'>) {
     return this.handle('rotateCredential', req, () => ({ annotations: [], encryptedData: [] }));
   }
-  methods(name: string): any[] {
-    return this.calls.filter((c) => c.method === name).map((c) => c.req);
+  methods<K extends Method>(name: K): Sent<K>[] {
+    return this.calls.filter((c) => c.method === name).map((c) => c.req as Sent<K>);
   }
 }
 
@@ -247,12 +261,12 @@ const rt = (id: string, init: { traits?: ResourceType_Trait[]; annotations?: Any
   create(ResourceTypeSchema, { id, displayName: id, ...init });
 
 /** The rejection of `p` (fails the test if it resolves). */
-const rejectionOf = (p: Promise<unknown>): Promise<any> =>
+const rejectionOf = (p: Promise<unknown>): Promise<RpcError> =>
   p.then(
     () => {
       throw new Error('expected a rejection');
     },
-    (e: unknown) => e,
+    (e: unknown) => e as RpcError,
   );
 
 const user = (id: string, extra: Any[] = []) =>
@@ -381,7 +395,7 @@ describe('runSync: order, paging and child types', () => {
     expect(
       client
         .methods('listGrants')
-        .filter((r) => key(r.resource.id) === 'group:g1')
+        .filter((r) => key(r.resource?.id) === 'group:g1')
         .map((r) => r.pageToken),
     ).toEqual(['', '2']);
     expect(store.grantRows.size).toBe(3);
@@ -428,8 +442,8 @@ describe('runSync: skip annotations', () => {
     };
     const client = new FakeClient(data);
     await runSync(client, new MemoryStore(), { sleep: noSleep });
-    expect(client.methods('listEntitlements').map((r) => key(r.resource.id))).toEqual(['c:1', 'c:2']);
-    expect(client.methods('listGrants').map((r) => key(r.resource.id))).toEqual(['b:1', 'c:1']);
+    expect(client.methods('listEntitlements').map((r) => key(r.resource?.id))).toEqual(['c:1', 'c:2']);
+    expect(client.methods('listGrants').map((r) => key(r.resource?.id))).toEqual(['b:1', 'c:1']);
   });
 });
 
@@ -913,11 +927,11 @@ describe('provisioning flows', () => {
       principalId: 'u1',
     });
     const req = client.methods('grant')[0];
-    expect(req.entitlement.id).toBe(m.id);
-    expect(req.principal.id.resource).toBe('u1');
-    expect(req.principal.parentResourceId).toBeUndefined();
-    expect(req.principal.externalId.id).toBe('ext-1');
-    expect(req.principal.description).toBe('d');
+    expect(req.entitlement?.id).toBe(m.id);
+    expect(req.principal?.id?.resource).toBe('u1');
+    expect(req.principal?.parentResourceId).toBeUndefined();
+    expect(req.principal?.externalId?.id).toBe('ext-1');
+    expect(req.principal?.description).toBe('d');
     expect(out.alreadyExists).toBe(true);
     expect(out.alreadyRevoked).toBe(false);
 
@@ -943,9 +957,9 @@ describe('provisioning flows', () => {
     const client = new FakeClient({ types: [], resources: {}, entitlements: {}, grants: {} });
     const out = await revokeGrant(client, store(), gr.id);
     const req = client.methods('revoke')[0];
-    expect(req.grant.id).toBe(gr.id);
-    expect(req.grant.entitlement.id).toBe(m.id);
-    expect(req.grant.principal.parentResourceId).toBeUndefined();
+    expect(req.grant?.id).toBe(gr.id);
+    expect(req.grant?.entitlement?.id).toBe(m.id);
+    expect(req.grant?.principal?.parentResourceId).toBeUndefined();
     expect(out.alreadyRevoked).toBe(false);
     await expect(revokeGrant(client, store(), 'missing', { file: 'x.c1z' })).rejects.toThrow(
       'grant "missing" not found in x.c1z',
@@ -961,9 +975,12 @@ describe('provisioning flows', () => {
     });
     const acct = await createAccount(client, { login: 'jdoe', email: 'j@example.com', profile: { team: 'x' } });
     const req = client.methods('createAccount')[0];
-    expect(req.accountInfo.emails).toEqual([{ address: 'j@example.com', isPrimary: true }]);
-    expect(req.credentialOptions.options.value.length).toBe(20n);
-    expect(req.accountInfo.profile).toEqual({ team: 'x' });
+    expect(req.accountInfo?.emails.map((e) => ({ address: e.address, isPrimary: e.isPrimary }))).toEqual([
+      { address: 'j@example.com', isPrimary: true },
+    ]);
+    const options = req.credentialOptions?.options;
+    expect(options?.case === 'randomPassword' ? options.value.length : undefined).toBe(20n);
+    expect(req.accountInfo?.profile).toEqual({ team: 'x' });
     expect(acct.alreadyExists).toBe(true);
     expect(acct.resource?.id?.resource).toBe('u1');
 
@@ -974,7 +991,7 @@ describe('provisioning flows', () => {
     const del = await deleteResource(client, { resourceType: 'user', resourceId: 'u9' });
     expect(del.usedV2).toBe(true);
     expect(del.doesNotExist).toBe(true);
-    expect(client.methods('deleteResourceV2')[0].resourceId.resource).toBe('u9');
+    expect(client.methods('deleteResourceV2')[0].resourceId?.resource).toBe('u9');
 
     client.failures.deleteResource = [new RpcError(grpc.status.FAILED_PRECONDITION, 'provisioning is not enabled')];
     await expect(deleteResource(client, { resourceType: 'user', resourceId: 'u9' })).rejects.toThrow(

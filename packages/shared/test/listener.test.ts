@@ -162,7 +162,10 @@ describe('openLoopbackListener', () => {
       sock.on('error', () => {});
       sock.on('close', () => setImmediate(() => listener.close()));
     `;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(run.status).toBe(0);
     expect(run.stderr).toContain('[BATON_LISTENER_STOLEN_CONNECTION]');
   });

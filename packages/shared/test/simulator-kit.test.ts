@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FaultInjector,
@@ -82,7 +81,7 @@ describe('routing and bodies', () => {
 
     const missing = await fetch(`${baseUrl}/nope`, { headers: auth() });
     expect(missing.status).toBe(404);
-    expect(((await missing.json()) as any).error).toBe('not_found');
+    expect(((await missing.json()) as { error: string }).error).toBe('not_found');
 
     const wrongMethod = await fetch(`${baseUrl}/items`, { headers: auth() });
     expect(wrongMethod.status).toBe(405);
@@ -101,7 +100,7 @@ describe('routing and bodies', () => {
 
     const bad = await post('{"name":');
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).error).toBe('invalid_json');
+    expect(((await bad.json()) as { error: string }).error).toBe('invalid_json');
 
     const big = await post(JSON.stringify({ blob: 'x'.repeat(5000) }));
     expect(big.status).toBe(413);
@@ -160,7 +159,7 @@ describe('rate limits', () => {
     const limited = await read();
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('50');
-    expect(((await limited.json()) as any).retryAfterSeconds).toBe(50);
+    expect(((await limited.json()) as { retryAfterSeconds: number }).retryAfterSeconds).toBe(50);
 
     // Other class and other token are unaffected.
     expect((await write()).status).toBe(201);

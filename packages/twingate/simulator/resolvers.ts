@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 import {
   GraphQLError,
   GraphQLInterfaceType,
@@ -98,7 +97,11 @@ function payload<T>(result: MutationResult<T>): { ok: boolean; error: string | n
     : { ok: false, error: result.error, entity: result.entity };
 }
 
-type Resolver = GraphQLFieldResolver<any, ResolverContext, any>;
+/**
+ * A field resolver with its own source and argument types (each resolver below declares them). `never` here accepts
+ * them all: graphql-js calls each resolver with the parent value and arguments its schema field defines.
+ */
+type Resolver = GraphQLFieldResolver<never, ResolverContext, never>;
 
 const resolvers: Record<string, Record<string, Resolver>> = {
   Query: {
@@ -166,7 +169,8 @@ export function buildTwingateSchema(): GraphQLSchema {
     for (const [fieldName, resolve] of Object.entries(fields)) {
       const field = defined[fieldName];
       if (!field) throw new Error(`schema has no field ${typeName}.${fieldName}`);
-      field.resolve = resolve;
+      // graphql-js passes the source and arguments this field's definition promises (see Resolver).
+      field.resolve = resolve as GraphQLFieldResolver<unknown, unknown, unknown>;
     }
   }
   const node = schema.getType('Node');

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DATASETS,
@@ -8,6 +7,7 @@ import {
   encodeId,
   generateDataset,
   startTwingateSimulator,
+  type GraphQLRequestInfo,
   type TwingateSimulator,
   type TwingateSimulatorOptions,
 } from '../simulator/index.js';
@@ -24,10 +24,60 @@ async function start(options: TwingateSimulatorOptions = {}): Promise<TwingateSi
   return sim;
 }
 
+/** A User or Group as the queries below select it (each selects a subset of these fields). */
+interface GqlNode {
+  id: string;
+  email: string;
+  role: string;
+  isAdmin: boolean;
+  state: string;
+  type: string;
+  name: string;
+  isActive: boolean;
+  users: GqlConnection;
+  groups: GqlConnection;
+}
+
+interface GqlConnection {
+  edges: Array<{ cursor: string; node: GqlNode }>;
+  pageInfo: { startCursor: string | null; endCursor: string | null; hasNextPage: boolean; hasPreviousPage: boolean };
+  totalCount: number;
+}
+
+/** A mutation's payload; `entity` is null when `ok` is false. */
+interface GqlPayload {
+  ok: boolean;
+  error: string | null;
+  entity: GqlNode;
+}
+
+/** The JSON body of a response, typed by the top-level fields the tests query. */
+interface GqlBody {
+  data: {
+    users: GqlConnection;
+    groups: GqlConnection;
+    user: GqlNode;
+    group: GqlNode;
+    node: GqlNode;
+    groupUpdate: GqlPayload;
+    groupCreate: GqlPayload;
+    groupDelete: GqlPayload;
+    userRoleUpdate: GqlPayload;
+    userDetailsUpdate: GqlPayload;
+    userCreate: GqlPayload;
+    userDelete: GqlPayload;
+  };
+  /** Absent when the request succeeded (tests check that with toBeUndefined). */
+  errors: Array<{ message: string; path?: Array<string | number> }>;
+  /** The simulator's own (non-GraphQL) error answers. */
+  detail?: string;
+  retryAfterSeconds?: number;
+}
+
 interface GqlResult {
   status: number;
   headers: Headers;
-  body: any;
+  body: GqlBody;
 }
 
 async function gql(
@@ -49,7 +99,11 @@ async function gql(
     }),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: text ? (JSON.parse(text) as GqlBody) : (undefined as unknown as GqlBody),
+  };
 }
 
 const USERS_PAGE = `query Users($first: Int, $after: String) {
@@ -83,7 +137,7 @@ async function allMemberIds(sim: TwingateSimulator, groupId: string): Promise<st
   for (let page = 0; page < 100; page++) {
     const res = await gql(sim, GROUP_MEMBERS, { id: groupId, first: 100, after });
     const conn = res.body.data.group.users;
-    ids.push(...conn.edges.map((e: any) => e.node.id));
+    ids.push(...conn.edges.map((e) => e.node.id));
     if (!conn.pageInfo.hasNextPage) return ids;
     after = conn.pageInfo.endCursor;
   }
@@ -119,7 +173,7 @@ describe('endpoint and auth', () => {
         body: JSON.stringify({ query: '{ users { totalCount } }' }),
       });
       expect(res.status).toBe(200);
-      expect(((await res.json()) as any).data.users.totalCount).toBe(60);
+      expect(((await res.json()) as GqlBody).data.users.totalCount).toBe(60);
     }
   });
 
@@ -151,7 +205,7 @@ describe('endpoint and auth', () => {
       body: JSON.stringify({ variables: {} }),
     });
     expect(noQuery.status).toBe(400);
-    expect(((await noQuery.json()) as any).errors[0].message).toBe('Must provide query string.');
+    expect(((await noQuery.json()) as GqlBody).errors[0].message).toBe('Must provide query string.');
   });
 });
 
@@ -166,7 +220,7 @@ describe('queries', () => {
     const edges = res.body.data.users.edges;
     expect(edges).toHaveLength(60);
     expect(res.body.data.users.pageInfo.hasNextPage).toBe(false);
-    expect(edges.map((e: any) => decodeId(e.node.id, 'User'))).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(edges.map((e) => decodeId(e.node.id, 'User'))).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(Buffer.from(edges[0].node.id, 'base64').toString()).toBe('User:1');
     const first = sim.state.listUsers()[0]!;
     expect(edges[0].node).toEqual({
@@ -219,7 +273,7 @@ describe('queries', () => {
         expect(conn.pageInfo.startCursor).toBe(conn.edges[0].cursor);
         expect(conn.pageInfo.endCursor).toBe(conn.edges[conn.edges.length - 1].cursor);
       }
-      seen.push(...conn.edges.map((e: any) => e.node.id));
+      seen.push(...conn.edges.map((e) => e.node.id));
       if (!conn.pageInfo.hasNextPage) {
         after = conn.pageInfo.endCursor;
         break;
@@ -253,7 +307,7 @@ describe('queries', () => {
     }
     expect(decodeCursor(encodeCursor(41))).toBe(41);
     const fromCursor = (await gql(sim, USERS_PAGE, { first: 2, after: encodeCursor(9) })).body.data.users;
-    expect(fromCursor.edges.map((e: any) => decodeId(e.node.id, 'User'))).toEqual([11, 12]);
+    expect(fromCursor.edges.map((e) => decodeId(e.node.id, 'User'))).toEqual([11, 12]);
   });
 
   it('applies the default page size when first is missing, also to nested group.users', async () => {
@@ -268,7 +322,7 @@ describe('queries', () => {
       sim,
       `{ groups(first: 100) { edges { node { id users { edges { node { id } } pageInfo { endCursor hasNextPage } totalCount } } } } }`,
     );
-    const node = nested.body.data.groups.edges.map((e: any) => e.node).find((g: any) => g.id === big.id);
+    const node = nested.body.data.groups.edges.map((e) => e.node).find((g) => g.id === big.id)!;
     expect(node.users.edges).toHaveLength(50);
     expect(node.users.totalCount).toBe(55);
     expect(node.users.pageInfo.hasNextPage).toBe(true);
@@ -276,7 +330,7 @@ describe('queries', () => {
     const rest = await gql(sim, GROUP_MEMBERS, { id: big.id, after: node.users.pageInfo.endCursor });
     expect(rest.body.data.group.users.edges).toHaveLength(5);
     expect(rest.body.data.group.users.pageInfo.hasNextPage).toBe(false);
-    const all = [...node.users.edges, ...rest.body.data.group.users.edges].map((e: any) => e.node.id);
+    const all = [...node.users.edges, ...rest.body.data.group.users.edges].map((e) => e.node.id);
     expect(new Set(all).size).toBe(55);
     expect(all).toEqual(sim.state.groupMembers(big.id).map((u) => u.id));
 
@@ -304,10 +358,10 @@ describe('queries', () => {
   it('supports backward paging with last/before', async () => {
     const sim = await start();
     const res = await gql(sim, '{ users(last: 3) { edges { node { id } } pageInfo { hasPreviousPage hasNextPage } } }');
-    expect(res.body.data.users.edges.map((e: any) => decodeId(e.node.id, 'User'))).toEqual([58, 59, 60]);
+    expect(res.body.data.users.edges.map((e) => decodeId(e.node.id, 'User'))).toEqual([58, 59, 60]);
     expect(res.body.data.users.pageInfo).toEqual({ hasPreviousPage: true, hasNextPage: false });
     const before = await gql(sim, `{ users(last: 2, before: "${encodeCursor(5)}") { edges { node { id } } } }`);
-    expect(before.body.data.users.edges.map((e: any) => decodeId(e.node.id, 'User'))).toEqual([4, 5]);
+    expect(before.body.data.users.edges.map((e) => decodeId(e.node.id, 'User'))).toEqual([4, 5]);
   });
 
   it('looks up single objects and filters lists', async () => {
@@ -330,7 +384,7 @@ describe('queries', () => {
     const expectedSynced = sim.state.listGroups().filter((g) => g.type === 'SYNCED').length;
     expect(synced.body.data.groups.totalCount).toBe(expectedSynced);
     expect(expectedSynced).toBeGreaterThan(0);
-    expect(synced.body.data.groups.edges.every((e: any) => e.node.type === 'SYNCED')).toBe(true);
+    expect(synced.body.data.groups.edges.every((e) => e.node.type === 'SYNCED')).toBe(true);
 
     const inactive = await gql(
       sim,
@@ -338,7 +392,7 @@ describe('queries', () => {
       { f: { isActive: { eq: false } } },
     );
     expect(inactive.body.data.groups.edges.length).toBeGreaterThan(0);
-    expect(inactive.body.data.groups.edges.every((e: any) => e.node.isActive === false)).toBe(true);
+    expect(inactive.body.data.groups.edges.every((e) => e.node.isActive === false)).toBe(true);
 
     const admins = await gql(
       sim,
@@ -347,7 +401,7 @@ describe('queries', () => {
     expect(admins.body.data.users.totalCount).toBe(
       sim.state.listUsers().filter((u) => u.role === 'ADMIN' || u.role === 'DEVOPS').length,
     );
-    expect(new Set(admins.body.data.users.edges.map((e: any) => e.node.role))).toEqual(new Set(['ADMIN', 'DEVOPS']));
+    expect(new Set(admins.body.data.users.edges.map((e) => e.node.role))).toEqual(new Set(['ADMIN', 'DEVOPS']));
 
     const email = sim.state.listUsers()[10]!.email;
     const byEmail = await gql(
@@ -365,7 +419,7 @@ describe('queries', () => {
       sim,
       `{ user(id: "${user.id}") { groups(first: 100) { edges { node { name } } totalCount } } }`,
     );
-    const names = res.body.data.user.groups.edges.map((e: any) => e.node.name);
+    const names = res.body.data.user.groups.edges.map((e) => e.node.name);
     expect(names[0]).toBe('Everyone');
     expect(names).toEqual(sim.state.groupsOf(user.id).map((g) => g.name));
     expect(res.body.data.user.groups.totalCount).toBe(names.length);
@@ -388,7 +442,7 @@ describe('mutations', () => {
       sim,
       `{ user(id: "${outsider.id}") { groups(first: 100) { edges { node { id } } } } }`,
     );
-    expect(groupsOfUser.body.data.user.groups.edges.map((e: any) => e.node.id)).toContain(group.id);
+    expect(groupsOfUser.body.data.user.groups.edges.map((e) => e.node.id)).toContain(group.id);
 
     const again = await gql(sim, GROUP_UPDATE, { id: group.id, add: [outsider.id] });
     expect(again.body.data.groupUpdate).toMatchObject({ ok: true, error: null });
@@ -503,7 +557,7 @@ describe('mutations', () => {
     expect(decodeId(newId, 'User')).toBe(9);
     const afterCreate = await count();
     expect(afterCreate.totalCount).toBe(9);
-    expect(afterCreate.edges.map((e: any) => e.node.id)).toContain(newId);
+    expect(afterCreate.edges.map((e) => e.node.id)).toContain(newId);
 
     const dup = await gql(sim, 'mutation { userCreate(email: "NEW.person@example.com") { ok error } }');
     expect(dup.body.data.userCreate.ok).toBe(false);
@@ -652,7 +706,7 @@ describe('request log', () => {
       topLevelFields: ['users'],
       calls: [{ path: 'users', field: 'users', args: { after: '<nil>', first: 100 } }],
     });
-    expect((entries[1]!.info.graphql as any).calls).toEqual([
+    expect((entries[1]!.info.graphql as GraphQLRequestInfo).calls).toEqual([
       { path: 'groups', field: 'groups', args: { first: 3 } },
       { path: 'groups.edges.node.users', field: 'users', args: { first: 100, after: null } },
     ]);
@@ -661,7 +715,7 @@ describe('request log', () => {
     expect(entries[4]).toMatchObject({ status: 401, identity: null });
 
     const usedNilCursor = sim.log.count((e) =>
-      ((e.info.graphql as any)?.calls ?? []).some((c: any) => c.args.after === '<nil>'),
+      ((e.info.graphql as GraphQLRequestInfo | undefined)?.calls ?? []).some((c) => c.args.after === '<nil>'),
     );
     expect(usedNilCursor).toBe(1);
     const dump = JSON.stringify(entries);

@@ -169,7 +169,7 @@ function planFor(desc: DescMessage): readonly DescField[] {
   collect(desc);
   // Fixpoint: a type holds maps if it has a map or Struct field, or a message field of a type that holds maps.
   const holdsMaps = new Set<DescMessage>();
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const d of reachable) {
       if (holdsMaps.has(d)) continue;

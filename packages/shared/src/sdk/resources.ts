@@ -141,7 +141,9 @@ export function userResource(options: UserOptions): Resource {
     .filter((e) => isEmail(e.address));
   const anyPrimary = emails.some((e) => e.primary);
   const trait = create(UserTraitSchema, {
-    emails: emails.map((e, i) => create(UserTrait_EmailSchema, { address: e.address, isPrimary: anyPrimary ? !!e.primary : i === 0 })),
+    emails: emails.map((e, i) =>
+      create(UserTrait_EmailSchema, { address: e.address, isPrimary: anyPrimary ? !!e.primary : i === 0 }),
+    ),
     status: create(UserTrait_StatusSchema, {
       status: USER_STATUS[options.status ?? 'enabled'],
       details: options.statusDetails ? truncateBytes(options.statusDetails, 1024) : '',
@@ -169,11 +171,7 @@ export function userResource(options: UserOptions): Resource {
         : undefined,
     employeeIds: options.employeeIds ?? [],
   });
-  return buildResource(
-    { ...options, status: options.status ?? 'enabled' },
-    [anyPack(UserTraitSchema, trait)],
-    profile,
-  );
+  return buildResource({ ...options, status: options.status ?? 'enabled' }, [anyPack(UserTraitSchema, trait)], profile);
 }
 
 export function groupResource(options: ResourceOptions): Resource {

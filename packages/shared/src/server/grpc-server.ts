@@ -47,11 +47,14 @@ export interface GrpcServerOptions {
 }
 
 /** A handler for the http2 server's `stream` event. */
-export function grpcStreamHandler(options: GrpcServerOptions): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
+export function grpcStreamHandler(
+  options: GrpcServerOptions,
+): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
   const routes = new Map<string, MethodImplSpec>();
   const add = (entry: ServiceEntry) => {
     const spec = createServiceImplSpec(entry.service, entry.impl);
-    for (const method of Object.values(spec.methods)) routes.set(`/${entry.service.typeName}/${method.method.name}`, method);
+    for (const method of Object.values(spec.methods))
+      routes.set(`/${entry.service.typeName}/${method.method.name}`, method);
   };
   options.services.eager.forEach(add);
   const loading = new Map<string, Promise<void>>();
@@ -104,7 +107,9 @@ async function serveCall(
   const call = new Call(stream, options.stats);
   const encoding = headers['grpc-encoding'];
   if (encoding !== undefined && encoding !== 'identity') {
-    call.fail(new RpcStatus(Code.Unimplemented, `grpc: Decompressor is not installed for grpc-encoding "${String(encoding)}"`));
+    call.fail(
+      new RpcStatus(Code.Unimplemented, `grpc: Decompressor is not installed for grpc-encoding "${String(encoding)}"`),
+    );
     return;
   }
   const path = headers[':path'] ?? '';
@@ -379,7 +384,8 @@ async function singleMessage<T>(messages: AsyncGenerator<T>): Promise<T> {
   const first = await messages.next();
   if (first.done) throw new RpcStatus(Code.Unimplemented, 'grpc: request has no message for a unary method');
   const second = await messages.next();
-  if (!second.done) throw new RpcStatus(Code.Unimplemented, 'grpc: request has more than one message for a unary method');
+  if (!second.done)
+    throw new RpcStatus(Code.Unimplemented, 'grpc: request has more than one message for a unary method');
   return first.value;
 }
 

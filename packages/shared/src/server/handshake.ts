@@ -57,7 +57,10 @@ export async function startConnectorService(options: ConnectorServiceOptions): P
     throw new HandshakeError(`invalid TLS credential: ${(err as Error).message}`, { cause: err });
   }
   const server = http2.createSecureServer(tls);
-  server.on('stream', grpcStreamHandler({ services: pluginServices(options), logger: options.logger, stats: options.stats }));
+  server.on(
+    'stream',
+    grpcStreamHandler({ services: pluginServices(options), logger: options.logger, stats: options.stats }),
+  );
   // Go sets TCP_NODELAY on every TCP connection; RPCs are small request/response exchanges, so we do too.
   server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
   // A client that fails mTLS is refused; that is not our process's error.

@@ -92,7 +92,10 @@ export function pluginServices(options: PluginHandlerOptions): PluginServices {
           import('./reflection.js'),
           reflectionIndex(),
         ]);
-        return serviceEntry(pb.ServerReflection, reflection.reflectionV1(() => built));
+        return serviceEntry(
+          pb.ServerReflection,
+          reflection.reflectionV1(() => built),
+        );
       },
     ],
     [
@@ -103,7 +106,10 @@ export function pluginServices(options: PluginHandlerOptions): PluginServices {
           import('./reflection.js'),
           reflectionIndex(),
         ]);
-        return serviceEntry(pb.ServerReflection, reflection.reflectionV1alpha(() => built));
+        return serviceEntry(
+          pb.ServerReflection,
+          reflection.reflectionV1alpha(() => built),
+        );
       },
     ],
   ]);
