@@ -8,7 +8,7 @@
 // spawns itself as the connector service over the Go-style handshake) with `--file` to a temp c1z, then counts the
 // requests in the simulator's request log, broken down by GraphQL top-level field and operation name.
 //
-// The Go connector's count is computed from its call pattern (spec §2.10; newest upstream, R = 5 roles):
+// The Go connector's count is computed from its call pattern (docs/apis/twingate.md, "Its call pattern"; R = 5 roles):
 //   1 validate + ⌈G/100⌉ groups pages + ⌈U/100⌉ users pages + G group-member reads (one per group, unpaginated)
 //   + R × ⌈U/100⌉ (a full users scan per role).
 import { spawn } from 'node:child_process';
@@ -86,7 +86,7 @@ try {
   const memberCounts = groups.map((g) => sim.state.groupMembers(g.id).length);
   const memberships = memberCounts.reduce((a, b) => a + b, 0);
 
-  // The Go connector's call pattern (spec §2.10), and what this connector's pattern needs for the same data.
+  // The Go connector's call pattern (docs/apis/twingate.md), and what this connector's pattern needs for the same data.
   const go = { validate: 1, groups: ceil(G), users: ceil(U), groupMembers: G, roleScans: R * ceil(U) };
   go.total = go.validate + go.groups + go.users + go.groupMembers + go.roleScans;
   const perRole = ROLES.map((r) => users.filter((u) => u.role === r).length);
@@ -203,7 +203,7 @@ try {
         `  (without the user role index, e.g. after a restart, role grants would add ${roleGrantsFallback} role-filtered users pages)`,
       );
       console.log('');
-      console.log(`Go connector call pattern for the same data (spec §2.10, R = ${R}):`);
+      console.log(`Go connector call pattern for the same data (docs/apis/twingate.md, R = ${R}):`);
       console.log(
         `  1 validate + ⌈G/100⌉ ${go.groups} + ⌈U/100⌉ ${go.users} + G ${go.groupMembers} + R×⌈U/100⌉ ${go.roleScans} = ${go.total}`,
       );

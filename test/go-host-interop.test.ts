@@ -1,5 +1,5 @@
-// Interop with a Go host: `test/go-host/main.go` is a standard-library stand-in for the baton-sdk parent (spec 2.2,
-// 2.5, 2.7): fresh Ed25519 CA + leaves, listener on fd 3 + BATON_CONNECTOR_SERVICE_LISTENER_FD=3, one base64
+// Interop with a Go host: `test/go-host/main.go` is a standard-library stand-in for the baton-sdk parent (docs/protocol.md:
+// "Handshake", "Credentials and mutual TLS", "Parent dial"): fresh Ed25519 CA + leaves, listener on fd 3 + BATON_CONNECTOR_SERVICE_LISTENER_FD=3, one base64
 // ServerConfig line on stdin, `_connector-service` appended; then crypto/tls + net/http HTTP/2 (ALPN h2) and
 // hand-framed gRPC unary calls: RateLimiterService/Do (echo + STATUS_EMPTY), GetMetadata, Validate, ListResources,
 // an invalid ListResources (InvalidArgument naming ResourceTypeId), and exit 0 within 1 s of closing stdin.

@@ -1,4 +1,4 @@
-// Command gohost is a stand-in for a Go Baton host (the baton-sdk parent, spec 2.2/2.5/2.7), written with the
+// Command gohost is a stand-in for a Go Baton host (the baton-sdk parent, docs/protocol.md "Handshake"), written with the
 // standard library only: it spawns a connector's `_connector-service` child with a fresh Ed25519 mTLS credential
 // (base64 ServerConfig line on stdin, listener on fd 3), dials it over TLS + HTTP/2 and makes real gRPC unary calls
 // (hand-framed). It prints one JSON line with the results as the last line of stdout and exits non-zero on any
@@ -54,7 +54,7 @@ func must(err error, what string) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Credentials (pkg/utls, spec 2.5)
+// Credentials (docs/protocol.md, "Credentials and mutual TLS")
 // ---------------------------------------------------------------------------------------------------------------
 
 type credential struct {

@@ -492,7 +492,7 @@ describe('SyncStore c1z files', () => {
     expect(Math.abs(parseGoTime(String(run.ended_at))!.getTime() - Date.now())).toBeLessThan(120_000);
   });
 
-  it('has the row counts, external ids and denormalised columns of spec 4.2', () => {
+  it('has the row counts, external ids and denormalised columns of docs/protocol.md (Rows and encoding)', () => {
     const count = (t: string) =>
       sql<{ n: number }>(db, `select count(*) as n from ${t} where sync_id = '${syncId}'`)[0].n;
     expect(count('v1_resource_types')).toBe(3);
@@ -654,7 +654,7 @@ describe('SyncStore c1z files', () => {
 });
 
 describe('SyncStore behaviour', () => {
-  it('upserts within a sync, keeps syncs apart and picks the sync per spec 4.4', async () => {
+  it('upserts within a sync, keeps syncs apart and picks the sync as readers do (docs/protocol.md)', async () => {
     const f = fixture();
     const store = SyncStore.create({ tempDir: dir('select') });
     try {

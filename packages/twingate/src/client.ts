@@ -1,7 +1,7 @@
 /**
  * The Twingate Admin API client: GraphQL over the shared HTTP client. Nothing here knows about gRPC or Baton.
  *
- * What it does differently from the Go connector (spec §6.4), on purpose:
+ * What it does differently from the Go connector (docs/apis/twingate.md, "Its bugs, which ours does not reproduce"), on purpose:
  * - ids, cursors and page sizes travel as GraphQL variables, never pasted into the query text;
  * - the first page is requested without `after` (never the literal "<nil>");
  * - pages use the largest size the API accepts (100), and group members arrive nested in the groups query;

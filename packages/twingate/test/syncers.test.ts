@@ -100,7 +100,7 @@ async function listUsers(t: TestConnector, ctx = t.ctx, limit = Infinity): Promi
   }
 }
 
-/** The go connector's call pattern for the same data (spec §2.10 with 5 roles). */
+/** The go connector's call pattern for the same data (docs/apis/twingate.md, "Its call pattern", with 5 roles). */
 function goRequests(sim: TwingateSimulator): number {
   const U = sim.state.listUsers().length;
   const G = sim.state.listGroups().length;

@@ -1,6 +1,6 @@
 /**
  * The v1 c1z envelope: the 5 magic bytes `C1ZF\0`, then a zstd stream whose content is a complete SQLite 3
- * database file (spec 4.1). Both directions stream through fixed-size buffers, so memory does not grow with the
+ * database file (docs/protocol.md, "Envelope"). Both directions stream through fixed-size buffers, so memory does not grow with the
  * database size.
  *
  * Compression: zstd level 3 (the Go writer's "default"), frame checksum on (as klauspost writes it). We never

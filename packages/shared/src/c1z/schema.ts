@@ -1,6 +1,6 @@
 /**
- * The SQLite schema of a v1 c1z: the v0.2.45 tables (spec 4.2) plus the columns, tables and index names of
- * v0.7.27 (spec 4.3), created in v0.7.27's order: resource_types, resources, entitlements, sync_runs, grants,
+ * The SQLite schema of a v1 c1z: the v0.2.45 tables plus the columns, tables and index names of
+ * v0.7.27 (docs/protocol.md, "Tables"), created in v0.7.27's order: resource_types, resources, entitlements, sync_runs, grants,
  * assets, connector_sessions.
  *
  * Grant expansion strategy: we write `supports_diff = 0` on every sync we create and leave the GrantExpandable

@@ -4,7 +4,7 @@
  *
  * - Never in memory: the database is a temp file; reads page through it by row id (as the Go reader does), so
  *   callers hold one page at a time however large the sync is.
- * - Rows follow spec 4.2/4.3 exactly: external_id and denormalised columns, deterministic proto blobs
+ * - Rows follow docs/protocol.md ("Tables", "Rows and encoding") exactly: external_id and denormalised columns, deterministic proto blobs
  *   (Go's `Deterministic: true`: deterministic.ts), Go-layout UTC timestamps (time.ts),
  *   `supports_diff = 0` syncs (schema.ts explains why).
  * - Writes are upserts keyed by (external_id, sync_id), batched into one transaction per call, with prepared
@@ -199,7 +199,7 @@ export class SyncStore {
 
   /**
    * Decompresses a c1z (ours or one written by the Go SDK) into a temp database and opens it. Missing tables and
-   * columns of older SDK versions are added, as Go readers do. Reads then follow spec 4.4 unless `selectSync`.
+   * columns of older SDK versions are added, as Go readers do. Reads then follow docs/protocol.md, "Choosing a sync", unless `selectSync`.
    */
   static async openC1z(path: string, options?: OpenC1zOptions): Promise<SyncStore> {
     const dir = SyncStore.makeTempDir(options);
@@ -329,7 +329,7 @@ export class SyncStore {
   }
 
   /**
-   * Chooses the sync that reads use. With an id: that sync (it must exist). Without: spec 4.4's rules, applied at
+   * Chooses the sync that reads use. With an id: that sync (it must exist). Without: the rules of docs/protocol.md, "Choosing a sync", applied at
    * each read — the sync being written, else the latest finished `full` sync (ended_at DESC), else the latest
    * unfinished sync (started_at DESC).
    */

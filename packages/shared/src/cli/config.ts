@@ -1,5 +1,5 @@
 /**
- * Configuration sources of the CLI runner, as Baton's cobra + viper setup has them (spec 3.7): command-line flags,
+ * Configuration sources of the CLI runner, as Baton's cobra + viper setup has them (docs/protocol.md, "CLI conventions"): command-line flags,
  * `BATON_<FLAG>` environment variables and a YAML file (`$BATON_CONFIG_PATH`, else `./.baton.yaml`) whose keys are
  * flag names. Precedence: flag > env > file > default. `--demo` adds a layer above flags for the values that point
  * the connector at the bundled simulator.

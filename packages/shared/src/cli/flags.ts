@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 /**
- * The flag table of the CLI runner: Baton's own flags (spec 3.7), the commands' flags, and the connector's flags
+ * The flag table of the CLI runner: Baton's own flags (docs/protocol.md, "CLI conventions"), the commands' flags, and the connector's flags
  * derived from its zod config schema (`apiKey` -> `--api-key` -> `BATON_API_KEY`).
  */
 import type { z } from 'zod';

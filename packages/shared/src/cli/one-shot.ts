@@ -1,5 +1,5 @@
 /**
- * One-shot mode, the parent side (spec 2.1, 3.7): like a Go connector, the process spawns itself as the connector
+ * One-shot mode, the parent side (docs/protocol.md, "Roles: parent and child" and "One-shot provisioning"): like a Go connector, the process spawns itself as the connector
  * service (`<node> <this script> <same argv> _connector-service`) and drives it over the real handshake: a full
  * sync into `--file`, or one provisioning call whose ids are looked up in `--file`.
  */

@@ -1,12 +1,12 @@
 /**
- * The parent's typed gRPC client for a connector (spec 2.7): one grpc-js `Client` (one channel) shared by every
+ * The parent's typed gRPC client for a connector (docs/protocol.md, "Parent dial"): one grpc-js `Client` (one channel) shared by every
  * `c1.connector.v2` service, unary calls made with `makeUnaryRequest` and protobuf-es (de)serialisation. Method
  * paths are derived from the generated service descriptors, never typed by hand.
  *
  * What this layer adds on top of plain grpc-js:
  *  - errors become `RpcError` (gRPC code, message, and the `c1.connector.v2.RateLimitDescription` status detail
- *    decoded from the `grpc-status-details-bin` trailer, which is what drives the syncer's back-off, spec 5.3);
- *  - the Go parent's rate-limit gate (spec 2.8) before every non-ratelimit call (see rate-limit-gate.ts);
+ *    decoded from the `grpc-status-details-bin` trailer, which is what drives the syncer's back-off, docs/protocol.md, "Errors and rate limits");
+ *  - the Go parent's rate-limit gate (docs/protocol.md, "Rate-limit gate") before every non-ratelimit call (see rate-limit-gate.ts);
  *  - exit awareness: when the connector process dies, pending and later calls fail with `ConnectorExitedError`
  *    (exit status + stderr tail) instead of a bare UNAVAILABLE or, worse, an empty reply;
  *  - `lastStats`: the latest `baton-ts-stats` response header our own server attaches.
@@ -237,7 +237,7 @@ export interface ConnectorClient {
 
 export interface GrpcConnectorClientOptions {
   /**
-   * The Go parent's rate-limit gate (spec 2.8): `Do` before and `Report` after every connector call. On by
+   * The Go parent's rate-limit gate (docs/protocol.md, "Rate-limit gate"): `Do` before and `Report` after every connector call. On by
    * default (`true`); `false` switches it off; an object switches it on with options.
    */
   rateLimitGate?: boolean | RateLimitGateOptions;

@@ -1,5 +1,5 @@
 /**
- * Grant expansion (spec 3.4): a grant annotated GrantExpandable{entitlement_ids: [src...]} on entitlement dst means
+ * Grant expansion (docs/protocol.md, "Grant expansion"): a grant annotated GrantExpandable{entitlement_ids: [src...]} on entitlement dst means
  * every principal holding src also holds dst. We build the src -> dst graph, break cycles into strongly connected
  * components, enforce Go's depth limit, and then, component by component in topological order, create the derived
  * grants (id "<dst>:<type>:<id>") or add src to the sources of grants that already exist. Reads and writes go

@@ -1,5 +1,5 @@
 /**
- * Parent side of listener passing (spec 2.2 step 2 and 8): open a TCP listener on 127.0.0.1:<ephemeral> and hand
+ * Parent side of listener passing (docs/protocol.md, "Listener passing"): open a TCP listener on 127.0.0.1:<ephemeral> and hand
  * the listening socket to the child as fd 3 (the child gets `BATON_CONNECTOR_SERVICE_LISTENER_FD=3`).
  *
  * The problem: Go dups the socket (`listener.File()`) without ever accepting on it in the parent. In Node, the only
@@ -35,7 +35,7 @@
  *  and `close()`. Everything that needs the port (building and encoding ServerConfig) is synchronous.
  *
  * The raw fd comes from the internal `server._handle.fd` (a TCPWrap property that exists on Unix in Node 18-24;
- * it is -1 on Windows, where the Go SDK uses port-only passing, spec 2.4). It is checked at runtime.
+ * it is -1 on Windows, where the Go SDK uses port-only passing). It is checked at runtime.
  */
 import net from 'node:net';
 

@@ -1,5 +1,5 @@
 /**
- * The Go parent's client-side rate-limit gate (spec 2.8), applied by `GrpcConnectorClient` before every unary call
+ * The Go parent's client-side rate-limit gate (docs/protocol.md, "Rate-limit gate"), applied by `GrpcConnectorClient` before every unary call
  * except `/c1.ratelimit.v1.RateLimiterService/*`:
  *
  *  1. descriptors = configured entries, then `connector_method` = full method path, then `connector_resource_type`

@@ -1,5 +1,5 @@
 /**
- * Spawn a connector as the Go host does (spec 2.2, 2.6, 2.7) and return a typed client for it.
+ * Spawn a connector as the Go host does (docs/protocol.md: "Handshake", "Child lifetime", "Parent dial") and return a typed client for it.
  *
  *  1. fresh in-memory Ed25519 CA + client/server leaves (tls/credentials.ts);
  *  2. a listener on 127.0.0.1:0 handed to the child as fd 3, env `BATON_CONNECTOR_SERVICE_LISTENER_FD=3`;

@@ -1,5 +1,5 @@
 /**
- * The host-side full sync (spec 3.1, 3.2, 3.3, 3.4): Validate → ResourceTypes → Resources (incl. child types,
+ * The host-side full sync (docs/protocol.md, "Sync"): Validate → ResourceTypes → Resources (incl. child types,
  * depth-first) → Entitlements → Grants → GrantExpansion, every list paged until `next_page_token == ""`.
  *
  * It follows the v0.1.7/v0.2.45 state machine with a few HEAD traits (tolerant of sloppy connectors):
@@ -382,7 +382,7 @@ class SyncRun {
     return new SyncError(this.phase, message, { cause });
   }
 
-  /** HEAD's wait rule for one retry (spec 3.2), in ms. */
+  /** Newer hosts' wait rule for one retry (docs/protocol.md, "Retries"), in ms. */
   private retryWaitMs(err: RpcError, attempts: number): { waitMs: number; fromRateLimit: boolean } {
     const rl = err.rateLimit;
     if (rl?.resetAt) {
@@ -485,7 +485,7 @@ class SyncRun {
   }
 
   private async syncAllResources(): Promise<void> {
-    // Every stored type gets a top-level call, child-only types included (spec 3.1 step 5).
+    // Every stored type gets a top-level call, child-only types included (docs/protocol.md, "Sync").
     for (const typeId of [...this.types.keys()]) {
       await this.syncResources(typeId, undefined);
     }
@@ -637,7 +637,7 @@ class SyncRun {
     }
   }
 
-  // -- grant expansion (spec 3.4) --------------------------------------------------------------------------------
+  // -- grant expansion (docs/protocol.md) --------------------------------------------------------------------------------
 
   private async expandGrants(): Promise<void> {
     const result = await expandGrants(this.store, this.expandable, {

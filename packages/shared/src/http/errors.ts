@@ -1,6 +1,6 @@
 /**
  * HTTP outcomes -> ConnectorError (gRPC code + message + optional RateLimitInfo), following the Go SDK's `uhttp`
- * mapping (spec 5.1) with two deliberate differences, marked below.
+ * mapping (docs/protocol.md, "Errors and rate limits") with two deliberate differences, marked below.
  *
  * Messages look like `<service>: <METHOD> <path>: <status> <statusText>: <body excerpt>` and pass through the
  * redactor given by the client (registered secrets plus the request's secret header values) before they are built

@@ -1,5 +1,5 @@
 /**
- * Rate-limit response headers -> RateLimitInfo, following the Go SDK's `ExtractRateLimitData` (spec 5.3).
+ * Rate-limit response headers -> RateLimitInfo, following the Go SDK's `ExtractRateLimitData` (docs/protocol.md, "Errors and rate limits").
  *
  * Header families read, first one present wins:
  *   limit:     X-Ratelimit-Limit, Ratelimit-Limit, X-RateLimit-Requests-Limit

@@ -44,7 +44,7 @@ export type Trait = 'user' | 'group' | 'role' | 'app' | 'secret';
 export type ProfileInput = Record<string, JsonValue | undefined | Date>;
 
 /**
- * Trait enum -> the annotation every resource of a type with that trait must carry (spec 1.4). Hosts check it on
+ * Trait enum -> the annotation every resource of a type with that trait must carry (docs/protocol.md, "Annotations and traits"). Hosts check it on
  * every resource; the sync engine and the conformance kit use this one table.
  */
 export const TRAIT_ANNOTATIONS: ReadonlyMap<ResourceType_Trait, DescMessage> = new Map<ResourceType_Trait, DescMessage>(

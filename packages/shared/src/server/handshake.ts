@@ -1,5 +1,5 @@
 /**
- * The child side of the subprocess protocol (`_connector-service`, spec 2.2): one base64 ServerConfig line on stdin,
+ * The child side of the subprocess protocol (`_connector-service`, docs/protocol.md, "Handshake"): one base64 ServerConfig line on stdin,
  * the listening socket inherited as fd 3, mTLS from the Ed25519 credential, and exit as soon as stdin closes
  * (the parent closed the pipe or died), so a connector can never outlive its host.
  */

@@ -1,5 +1,5 @@
 /**
- * Child side of listener passing (spec 2.2 step 9): serve on the already-listening socket the parent passed as an
+ * Child side of listener passing (docs/protocol.md, "Listener passing"): serve on the already-listening socket the parent passed as an
  * inherited descriptor, named by `BATON_CONNECTOR_SERVICE_LISTENER_FD`, and cross-check its port against
  * `ServerConfig.listen_port`. Error texts match the Go SDK so logs read the same.
  */

@@ -1,5 +1,5 @@
 /**
- * Request validation with the rules Baton declares through protoc-gen-validate (spec 1.6), so a bad request gets
+ * Request validation with the rules Baton declares through protoc-gen-validate (docs/protocol.md, "Validation"), so a bad request gets
  * INVALID_ARGUMENT with a message in PGV's shape, e.g.
  *   invalid ResourcesServiceListResourcesRequest.ResourceTypeId: value length must be between 1 and 1024 bytes, inclusive
  * Our .proto files carry no PGV options, so the rules live in this table, keyed by message and field.

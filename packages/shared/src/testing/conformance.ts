@@ -105,7 +105,7 @@ async function syncWithDeadline(
   }
 }
 
-/** Close the child and report how it exited (spec 2.6: status 0 once stdin is closed). */
+/** Close the child and report how it exited (status 0 once stdin is closed: docs/protocol.md, "Child lifetime"). */
 async function closeAndCheckExit(proc: ConnectorProcess, v: ViolationCollector): Promise<ExitStatus> {
   await proc.close();
   const exit = await proc.exited;

@@ -1,5 +1,5 @@
 /**
- * Invariants over a finished sync, read from a store (spec 1.3, 1.4, 3.1, 3.4). Works on any store that pages
+ * Invariants over a finished sync, read from a store (docs/protocol.md: "Ids", "Annotations and traits", "Sync", "Grant expansion"). Works on any store that pages
  * through its rows and answers point lookups: the `SyncStore` a conformance run syncs into, or a c1z written by
  * the CLI (`SyncStore.openC1z`). Duplicate ids cannot be seen here (the store keeps one row per id); the RPC
  * re-listing in relist.ts checks those on the raw answers.

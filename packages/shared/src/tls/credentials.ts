@@ -1,5 +1,5 @@
 /**
- * Handshake credentials for the Baton subprocess protocol (spec 2.5).
+ * Handshake credentials for the Baton subprocess protocol (docs/protocol.md, "Credentials and mutual TLS").
  *
  * The Go host (`pkg/utls`) builds, for every child it spawns, a fresh in-memory Ed25519 CA and two leaf
  * certificates signed by it: `c1-connector-client` (kept by the parent) and `c1-connector-server` (sent to the child

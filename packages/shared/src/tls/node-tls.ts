@@ -1,8 +1,8 @@
 /**
- * Conversions between the Go handshake credential format (spec 2.3/2.9: DER certificates, 64-byte raw Ed25519
+ * Conversions between the Go handshake credential format (docs/protocol.md, "Handshake": DER certificates, 64-byte raw Ed25519
  * keys) and what Node's TLS stack wants (PEM), plus ready-made option objects for both ends of the mTLS channel.
  *
- * Go side facts (spec 2.5):
+ * Go side facts (docs/protocol.md, "Credentials and mutual TLS"):
  *  - child (server): MinVersion TLS 1.2, own cert+key, RequireAndVerifyClientCert against the CA, NextProtos ["h2"].
  *  - parent (client): MinVersion TLS 1.2, RootCAs = CA, presents its own cert, ServerName "127.0.0.1" (so the
  *    server leaf must carry IP SAN 127.0.0.1), newer gRPC-Go insists on ALPN "h2".

@@ -1,5 +1,5 @@
 /**
- * Spawns a connector the way the Go host does (spec 2.2), written out step by step for the server tests so they do
+ * Spawns a connector the way the Go host does (docs/protocol.md, "Handshake"), written out step by step for the server tests so they do
  * not depend on our own host code: fresh Ed25519 credentials, a listener passed as fd 3, the ServerConfig line on stdin.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
