@@ -304,7 +304,7 @@ async function capabilitiesCommand(
   // create() does no I/O, so an incomplete config (no credentials in a CI workflow) still yields the capabilities.
   const config = lenientConnectorConfig(definition, parsed);
   const { connector } = buildConnector(definition, config, logger);
-  const { capabilitiesJson } = await import('../server/capabilities.js');
+  const { capabilitiesJson } = await import('../server/capabilities-json.js');
   io.stdout.write(capabilitiesJson(connector));
   return 0;
 }

@@ -1,10 +1,9 @@
 /**
  * Connector metadata and capabilities, derived from what the connector actually implements: every type syncs,
  * grant/revoke adds PROVISION, create/delete add RESOURCE_CREATE/DELETE, an account manager adds
- * ACCOUNT_PROVISIONING. The same data feeds GetMetadata and the `capabilities` command.
+ * ACCOUNT_PROVISIONING. The same data feeds GetMetadata and the `capabilities` command (capabilities-json.ts).
  */
-import { create, toJsonString } from '@bufbuild/protobuf';
-import { AnySchema, anyPack } from '@bufbuild/protobuf/wkt';
+import { create } from '@bufbuild/protobuf';
 import {
   Capability,
   CapabilityDetailCredentialOption,
@@ -15,7 +14,6 @@ import {
 } from '../gen/c1/connector/v2/connector_pb.js';
 import type { AccountManager, Connector, ConnectorDefinition } from '../sdk/connector.js';
 import { isHttpsUrl } from '../sdk/resources.js';
-import { protocolRegistry } from '../descriptors.js';
 
 const CREDENTIAL_OPTION: Record<AccountManager['credentialOptions'][number], CapabilityDetailCredentialOption> = {
   noPassword: CapabilityDetailCredentialOption.NO_PASSWORD,
@@ -62,25 +60,4 @@ export function connectorMetadata(definition: ConnectorDefinition, connector: Co
     capabilities: connectorCapabilities(connector),
     accountCreationSchema: connector.accountManager?.accountCreationSchema,
   });
-}
-
-/**
- * The `baton_capabilities.json` document: the capabilities packed in an Any (so the first key is "@type"),
- * printed as stable two-space-indented JSON like baton-sdk >= v0.8.24.
- */
-export function capabilitiesJson(connector: Connector): string {
-  const packed = anyPack(ConnectorCapabilitiesSchema, connectorCapabilities(connector));
-  const json: unknown = JSON.parse(toJsonString(AnySchema, packed, { registry: protocolRegistry() }));
-  return JSON.stringify(typeKeyFirst(json), null, 2);
-}
-
-/** protojson puts "@type" first in every Any object; protobuf-es emits it last, so move it back. */
-function typeKeyFirst(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(typeKeyFirst);
-  if (value === null || typeof value !== 'object') return value;
-  const obj = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  if ('@type' in obj) out['@type'] = obj['@type'];
-  for (const [key, inner] of Object.entries(obj)) if (key !== '@type') out[key] = typeKeyFirst(inner);
-  return out;
 }
