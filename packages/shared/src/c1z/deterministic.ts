@@ -20,6 +20,10 @@ import {
   type JsonValue,
   type MessageShape,
 } from '@bufbuild/protobuf';
+import { useNodeUtf8Encoder } from '../util/protobuf-utf8.js';
+
+// Annotations, c1z rows and gRPC answers are encoded with protobuf-es: use Node's faster UTF-8 encoder.
+useNodeUtf8Encoder();
 
 /** `message` encoded like Go's deterministic marshal (map and Struct keys sorted). */
 export function toDeterministicBinary<D extends DescMessage>(schema: D, message: MessageShape<D>): Buffer {

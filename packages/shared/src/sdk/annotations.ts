@@ -4,6 +4,10 @@
  */
 import { create, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { anyPack, anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
+import { useNodeUtf8Encoder } from '../util/protobuf-utf8.js';
+
+// Annotations, c1z rows and gRPC answers are encoded with protobuf-es: use Node's faster UTF-8 encoder.
+useNodeUtf8Encoder();
 
 export type Annotations = Any[];
 
