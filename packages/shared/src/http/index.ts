@@ -60,3 +60,20 @@ export {
   type HttpErrorDetails,
   type Redactor,
 } from './errors.js';
+export {
+  ClientCredentialsTokenSource,
+  withBearerToken,
+  type AccessToken,
+  type ClientCredentialsOptions,
+} from './oauth2.js';
+export {
+  JSON_API_MEDIA_TYPE,
+  jsonApiData,
+  jsonApiNextLink,
+  linkedPageChunk,
+  parseLinkedPageState,
+  sameOriginPath,
+  type LinkedPage,
+  type LinkedPageState,
+} from './json-api.js';
+export { ResponseCache, type ResponseCacheOptions } from './response-cache.js';
