@@ -35,7 +35,9 @@ export class ResponseCache<V> {
   private readonly ttlMs: number;
   private readonly now: () => number;
   private held = 0;
+  /** Answers that needed no load of their own (cached, or shared with a load in flight). */
   hits = 0;
+  /** Loads started. */
   misses = 0;
 
   constructor(options: ResponseCacheOptions = {}) {
@@ -60,7 +62,10 @@ export class ResponseCache<V> {
       return cached;
     }
     const inFlight = this.loading.get(key);
-    if (inFlight) return inFlight;
+    if (inFlight) {
+      this.hits++;
+      return inFlight;
+    }
     this.misses++;
     const promise = load()
       .then((value) => {
