@@ -16,9 +16,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { messageToJson, SyncStore } from '@baton-ts/shared/c1z';
-import { EntitlementSchema, GrantSchema, ResourceSchema } from '@baton-ts/shared/pb';
-import { checkSyncInvariants, provisioningRoundTrip, runConformance } from '@baton-ts/shared/testing';
+import { SyncStore } from '@baton-ts/shared/c1z';
+import {
+  batonFreeEnv,
+  checkSyncInvariants,
+  provisioningRoundTrip,
+  runCommand,
+  runConformance,
+  syncSnapshot,
+  type CommandResult,
+} from '@baton-ts/shared/testing';
 import type { RequestLogEntry } from '@baton-ts/shared/simulator';
 import { startVgsSimulator, type VgsSimulator, type VgsSimulatorOptions } from '../packages/vgs/simulator/index.js';
 
@@ -29,12 +36,6 @@ const TYPES = ['user', 'invitation', 'org', 'vault', 'service_account'];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BATON_')) env[k] = v;
-  return { ...env, ...extra };
-}
 
 const sims: VgsSimulator[] = [];
 async function startSim(options: VgsSimulatorOptions = {}): Promise<VgsSimulator> {
@@ -59,63 +60,15 @@ function flags(sim: VgsSimulator, secret = sim.clientSecret): string[] {
   ];
 }
 
-interface BinResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runBin(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<BinResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, [BIN, ...args], { env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+type BinResult = CommandResult;
+const cleanEnv = batonFreeEnv;
+const runBin = (args: string[], options: { env?: NodeJS.ProcessEnv } = {}) => runCommand(node, [BIN, ...args], options);
 
 const isMutation = (e: RequestLogEntry) => e.method !== 'GET' && !e.path.startsWith('/auth/');
 const mutationCounter = (sim: VgsSimulator) => () => sim.log.count(isMutation);
 const lastSeq = (sim: VgsSimulator) => sim.log.last()?.seq ?? 0;
 const mutationsAfter = (sim: VgsSimulator, seq: number) =>
   sim.log.filter((e) => e.seq > seq && isMutation(e)).map((e) => `${e.method} ${e.path} ${e.status}`);
-
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
-
-function snapshot(store: SyncStore) {
-  const byKey = <T>(items: Iterable<T>, key: (t: T) => string, json: (t: T) => unknown) =>
-    [...items].map((t) => [key(t), canonical(json(t))] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return {
-    resources: byKey(
-      store.resources(),
-      (r) => `${r.id!.resourceType}:${r.id!.resource}`,
-      (r) => messageToJson(ResourceSchema, r),
-    ),
-    entitlements: byKey(
-      store.entitlements(),
-      (e) => e.id,
-      (e) => messageToJson(EntitlementSchema, e),
-    ),
-    grants: byKey(
-      store.grants(),
-      (g) => g.id,
-      (g) => messageToJson(GrantSchema, g),
-    ),
-  };
-}
 
 /** What the sync of the simulator's configured organization must hold. */
 function expectedCounts(sim: VgsSimulator) {
@@ -384,8 +337,8 @@ describe('faults: 10% 429 and 10% 5xx', () => {
     const b = await SyncStore.openC1z(faultyFile);
     try {
       expect(checkSyncInvariants(a)).toEqual([]);
-      const sa = snapshot(a);
-      const sb = snapshot(b);
+      const sa = syncSnapshot(a);
+      const sb = syncSnapshot(b);
       expect(a.counts()).toEqual(expectedCounts(sim));
       expect(sb.resources).toEqual(sa.resources);
       expect(sb.entitlements).toEqual(sa.entitlements);

@@ -1,6 +1,7 @@
 /**
  * Client-credentials tokens and the bearer wrapper against a real loopback token endpoint (the simulator kit's
- * server), JSON:API paging helpers, the response cache, mapConcurrent and the account-creation schema builder.
+ * server), JSON:API paging helpers, the response cache, mapConcurrent, the account-creation schema builder, and the
+ * simulator kit's runtime options and dataset presets.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -14,7 +15,13 @@ import {
   withBearerToken,
   type LinkedPage,
 } from '../src/http/index.js';
-import { SimulatorServer, type SimRequest } from '../src/simulator/index.js';
+import {
+  RateLimiter,
+  SimulatorServer,
+  resolvePreset,
+  runtimeOptionsControl,
+  type SimRequest,
+} from '../src/simulator/index.js';
 import { Code, ConnectorError } from '../src/sdk/errors.js';
 import { accountCreationSchema, mapConcurrent } from '../src/index.js';
 import { newRuntimeStats } from '../src/sdk/connector.js';
@@ -317,5 +324,25 @@ describe('accountCreationSchema', () => {
     });
     expect(schema.fieldMap.vaults!.field.case).toBe('stringListField');
     expect(schema.fieldMap.admin).toMatchObject({ order: 9, field: { case: 'boolField' } });
+  });
+});
+
+describe('simulator runtime options and presets', () => {
+  it('setOptions merges rate limits into the limiter and the rest into the options; options() is a copy', () => {
+    const limiter = new RateLimiter({ limits: { read: 5, write: 1 } });
+    const runtime = { rateLimits: { read: 5, write: 1 }, pageSize: 10 };
+    const control = runtimeOptionsControl(runtime, limiter);
+    control.setOptions({ rateLimits: { read: 0 } as { read: number; write: number }, pageSize: 3 });
+    expect(control.options()).toEqual({ rateLimits: { read: 0, write: 1 }, pageSize: 3 });
+    expect(limiter.getLimits()).toEqual({ read: 0, write: 1 });
+    control.options().rateLimits.write = 99;
+    expect(runtime.rateLimits.write).toBe(1);
+  });
+
+  it('resolvePreset answers a preset by name, a spec as is, and lists the presets for an unknown name', () => {
+    const presets = { tiny: { n: 1 }, large: { n: 9 } };
+    expect(resolvePreset(presets, 'large')).toEqual({ n: 9 });
+    expect(resolvePreset(presets, { n: 4 })).toEqual({ n: 4 });
+    expect(() => resolvePreset(presets, 'toString')).toThrow('unknown dataset "toString"; use one of tiny, large');
   });
 });

@@ -7,19 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock, RequestLog, SimRequest, SimResponse, SimulatorServer } from '@baton-ts/shared/simulator';
 
+import { SCOPES } from '../src/client.js';
 import type { InviteRecord, MemberRecord, OrganizationRecord, ServiceAccountRecord, VaultRecord } from './model.js';
 import { VgsError, type VaultMemberView, type VgsState } from './state.js';
 
 export const TOKEN_PATH = '/auth/realms/vgs/protocol/openid-connect/token';
 export const JSON_API = 'application/vnd.api+json';
 
-export const SCOPES = {
-  organizationsRead: 'organizations:read',
-  vaultsRead: 'vaults:read',
-  usersRead: 'organization-users:read',
-  usersWrite: 'organization-users:write',
-  serviceAccountsRead: 'service-accounts:read',
-} as const;
+// The scopes (including the one assumed for the service-accounts listing) are the client's: the simulator enforces
+// exactly what the connector expects.
+export { SCOPES };
 
 /** Options that can change while the simulator runs. */
 export interface VgsRuntimeOptions {

@@ -1,4 +1,4 @@
-import { SeededRandom, UniqueEmails, randomPersonName, teamName } from '@baton-ts/shared/simulator';
+import { SeededRandom, UniqueEmails, randomPersonName, resolvePreset, teamName } from '@baton-ts/shared/simulator';
 
 import { clientIdFor, inviteId, organizationId, secret, userId, uuid, vaultIdentifier } from './ids.js';
 import type {
@@ -42,16 +42,6 @@ export const DATASETS: Record<DatasetName, DatasetSpec> = {
   large: { members: 5_000, vaults: 200, vaultMemberships: 20_000, invites: 500, serviceAccounts: 20, seed: 'large' },
 };
 
-export function resolveDatasetSpec(dataset: DatasetName | DatasetSpec): DatasetSpec {
-  if (typeof dataset === 'string') {
-    const spec = DATASETS[dataset];
-    if (!spec)
-      throw new Error(`unknown dataset ${JSON.stringify(dataset)}; use one of ${Object.keys(DATASETS).join(', ')}`);
-    return spec;
-  }
-  return dataset;
-}
-
 /** The configured organization of every dataset (the `organization-id` the simulator hands out). */
 export const PRIMARY_ORGANIZATION_ID = 'ACsimQN3Lv875yyqZiLQ2s7V';
 /** The connector's own service account in every dataset. */
@@ -86,7 +76,7 @@ const ENVIRONMENTS = ['SANDBOX', 'LIVE', 'SANDBOX', 'LIVE-EU-1'];
  * access, 2 expired, 3 stale (VGS still says PENDING, but it is past its 7 days), 4 pending for an admin.
  */
 export function generateDataset(input: DatasetName | DatasetSpec, now: number = Date.now()): VgsData {
-  const spec = resolveDatasetSpec(input);
+  const spec = resolvePreset(DATASETS, input);
   const rng = new SeededRandom(spec.seed ?? `${spec.members}/${spec.vaults}/${spec.vaultMemberships}`);
   const emails = new UniqueEmails('example.com');
   const otherVaults = Math.max(0, Math.floor(spec.otherOrgVaults ?? 2));

@@ -3,6 +3,7 @@ import {
   RateLimiter,
   RequestLog,
   SimulatorServer,
+  runtimeOptionsControl,
   systemClock,
   type Clock,
   type FaultConfig,
@@ -153,14 +154,6 @@ export async function startVgsSimulator(options: VgsSimulatorOptions = {}): Prom
     rateLimiter,
     issuedTokens: () => api.issuedTokens,
     revokeTokens: () => api.revokeTokens(),
-    setOptions(update) {
-      if (update.rateLimits) {
-        runtime.rateLimits = { ...runtime.rateLimits, ...update.rateLimits };
-        rateLimiter.setLimits(runtime.rateLimits);
-      }
-      const { rateLimits: _ignored, ...rest } = update;
-      Object.assign(runtime, rest);
-    },
-    options: () => ({ ...runtime, rateLimits: { ...runtime.rateLimits } }),
+    ...runtimeOptionsControl(runtime, rateLimiter),
   };
 }

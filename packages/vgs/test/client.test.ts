@@ -4,7 +4,7 @@
  * the service-accounts listing where the token allows it, and the page cache.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Code, ConnectorError } from '@baton-ts/shared';
+import { Code, type ConnectorError } from '@baton-ts/shared';
 import { newRuntimeStats } from '@baton-ts/shared/testing';
 import { parseVgsTime, VgsClient, type VgsClientOptions } from '../src/client.js';
 import { DEFAULT_SCOPES, type VgsSimulator } from '../simulator/index.js';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Code, ConnectorError } from '@baton-ts/shared';
+import { Code, type ConnectorError } from '@baton-ts/shared';
 import { newRuntimeStats } from '@baton-ts/shared/testing';
 import { configSchema } from '../src/config.js';
 import { vgs, VERSION, createVgsConnector } from '../src/connector.js';

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   Code,
-  ConnectorError,
+  type ConnectorError,
   grant as buildGrant,
   resourceId,
   type Entitlement,

@@ -42,3 +42,5 @@ export {
   type CapturedLogger,
   type InProcessSyncResult,
 } from './in-process.js';
+/** For end-to-end tests that run a connector's bin: a BATON_*-free environment, a subprocess runner, sync snapshots. */
+export { batonFreeEnv, runCommand, syncSnapshot, type CommandResult, type SnapshotRows } from './bin-runner.js';

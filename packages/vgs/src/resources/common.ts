@@ -1,5 +1,5 @@
 /** What the resource types share: the Go connector's V1 identifiers, role parsing and principal checks. */
-import { annotation, invalidArgument, type Entitlement, type Resource } from '@baton-ts/shared';
+import { annotation, invalidArgument, type Entitlement, type Resource, type ResourceSyncer } from '@baton-ts/shared';
 import { V1IdentifierSchema } from '@baton-ts/shared/pb';
 import type { LinkedPage } from '@baton-ts/shared/http';
 import type { VgsVault } from '../client.js';
@@ -64,3 +64,12 @@ export function inOrganization(vault: VgsVault, organizationId: string): boolean
 export function serviceAccountId(clientId: string): string {
   return clientId.trim().toLowerCase();
 }
+
+/**
+ * The entitlements and grants of types whose resources hold none (users, invitations, service accounts): their type
+ * carries SkipEntitlementsAndGrants, so hosts do not ask; a host that asks anyway gets empty lists.
+ */
+export const noEntitlementsOrGrants: Pick<ResourceSyncer, 'entitlements' | 'grants'> = {
+  entitlements: async () => ({ items: [] }),
+  grants: async () => ({ items: [] }),
+};

@@ -39,7 +39,7 @@ import {
   type VgsClient,
   type VgsInvitation,
 } from '../client.js';
-import { filterPage } from './common.js';
+import { filterPage, noEntitlementsOrGrants } from './common.js';
 import { toUserResource } from './user.js';
 
 export const invitationType = resourceType({
@@ -98,13 +98,7 @@ export function invitationSyncer(deps: { client: VgsClient }): ResourceSyncer {
       return { items: chunk.items.map(toInvitationResource), next: chunk.next };
     },
 
-    async entitlements() {
-      return { items: [] };
-    },
-
-    async grants() {
-      return { items: [] };
-    },
+    ...noEntitlementsOrGrants,
 
     async delete(id: ResourceId, _parent, ctx: CallContext): Promise<DeleteOutcome> {
       const invitations = await client.all((url, mode) => client.invitesPage(url, mode, ctx.signal), 'fresh');

@@ -25,7 +25,7 @@ import {
 } from '@baton-ts/shared';
 import type { LinkedPage } from '@baton-ts/shared/http';
 import { isServiceAccountEmail, serviceAccountClientId, SERVICE_ACCOUNT_DOMAIN, type VgsClient } from '../client.js';
-import { inOrganization, serviceAccountId } from './common.js';
+import { inOrganization, noEntitlementsOrGrants, serviceAccountId } from './common.js';
 
 export const serviceAccountType = resourceType({
   id: 'service_account',
@@ -143,12 +143,6 @@ export function serviceAccountSyncer(deps: { client: VgsClient }): ResourceSynce
       return pageOfArray((merged.items as ServiceAccountRecord[]).map(toServiceAccountResource), page);
     },
 
-    async entitlements() {
-      return { items: [] };
-    },
-
-    async grants() {
-      return { items: [] };
-    },
+    ...noEntitlementsOrGrants,
   };
 }

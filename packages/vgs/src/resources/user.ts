@@ -19,7 +19,7 @@ import {
 } from '@baton-ts/shared';
 import { linkedPageChunk, type LinkedPageState } from '@baton-ts/shared/http';
 import { isServiceAccountEmail, type VgsClient, type VgsMember } from '../client.js';
-import { filterPage } from './common.js';
+import { filterPage, noEntitlementsOrGrants } from './common.js';
 
 export const userType = resourceType({
   id: 'user',
@@ -81,13 +81,7 @@ export function userSyncer(deps: { client: VgsClient }): ResourceSyncer {
       return { items: chunk.items.map(toUserResource), next: chunk.next };
     },
 
-    async entitlements() {
-      return { items: [] };
-    },
-
-    async grants() {
-      return { items: [] };
-    },
+    ...noEntitlementsOrGrants,
 
     async delete(id: ResourceId, _parent, ctx: CallContext): Promise<DeleteOutcome> {
       const members = await client.all((url, mode) => client.membersPage(url, mode, ctx.signal), 'fresh');
