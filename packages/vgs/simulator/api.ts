@@ -214,6 +214,10 @@ export class VgsApi {
     server.get('/organizations/:org/members', (req) =>
       this.inOrg(req, SCOPES.usersRead, (org) => this.members(req, org)),
     );
+    // The older path of the same list, still used by vgs-api-client-go.
+    server.get('/organizations/:org/users', (req) =>
+      this.inOrg(req, SCOPES.usersRead, (org) => this.members(req, org)),
+    );
     server.put('/organizations/:org/members/:user', (req) =>
       this.inOrg(req, SCOPES.usersWrite, (org) =>
         this.write(req, () => this.ctx.state.setMemberRole(org.id, req.params.user!, this.attribute(req, 'role'))),
@@ -264,7 +268,12 @@ export class VgsApi {
     server.get('/vaults', (req) =>
       this.scoped(req, SCOPES.vaultsRead, (sa) => {
         const orgIds = new Set(this.ctx.state.organizationsOf(sa).map((o) => o.id));
-        return paged(req, this.ctx.runtime, this.ctx.state.listVaults(orgIds), (v) => vaultJson(req, v));
+        // vgs-cli looks a vault up with `filter[vaults][identifier]`.
+        const identifier = req.query.get('filter[vaults][identifier]');
+        const vaults = this.ctx.state
+          .listVaults(orgIds)
+          .filter((v) => identifier === null || v.identifier === identifier);
+        return paged(req, this.ctx.runtime, vaults, (v) => vaultJson(req, v));
       }),
     );
     server.get('/vaults/:vault/members', (req) =>

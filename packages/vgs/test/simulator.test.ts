@@ -214,6 +214,12 @@ describe('accounts API', () => {
     expect(new Set(listed.map((m) => m.attributes.role))).toEqual(new Set(['read', 'write', 'admin']));
     expect(listed.find((m) => m.attributes.email === `${sim.clientId}@vgs.dev`)?.attributes.role).toBe('write');
     for (const m of listed) expect(m.attributes.id).toBe(m.id);
+    const one = await call(sim, 'GET', `/vaults?filter[vaults][identifier]=${first}`, { token: t });
+    expect(
+      (one.json.data as Array<{ attributes: { identifier: string } }>).map((v) => v.attributes.identifier),
+    ).toEqual([first]);
+    const older = await call(sim, 'GET', `/organizations/${primary!.id}/users`, { token: t });
+    expect(older.json.data.length).toBe(sim.state.listMembers(primary!.id).length + 2);
     const hiddenVault = sim.state.listVaults(new Set([hidden!.id]))[0]!;
     expect((await call(sim, 'GET', `/vaults/${hiddenVault.identifier}/members`, { token: t })).status).toBe(403);
   });
