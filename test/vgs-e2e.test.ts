@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
 import {
   batonFreeEnv,
@@ -28,6 +28,9 @@ import {
 } from '@baton-ts/shared/testing';
 import type { RequestLogEntry } from '@baton-ts/shared/simulator';
 import { startVgsSimulator, type VgsSimulator, type VgsSimulatorOptions } from '../packages/vgs/simulator/index.js';
+
+// Each test spawns several processes; on a loaded 2-core machine one bin run can take ten seconds or more.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const BIN = fileURLToPath(new URL('../packages/vgs/dist/bin/baton-vgs.mjs', import.meta.url));
 const node = process.execPath;
