@@ -18,13 +18,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
 import {
-  batonFreeEnv,
   checkSyncInvariants,
+  envWithoutBaton,
   provisioningRoundTrip,
-  runCommand,
   runConformance,
+  runProcess,
   syncSnapshot,
-  type CommandResult,
+  type ProcessResult,
 } from '@baton-ts/shared/testing';
 import type { RequestLogEntry } from '@baton-ts/shared/simulator';
 import { startVgsSimulator, type VgsSimulator, type VgsSimulatorOptions } from '../packages/vgs/simulator/index.js';
@@ -63,9 +63,10 @@ function flags(sim: VgsSimulator, secret = sim.clientSecret): string[] {
   ];
 }
 
-type BinResult = CommandResult;
-const cleanEnv = batonFreeEnv;
-const runBin = (args: string[], options: { env?: NodeJS.ProcessEnv } = {}) => runCommand(node, [BIN, ...args], options);
+type BinResult = ProcessResult;
+const cleanEnv = envWithoutBaton;
+const runBin = (args: string[], options: { env?: NodeJS.ProcessEnv } = {}) =>
+  runProcess(node, [BIN, ...args], { env: options.env ?? cleanEnv() });
 
 const isMutation = (e: RequestLogEntry) => e.method !== 'GET' && !e.path.startsWith('/auth/');
 const mutationCounter = (sim: VgsSimulator) => () => sim.log.count(isMutation);

@@ -42,5 +42,12 @@ export {
   type CapturedLogger,
   type InProcessSyncResult,
 } from './in-process.js';
-/** For end-to-end tests that run a connector's bin: a BATON_*-free environment, a subprocess runner, sync snapshots. */
-export { batonFreeEnv, runCommand, syncSnapshot, type CommandResult, type SnapshotRows } from './bin-runner.js';
+/** For end-to-end tests and benchmarks that run a bin as a user does and compare the sync files it writes. */
+export {
+  canonicalJson,
+  envWithoutBaton,
+  runProcess,
+  syncSnapshot,
+  type ProcessResult,
+  type SyncSnapshot,
+} from './bin-process.js';

@@ -1,40 +1,38 @@
 /**
- * Helpers for end-to-end tests that run a connector's bin as a subprocess (syncs, one-shot provisioning, config
- * errors) and compare the sync files it writes.
+ * Helpers for end-to-end tests and benchmarks that run a connector bin as a user does (a plain subprocess, flags,
+ * `BATON_*` variables) and compare the sync files it writes.
  */
 import { spawn } from 'node:child_process';
-import type { SyncStore } from '../c1z/index.js';
-import { messageToJson } from '../c1z/protojson.js';
 import { EntitlementSchema } from '../gen/c1/connector/v2/entitlement_pb.js';
 import { GrantSchema } from '../gen/c1/connector/v2/grant_pb.js';
 import { ResourceSchema } from '../gen/c1/connector/v2/resource_pb.js';
+import { messageToJson, type SyncStore } from '../c1z/index.js';
 
-/** The current environment without any `BATON_*` variable (so only what a test passes reaches the bin), plus `extra`. */
-export function batonFreeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/** This process's environment without any `BATON_*` variable, plus `extra`: only what a test passes reaches the bin. */
+export function envWithoutBaton(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BATON_')) env[k] = v;
   return { ...env, ...extra };
 }
 
-export interface CommandResult {
+export interface ProcessResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
 
-/** Runs `command args` to completion (killed after `timeoutMs`, default 90 s), capturing stdout and stderr. */
-export function runCommand(
+/**
+ * Runs a command to its end (stdin closed) and collects its output; killed with SIGKILL after `timeoutMs`
+ * (default 90 s). Asynchronous, so a simulator in the calling process keeps answering while it runs.
+ */
+export function runProcess(
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<CommandResult> {
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      env: options.env ?? batonFreeEnv(),
-      cwd: options.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -51,8 +49,8 @@ export function runCommand(
   });
 }
 
-/** JSON text with object keys sorted, so messages built in a different key order compare equal. */
-function canonicalJson(value: unknown): string {
+/** JSON text with object keys sorted, so equal values built in a different key order compare equal. */
+export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
@@ -60,28 +58,32 @@ function canonicalJson(value: unknown): string {
   );
 }
 
-export type SnapshotRows = Array<readonly [id: string, json: string]>;
+export interface SyncSnapshot {
+  /** `[type:id, canonical protojson]`, sorted by key. */
+  resources: Array<readonly [string, string]>;
+  entitlements: Array<readonly [string, string]>;
+  grants: Array<readonly [string, string]>;
+}
 
-/** Everything a sync file holds, as `id -> canonical protojson` rows sorted by id (for comparing two syncs). */
-export function syncSnapshot(store: SyncStore): {
-  resources: SnapshotRows;
-  entitlements: SnapshotRows;
-  grants: SnapshotRows;
-} {
-  const rows = <T>(items: Iterable<T>, key: (t: T) => string, json: (t: T) => unknown): SnapshotRows =>
+/**
+ * Everything a sync file says, in a form two files can be compared by (`expect(a).toEqual(b)`): every resource,
+ * entitlement and grant as canonical protojson, sorted by id. Sync ids and timestamps of the file are left out.
+ */
+export function syncSnapshot(store: SyncStore): SyncSnapshot {
+  const sorted = <T>(items: Iterable<T>, key: (t: T) => string, json: (t: T) => unknown) =>
     [...items].map((t) => [key(t), canonicalJson(json(t))] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
-    resources: rows(
+    resources: sorted(
       store.resources(),
       (r) => `${r.id!.resourceType}:${r.id!.resource}`,
       (r) => messageToJson(ResourceSchema, r),
     ),
-    entitlements: rows(
+    entitlements: sorted(
       store.entitlements(),
       (e) => e.id,
       (e) => messageToJson(EntitlementSchema, e),
     ),
-    grants: rows(
+    grants: sorted(
       store.grants(),
       (g) => g.id,
       (g) => messageToJson(GrantSchema, g),
