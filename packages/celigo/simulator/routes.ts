@@ -110,12 +110,17 @@ function integrationUserJson({ share, level }: IntegrationUser): unknown {
     accessLevel: level,
     accountSSORequired: share.accountSSORequired,
     ...(share.disabled ? { disabled: true } : {}),
-    sharedWithUser: {
-      _id: share.sharedWithUser._id,
-      email: share.sharedWithUser.email,
-      name: share.sharedWithUser.name,
-      accountSSOLinked: share.sharedWithUser.accountSSOLinked,
-    },
+    // Test data may lack the person (a robustness case for clients): leave it out rather than fail.
+    ...(share.sharedWithUser
+      ? {
+          sharedWithUser: {
+            _id: share.sharedWithUser._id,
+            email: share.sharedWithUser.email,
+            name: share.sharedWithUser.name,
+            accountSSOLinked: share.sharedWithUser.accountSSOLinked,
+          },
+        }
+      : {}),
   };
 }
 

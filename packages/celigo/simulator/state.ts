@@ -33,7 +33,8 @@ export type Outcome<T = undefined> = { ok: true; value: T } | { ok: false; error
 /** A user as an integration's user list shows it: with the level they hold on that integration. */
 export interface IntegrationUser {
   share: AshareRecord;
-  level: AccessLevel;
+  /** An `AccessLevel`; a level this simulator does not know (test data for a future Celigo level) passes through. */
+  level: string;
 }
 
 /** Writable boolean flags: a PUT that omits one sets it to false. */
@@ -94,7 +95,8 @@ export class CeligoState {
   /**
    * Who an integration's user list shows, and at which level, the way Celigo's own UI derives it: account
    * administrators as `administrator`, account-wide `manage` as `manage`, account-wide `monitor` as `monitor` unless
-   * a per-integration entry raises it to `manage`, and integration-only users at their entry's level. Declined
+   * a per-integration entry raises it to `manage`, and integration-only users at their entry's level (any other
+   * account-wide level, which only test data has, is shown as is). Declined
    * invitations give no access and are left out; the owner has no share and is not shown. Undefined for an unknown
    * integration.
    */
@@ -104,9 +106,9 @@ export class CeligoState {
     for (const share of this.shares) {
       if (share.dismissed) continue;
       const entry = share.integrationAccessLevel.find((e) => e._integrationId === integrationId);
-      let level: AccessLevel | undefined;
-      if (share.accessLevel === 'administrator' || share.accessLevel === 'manage') level = share.accessLevel;
-      else if (share.accessLevel === 'monitor') level = entry?.accessLevel === 'manage' ? 'manage' : 'monitor';
+      let level: string | undefined;
+      if (share.accessLevel === 'monitor') level = entry?.accessLevel === 'manage' ? 'manage' : 'monitor';
+      else if (share.accessLevel) level = share.accessLevel;
       else level = entry?.accessLevel;
       if (level) out.push({ share, level });
     }
@@ -184,7 +186,7 @@ export class CeligoState {
     const input = body as Record<string, unknown>;
     const email = typeof input.email === 'string' ? input.email.trim().toLowerCase() : '';
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return fail(422, 'invalid_field', 'A valid email is required.', 'email');
-    if (email === this.owner.email.toLowerCase() || this.shares.some((s) => s.sharedWithUser.email.toLowerCase() === email)) {
+    if (email === this.owner.email.toLowerCase() || this.shares.some((s) => s.sharedWithUser?.email?.toLowerCase() === email)) {
       return fail(409, 'already_exists', `${email} already has access to this account.`);
     }
     const access = this.parseAccess(input.accessLevel, input.integrationAccessLevel);

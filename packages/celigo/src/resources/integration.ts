@@ -16,6 +16,7 @@ import {
   ConnectorError,
   entitlement,
   grant,
+  pageOfArray,
   resourceId,
   resourceType,
   type CallContext,
@@ -91,8 +92,11 @@ export function integrationSyncer(deps: { client: CeligoClient; accountIndex?: A
       return integration ? toIntegrationResource(integration) : undefined;
     },
 
-    async entitlements(resource) {
-      return { items: declaredLevels().map((level) => integrationEntitlement(resource, level)) };
+    async entitlements(resource, page: PageRequest<number>) {
+      return pageOfArray(
+        declaredLevels().map((level) => integrationEntitlement(resource, level)),
+        page,
+      );
     },
 
     async grants(resource, page: PageRequest<LinkPageState>, ctx): Promise<PageResult<Grant, LinkPageState>> {
