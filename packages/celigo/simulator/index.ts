@@ -110,7 +110,7 @@ export async function startCeligoSimulator(options: CeligoSimulatorOptions = {})
     const known = match ? tokens.get(match[1]!) : undefined;
     if (!known) return { response: { status: 401, json: { message: 'Bearer Authentication Failed' } } };
     req.locals.token = match![1];
-    req.annotate({ token: known.label });
+    req.annotate({ caller: known.label });
     return { identity: RATE_IDENTITY };
   };
 
