@@ -14,7 +14,6 @@
 // The Go connector's call pattern (it sends no `limit`, so it gets the API's default page, here P too; no validate):
 //   ⌈U/P⌉ users + ⌈I/P⌉ integrations + Σᵢ max(1, ⌈usersᵢ/P⌉) + 3 × ⌈U/P⌉ (a full users scan per role),
 // except that it stops at the first second page it asks for: it uses the raw `Link` header text as the next URL.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,22 +40,11 @@ if (!existsSync(BIN) || !existsSync(fileURLToPath(SIMULATOR))) {
 
 const pages = (n) => Math.max(1, Math.ceil(n / PAGE));
 
-function run(command, args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** `GET /v1/integrations/:id/ashares` for a logged request. */
 const route = (e) => `${e.method} ${e.path.replace(/\/[0-9a-f]{24}(?=\/|$)/g, '/:id')}`;
 
 const { startCeligoSimulator } = await import(SIMULATOR.href);
+const { envWithoutBaton, runProcess } = await import(new URL('packages/shared/dist/testing/index.js', root).href);
 const dir = mkdtempSync(join(tmpdir(), 'celigo-bench-'));
 const sim = await startCeligoSimulator({
   dataset: datasetName,
@@ -74,18 +62,29 @@ try {
   const R = rows.reduce((a, b) => a + b, 0);
   const integrationPages = rows.reduce((n, r) => n + pages(r), 0);
 
-  const floor = { validate: 1, users: pages(U), integrations: pages(I), integrationUsers: integrationPages, roleGrants: 0 };
+  const floor = {
+    validate: 1,
+    users: pages(U),
+    integrations: pages(I),
+    integrationUsers: integrationPages,
+    roleGrants: 0,
+  };
   floor.total = floor.validate + floor.users + floor.integrations + floor.integrationUsers;
-  const go = { validate: 0, users: pages(U), integrations: pages(I), integrationUsers: integrationPages, roleScans: 3 * pages(U) };
+  const go = {
+    validate: 0,
+    users: pages(U),
+    integrations: pages(I),
+    integrationUsers: integrationPages,
+    roleScans: 3 * pages(U),
+  };
   go.total = go.users + go.integrations + go.integrationUsers + go.roleScans;
   // Where the Go connector stops: the users list comes first, and its second page request fails to parse.
   const goStopsAt = U > PAGE ? 'users page 2 (request 2: the raw Link header is not a URL)' : null;
 
   const file = join(dir, 'sync.c1z');
   const summaryFile = join(dir, 'summary.json');
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BATON_')));
   const t0 = performance.now();
-  const result = await run(
+  const result = await runProcess(
     process.execPath,
     [
       BIN,
@@ -101,7 +100,7 @@ try {
       'warn',
       '--quiet',
     ],
-    env,
+    { env: envWithoutBaton(), timeoutMs: 30 * 60_000 },
   );
   const seconds = (performance.now() - t0) / 1000;
   if (result.code !== 0) {
@@ -158,7 +157,9 @@ try {
       for (const [r, n] of Object.entries(report.requests.byRoute)) console.log(`    ${pad(r, 36)}${num(n)}`);
       console.log(
         `  floor: 1 validate + ${floor.users} users pages + ${floor.integrations} integrations pages + ${floor.integrationUsers} integration user-list pages + 0 role-grant reads = ${floor.total}` +
-          (floor.total === entries.length ? ' (measured: at the floor)' : ` (measured ${entries.length}: ${entries.length - floor.total} above)`),
+          (floor.total === entries.length
+            ? ' (measured: at the floor)'
+            : ` (measured ${entries.length}: ${entries.length - floor.total} above)`),
       );
       console.log(
         `  (role grants come from the users listing of the same sync; without it, e.g. in a restarted process, they cost ${report.roleGrantsWithoutIndex} more reads)`,

@@ -16,25 +16,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { messageToJson, SyncStore } from '@baton-ts/shared/c1z';
-import { EntitlementSchema, GrantSchema, ResourceSchema } from '@baton-ts/shared/pb';
-import { checkSyncInvariants, provisioningRoundTrip, runConformance } from '@baton-ts/shared/testing';
+import { SyncStore } from '@baton-ts/shared/c1z';
+import {
+  checkSyncInvariants,
+  envWithoutBaton as cleanEnv,
+  provisioningRoundTrip,
+  runConformance,
+  runProcess,
+  syncSnapshot as snapshot,
+  type ProcessResult as BinResult,
+} from '@baton-ts/shared/testing';
 import {
   startCeligoSimulator,
   type CeligoSimulator,
   type CeligoSimulatorOptions,
 } from '../packages/celigo/simulator/index.js';
+import { expectedGrantIds } from '../packages/celigo/test/helpers.js';
 
 const BIN = fileURLToPath(new URL('../packages/celigo/dist/bin/baton-celigo.mjs', import.meta.url));
 const node = process.execPath;
 const SECRET_TOKEN = 'celigo-SECRET-4c1d8e2a-do-not-log';
-
-/** The test's environment without any BATON_* variable, so only what a test passes reaches the bin. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BATON_')) env[k] = v;
-  return { ...env, ...extra };
-}
 
 const sims: CeligoSimulator[] = [];
 async function startSim(options: CeligoSimulatorOptions = {}): Promise<CeligoSimulator> {
@@ -48,76 +49,12 @@ function flags(sim: CeligoSimulator, token = sim.token): string[] {
   return ['--celigo-access-token', token, '--base-url', sim.baseUrl];
 }
 
-interface BinResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runBin(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<BinResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, [BIN, ...args], { env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runBin(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<BinResult> {
+  return runProcess(node, [BIN, ...args], { env: options.env ?? cleanEnv() });
 }
 
 const putCount = (sim: CeligoSimulator) => () => sim.log.count((e) => e.method === 'PUT' && e.status === 204);
 const lastSeq = (sim: CeligoSimulator) => sim.log.last()?.seq ?? 0;
-
-/** A key-sorted JSON text, so objects built in a different key order compare equal. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
-
-/** Everything a sync file says, as sorted `id -> canonical protojson` lists. */
-function snapshot(store: SyncStore) {
-  const sorted = <T>(items: Iterable<T>, key: (t: T) => string, json: (t: T) => unknown) =>
-    [...items].map((t) => [key(t), canonical(json(t))] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return {
-    resources: sorted(
-      store.resources(),
-      (r) => `${r.id!.resourceType}:${r.id!.resource}`,
-      (r) => messageToJson(ResourceSchema, r),
-    ),
-    entitlements: sorted(
-      store.entitlements(),
-      (e) => e.id,
-      (e) => messageToJson(EntitlementSchema, e),
-    ),
-    grants: sorted(
-      store.grants(),
-      (g) => g.id,
-      (g) => messageToJson(GrantSchema, g),
-    ),
-  };
-}
-
-/** The grant ids the Go connector would emit for what the simulator holds. */
-function expectedGrantIds(sim: CeligoSimulator): string[] {
-  const ids: string[] = [];
-  for (const share of sim.state.listShares()) {
-    if (share.accessLevel) ids.push(`role:${share.accessLevel}:assigned:user:${share._id}`);
-  }
-  for (const integration of sim.state.listIntegrations()) {
-    for (const u of sim.state.integrationUsers(integration._id)!) {
-      ids.push(`integration:${integration._id}:${u.level}:user:${u.share._id}`);
-    }
-  }
-  return ids.sort();
-}
 
 let dir: string;
 beforeAll(() => {
@@ -219,7 +156,13 @@ describe('provisioning through the real bin', () => {
     expect(sync.code, sync.stderr).toBe(0);
     const monitor = sim.state.listShares()[2]!;
     const before = sim.log.count();
-    const r = await runBin([...flags(sim), '--file', file, '--revoke-grant', `role:monitor:assigned:user:${monitor._id}`]);
+    const r = await runBin([
+      ...flags(sim),
+      '--file',
+      file,
+      '--revoke-grant',
+      `role:monitor:assigned:user:${monitor._id}`,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/FAILED_PRECONDITION: celigo: the Monitor role cannot be revoked/);
     expect(sim.log.count()).toBe(before);
@@ -287,7 +230,9 @@ describe('bad config', () => {
     ]) {
       const r = await run;
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('--region (BATON_REGION) must be "us" (or "United States") or "eu" (or "European Union")');
+      expect(r.stderr).toContain(
+        '--region (BATON_REGION) must be "us" (or "United States") or "eu" (or "European Union")',
+      );
     }
   });
 
@@ -331,7 +276,14 @@ describe('the token never appears in output', () => {
     outputs.push({ what: 'c1z decompressed', text: sqlite });
 
     const manager = sim.state.listShares()[1]!;
-    const grantArgs = ['--grant-entitlement', 'role:administrator:assigned', '--grant-principal', manager._id, '--grant-principal-type', 'user'];
+    const grantArgs = [
+      '--grant-entitlement',
+      'role:administrator:assigned',
+      '--grant-principal',
+      manager._id,
+      '--grant-principal-type',
+      'user',
+    ];
     const g = await runBin([...flags(sim), '--file', file, ...grantArgs, ...debug]);
     expect(g.code, g.stderr).toBe(0);
     expect(g.stdout).toBe('granted\n');
@@ -352,7 +304,10 @@ describe('the token never appears in output', () => {
     record('revoke', rv);
 
     // 501 is not retried, so the failure is immediate.
-    sim.faults.set({ match: (req) => req.method === 'PUT', rules: [{ fault: { kind: 'serverError', status: 501 }, every: 1 }] });
+    sim.faults.set({
+      match: (req) => req.method === 'PUT',
+      rules: [{ fault: { kind: 'serverError', status: 501 }, every: 1 }],
+    });
     const failing = await runBin([
       ...flags(sim),
       '--file',
@@ -402,7 +357,10 @@ describe('demo, simulator and capabilities commands', () => {
   });
 
   it('`simulator` prints its address and the connector config on one line; `capabilities` needs no credentials', async () => {
-    const child = spawn(node, [BIN, 'simulator', '--dataset', 'tiny'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, [BIN, 'simulator', '--dataset', 'tiny'], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       let buf = '';
       child.stdout.on('data', (d: Buffer) => {
@@ -430,12 +388,12 @@ describe('demo, simulator and capabilities commands', () => {
     const parsed = JSON.parse(caps.stdout) as {
       resourceTypeCapabilities: Array<{ resourceType: { id: string }; capabilities: string[] }>;
     };
-    expect(
-      Object.fromEntries(parsed.resourceTypeCapabilities.map((c) => [c.resourceType.id, c.capabilities])),
-    ).toEqual({
-      integration: ['CAPABILITY_SYNC'],
-      role: ['CAPABILITY_SYNC', 'CAPABILITY_PROVISION'],
-      user: ['CAPABILITY_SYNC'],
-    });
+    expect(Object.fromEntries(parsed.resourceTypeCapabilities.map((c) => [c.resourceType.id, c.capabilities]))).toEqual(
+      {
+        integration: ['CAPABILITY_SYNC'],
+        role: ['CAPABILITY_SYNC', 'CAPABILITY_PROVISION'],
+        user: ['CAPABILITY_SYNC'],
+      },
+    );
   });
 });

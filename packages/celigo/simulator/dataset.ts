@@ -207,7 +207,11 @@ export function generateDataset(input: DatasetName | DatasetSpec): CeligoData {
     const monitors = levels.map((l, i) => (l === 'monitor' ? i : -1)).filter((i) => i >= 0);
     const pool = [...integrationOnly, ...monitors];
     let count = entries.reduce((n, list) => n + list.length, 0);
-    for (let attempt = 0; count < spec.integrationGrants && pool.length > 0 && attempt < spec.integrationGrants * 4; attempt++) {
+    for (
+      let attempt = 0;
+      count < spec.integrationGrants && pool.length > 0 && attempt < spec.integrationGrants * 4;
+      attempt++
+    ) {
       const u = rng.pick(pool);
       const integrationId = someIntegration();
       if (has(u, integrationId)) continue;
@@ -222,11 +226,14 @@ export function generateDataset(input: DatasetName | DatasetSpec): CeligoData {
     const n = i + 1;
     const created = EPOCH_SECONDS * 1000 + i * HOUR + rng.int(0, HOUR - 1);
     const accepted = i === 4 || i === 6 ? false : !rng.chance(0.03);
-    const ssoLinked = i === 0 ? 'this_account' : rng.weighted([
-      ['not_linked', 85],
-      ['this_account', 12],
-      ['other_account', 3],
-    ] as const);
+    const ssoLinked =
+      i === 0
+        ? 'this_account'
+        : rng.weighted([
+            ['not_linked', 85],
+            ['this_account', 12],
+            ['other_account', 3],
+          ] as const);
     const signedIn = accepted ? new Date(created + rng.int(1, 400) * DAY).toISOString() : undefined;
     const level = levels[i];
     shares.push({

@@ -7,4 +7,3 @@ export function objectId(kind: 'share' | 'person' | 'integration', n: number, ep
   const time = (epochSeconds + n).toString(16).padStart(8, '0').slice(-8);
   return `${time}${tag.toString(16).padStart(2, '0')}${'c0ffee'}${n.toString(16).padStart(8, '0')}`;
 }
-

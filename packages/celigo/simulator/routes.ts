@@ -90,11 +90,13 @@ function paged<T extends { _id: string }>(
   if (end < items.length) {
     links.push({
       rel: 'next',
-      url: settings.pagination === 'after' ? url({ after: page[page.length - 1]!._id, limit }) : url({ skip: end, limit }),
+      url:
+        settings.pagination === 'after' ? url({ after: page[page.length - 1]!._id, limit }) : url({ skip: end, limit }),
     });
   }
   // A `prev` link on later pages (the last page included): clients must follow `next` only.
-  if (start > 0 && settings.pagination === 'skip') links.push({ rel: 'prev', url: url({ skip: Math.max(0, start - limit), limit }) });
+  if (start > 0 && settings.pagination === 'skip')
+    links.push({ rel: 'prev', url: url({ skip: Math.max(0, start - limit), limit }) });
   return {
     status: 200,
     json: page.map(render),

@@ -166,7 +166,8 @@ export class CeligoState {
   toggleDisabled(id: string): Outcome<AshareRecord> {
     const share = this.sharesById.get(id);
     if (!share) return fail(404, 'not_found', `Object not found: no user with _id ${id} in this account.`);
-    if (!share.accepted) return fail(400, 'invalid_request', 'Only users who accepted their invitation can be disabled.');
+    if (!share.accepted)
+      return fail(400, 'invalid_request', 'Only users who accepted their invitation can be disabled.');
     const next = { ...share, disabled: !share.disabled, lastModified: new Date(this.clock()).toISOString() };
     this.store(next);
     return { ok: true, value: next };
@@ -185,8 +186,12 @@ export class CeligoState {
     }
     const input = body as Record<string, unknown>;
     const email = typeof input.email === 'string' ? input.email.trim().toLowerCase() : '';
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return fail(422, 'invalid_field', 'A valid email is required.', 'email');
-    if (email === this.owner.email.toLowerCase() || this.shares.some((s) => s.sharedWithUser?.email?.toLowerCase() === email)) {
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+      return fail(422, 'invalid_field', 'A valid email is required.', 'email');
+    if (
+      email === this.owner.email.toLowerCase() ||
+      this.shares.some((s) => s.sharedWithUser?.email?.toLowerCase() === email)
+    ) {
       return fail(409, 'already_exists', `${email} already has access to this account.`);
     }
     const access = this.parseAccess(input.accessLevel, input.integrationAccessLevel);
@@ -235,7 +240,12 @@ export class CeligoState {
         const entry = (raw ?? {}) as Record<string, unknown>;
         const id = entry._integrationId;
         if (typeof id !== 'string' || !this.integrationsById.has(id)) {
-          return fail(422, 'invalid_ref', `Unknown integration ${JSON.stringify(id)} in integrationAccessLevel.`, 'integrationAccessLevel');
+          return fail(
+            422,
+            'invalid_ref',
+            `Unknown integration ${JSON.stringify(id)} in integrationAccessLevel.`,
+            'integrationAccessLevel',
+          );
         }
         if (!(INTEGRATION_LEVELS as readonly unknown[]).includes(entry.accessLevel)) {
           return fail(

@@ -56,10 +56,16 @@ export function parseBaseUrl(input: string): BaseUrlParse {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, message: bad };
   if (url.username || url.password) {
-    return { ok: false, message: '--base-url (BATON_BASE_URL) must not contain credentials; use --celigo-access-token' };
+    return {
+      ok: false,
+      message: '--base-url (BATON_BASE_URL) must not contain credentials; use --celigo-access-token',
+    };
   }
   if (url.search || url.hash) {
-    return { ok: false, message: `--base-url (BATON_BASE_URL) must not have a query or fragment; got ${JSON.stringify(raw)}` };
+    return {
+      ok: false,
+      message: `--base-url (BATON_BASE_URL) must not have a query or fragment; got ${JSON.stringify(raw)}`,
+    };
   }
   const path = url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
   return { ok: true, url: `${url.origin}${path}` };
@@ -97,11 +103,7 @@ export const configSchema = z.object({
     .min(1, `--celigo-access-token (BATON_CELIGO_ACCESS_TOKEN) is required: ${TOKEN_HINT}`)
     .describe('Celigo API token with Full access scope (Resources > API tokens)')
     .meta({ secret: true }),
-  region: parsed(
-    z.string({ error: '--region (BATON_REGION) must be a string' }),
-    parseRegion,
-    (r) => r.region,
-  )
+  region: parsed(z.string({ error: '--region (BATON_REGION) must be a string' }), parseRegion, (r) => r.region)
     .default('us')
     .describe('Celigo region of the account: us (United States, default) or eu (European Union)'),
   baseUrl: parsed(z.string(), parseBaseUrl, (r) => r.url)

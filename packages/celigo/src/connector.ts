@@ -96,7 +96,10 @@ export function explainValidationError(err: unknown, config: Pick<CeligoConfig, 
     );
   }
   if (err.code === Code.PermissionDenied) {
-    return wrap(Code.PermissionDenied, `celigo: the access token may not read the account's users on ${where}. ${TOKEN_ADVICE}`);
+    return wrap(
+      Code.PermissionDenied,
+      `celigo: the access token may not read the account's users on ${where}. ${TOKEN_ADVICE}`,
+    );
   }
   if (errorCode === 'ENOTFOUND' || status === 404) {
     return wrap(

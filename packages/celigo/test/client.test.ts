@@ -3,21 +3,12 @@
  * transient failures, and the messages a user sees. The token never appears in an error or a log line.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Code, ConnectorError } from '@baton-ts/shared';
+import { Code, type ConnectorError } from '@baton-ts/shared';
 import { HttpClientError } from '@baton-ts/shared/http';
 import { explainValidationError } from '../src/connector.js';
-import { closeAll, connectTo, fullSync, startSim } from './helpers.js';
+import { closeAll, connectTo, fullSync, startSim, errorOf } from './helpers.js';
 
 afterEach(closeAll);
-
-async function errorOf(p: Promise<unknown>): Promise<ConnectorError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ConnectorError);
-  return err as ConnectorError;
-}
 
 describe('validate', () => {
   it('is one request that needs what a sync needs: reading the users', async () => {

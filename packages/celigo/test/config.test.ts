@@ -32,13 +32,16 @@ describe('config', () => {
     expect(apiBaseUrl(config)).toBe('https://api.integrator.io');
   });
 
-  it.each([['au'], ['Canada'], ['usa'], ['europe'], [''], ['us-east']])('refuses the region %j, saying what to type', (input) => {
-    const [message] = messages({ celigoAccessToken: TOKEN, region: input });
-    expect(message).toContain('--region (BATON_REGION)');
-    expect(message).toContain('"us" (or "United States")');
-    expect(message).toContain('"eu" (or "European Union")');
-    expect(message).toContain(JSON.stringify(input));
-  });
+  it.each([['au'], ['Canada'], ['usa'], ['europe'], [''], ['us-east']])(
+    'refuses the region %j, saying what to type',
+    (input) => {
+      const [message] = messages({ celigoAccessToken: TOKEN, region: input });
+      expect(message).toContain('--region (BATON_REGION)');
+      expect(message).toContain('"us" (or "United States")');
+      expect(message).toContain('"eu" (or "European Union")');
+      expect(message).toContain(JSON.stringify(input));
+    },
+  );
 
   it('says other Celigo data centres are not supported', () => {
     expect(parseRegion('AU')).toEqual({ ok: false, message: expect.stringContaining('not supported') });

@@ -23,7 +23,9 @@ describe('definition', () => {
   it("has the Go connector's resource types, in its order; only roles provision; users skip entitlements", () => {
     const config = configSchema.parse({ celigoAccessToken: 'token-123456' });
     const connector = celigo.create(config, { logger: captureLogger().logger, stats: newRuntimeStats() });
-    expect(connector.syncers.map((s) => [s.resourceType.id, s.resourceType.displayName, s.resourceType.traits])).toEqual([
+    expect(
+      connector.syncers.map((s) => [s.resourceType.id, s.resourceType.displayName, s.resourceType.traits]),
+    ).toEqual([
       ['user', 'User', [1]],
       ['integration', 'Integration', [4]],
       ['role', 'Role', [3]],

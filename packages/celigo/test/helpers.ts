@@ -2,7 +2,8 @@
  * Test helpers: a simulator per test, a connector pointed at it, and the in-process host sync from the testing kit
  * (every page state passed through a real page token).
  */
-import type { CallContext, RuntimeStats } from '@baton-ts/shared';
+import { expect } from 'vitest';
+import { ConnectorError, type CallContext, type RuntimeStats } from '@baton-ts/shared';
 import {
   captureLogger,
   newRuntimeStats,
@@ -79,3 +80,27 @@ export function countRoutes(sim: CeligoSimulator, from = 0): Record<string, numb
 export const lastSeq = (sim: CeligoSimulator) => sim.log.last()?.seq ?? 0;
 
 export { captureLogger };
+
+/** The error a promise rejects with, which must be a ConnectorError. */
+export async function errorOf(p: Promise<unknown>): Promise<ConnectorError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ConnectorError);
+  return err as ConnectorError;
+}
+
+/** The grant ids the Go connector would emit for what the simulator holds (role and integration grants). */
+export function expectedGrantIds(sim: CeligoSimulator): string[] {
+  const ids: string[] = [];
+  for (const share of sim.state.listShares()) {
+    if (share.accessLevel) ids.push(`role:${share.accessLevel}:assigned:user:${share._id}`);
+  }
+  for (const integration of sim.state.listIntegrations()) {
+    for (const u of sim.state.integrationUsers(integration._id)!) {
+      ids.push(`integration:${integration._id}:${u.level}:user:${u.share._id}`);
+    }
+  }
+  return ids.sort();
+}

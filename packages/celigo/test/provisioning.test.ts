@@ -6,7 +6,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Code,
-  ConnectorError,
   entitlement,
   grant,
   resourceId,
@@ -17,7 +16,16 @@ import {
 import { generateDataset, type AshareRecord } from '../simulator/index.js';
 import { READ_ONLY_SHARE_FIELDS } from '../src/client.js';
 import { roleEntitlement, toRoleResource, ROLES } from '../src/resources/role.js';
-import { closeAll, connectTo, countRoutes, fullSync, lastSeq, startSim, type TestConnector } from './helpers.js';
+import {
+  closeAll,
+  connectTo,
+  countRoutes,
+  fullSync,
+  lastSeq,
+  startSim,
+  type TestConnector,
+  errorOf,
+} from './helpers.js';
 
 afterEach(closeAll);
 
@@ -31,15 +39,6 @@ const roleSyncerOf = (t: TestConnector): ResourceSyncer =>
 function onlyLevelChanged(before: AshareRecord, level: string) {
   const { lastModified: _a, accessLevel: _b, ...rest } = before;
   return { ...rest, accessLevel: level };
-}
-
-async function errorOf(p: Promise<unknown>): Promise<ConnectorError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ConnectorError);
-  return err as ConnectorError;
 }
 
 describe('grant', () => {
@@ -166,7 +165,9 @@ describe('revoke', () => {
     const t = connectTo(sim);
     const monitor = sim.state.listShares()[2]!;
     const before = sim.log.count();
-    const err = await errorOf(roleSyncerOf(t).revoke!(grant(roleEnt('monitor'), resourceId('user', monitor._id)), t.ctx));
+    const err = await errorOf(
+      roleSyncerOf(t).revoke!(grant(roleEnt('monitor'), resourceId('user', monitor._id)), t.ctx),
+    );
     expect(err.code).toBe(Code.FailedPrecondition);
     expect(err.message).toMatch(/Monitor role cannot be revoked/);
     expect(err.message).toMatch(/removing the user from the account, a different operation/);
@@ -220,7 +221,10 @@ describe('bad input and failures', () => {
   });
 
   it('a token without Full access is PERMISSION_DENIED; persistent 5xx on the PUT is UNAVAILABLE after retries', async () => {
-    const sim = await startSim({ dataset: 'tiny', extraTokens: [{ token: 'celigo-custom-scope-token', scope: 'custom' }] });
+    const sim = await startSim({
+      dataset: 'tiny',
+      extraTokens: [{ token: 'celigo-custom-scope-token', scope: 'custom' }],
+    });
     const share = sim.state.listShares()[2]!;
     const custom = connectTo(sim, { token: 'celigo-custom-scope-token' });
     const denied = await errorOf(roleSyncerOf(custom).grant!(userPrincipal(share._id), roleEnt('manage'), custom.ctx));
@@ -228,7 +232,10 @@ describe('bad input and failures', () => {
     expect(denied.message).toContain('Full access scope');
 
     const t = connectTo(sim, {}, { http: { retry: { maxAttempts: 3, baseDelayMs: 1, maxWaitMs: 5 } } });
-    sim.faults.set({ match: (r) => r.method === 'PUT', rules: [{ fault: { kind: 'serverError', status: 503 }, every: 1 }] });
+    sim.faults.set({
+      match: (r) => r.method === 'PUT',
+      rules: [{ fault: { kind: 'serverError', status: 503 }, every: 1 }],
+    });
     const failed = await errorOf(roleSyncerOf(t).grant!(userPrincipal(share._id), roleEnt('manage'), t.ctx));
     expect(failed.code).toBe(Code.Unavailable);
     expect(failed.message).toMatch(/PUT .*503/);

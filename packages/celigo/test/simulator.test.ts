@@ -12,7 +12,10 @@ afterEach(closeAll);
 async function call(sim: CeligoSimulator, method: string, path: string, body?: unknown, token = sim.token) {
   const res = await fetch(`${sim.baseUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -85,11 +88,13 @@ describe('shares', () => {
     const [i0, i1] = sim.state.listIntegrations();
     const levelOn = async (integrationId: string) =>
       new Map(
-        ((await call(sim, 'GET', `/v1/integrations/${integrationId}/ashares?limit=100`)).json as Array<{
-          _id: string;
-          accessLevel: string;
-          integrationAccessLevel?: unknown;
-        }>).map((u) => {
+        (
+          (await call(sim, 'GET', `/v1/integrations/${integrationId}/ashares?limit=100`)).json as Array<{
+            _id: string;
+            accessLevel: string;
+            integrationAccessLevel?: unknown;
+          }>
+        ).map((u) => {
           expect(u.integrationAccessLevel).toBeUndefined();
           return [u._id, u.accessLevel];
         }),
@@ -115,7 +120,9 @@ describe('shares', () => {
     });
     expect((await call(sim, 'PUT', path, { integrationAccessLevel: [] })).status).toBe(422);
     expect((await call(sim, 'PUT', path, '{not json')).status).toBe(400);
-    expect((await call(sim, 'PUT', '/v1/ashares/ffffffffffffffffffffffff', { accessLevel: 'manage' })).status).toBe(404);
+    expect((await call(sim, 'PUT', '/v1/ashares/ffffffffffffffffffffffff', { accessLevel: 'manage' })).status).toBe(
+      404,
+    );
     expect(sim.state.getShare(share._id)).toEqual(share);
 
     expect((await call(sim, 'PUT', path, { accessLevel: 'manage', sharedWithUser: { name: 'X' } })).status).toBe(204);
@@ -134,7 +141,9 @@ describe('shares', () => {
     expect(invited.status).toBe(201);
     const id = (invited.json as { _id: string; accepted: boolean })._id;
     expect(invited.json).toMatchObject({ accepted: false, accessLevel: 'monitor' });
-    expect((await call(sim, 'POST', '/v1/invite', { email: 'new.person@example.com', accessLevel: 'monitor' })).status).toBe(409);
+    expect(
+      (await call(sim, 'POST', '/v1/invite', { email: 'new.person@example.com', accessLevel: 'monitor' })).status,
+    ).toBe(409);
     expect((await call(sim, 'POST', '/v1/invite', { email: 'x@example.com' })).status).toBe(422);
     expect((await call(sim, 'PUT', `/v1/ashares/${id}/disable`)).status).toBe(400);
     expect((await call(sim, 'PUT', `/v1/ashares/${admin!._id}/disable`)).status).toBe(204);
@@ -152,7 +161,9 @@ describe('limits, faults and the log', () => {
     const limited = await call(sim, 'GET', '/v1/integrations');
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('2');
-    expect(limited.json).toEqual({ errors: [{ code: 'rate_limited', message: 'Too many requests. Retry after 2 seconds.' }] });
+    expect(limited.json).toEqual({
+      errors: [{ code: 'rate_limited', message: 'Too many requests. Retry after 2 seconds.' }],
+    });
     expect(sim.log.last()).toMatchObject({ rateLimited: true, status: 429 });
   });
 

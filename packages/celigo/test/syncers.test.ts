@@ -7,7 +7,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { profileOf, type Grant } from '@baton-ts/shared';
 import { allPages } from '@baton-ts/shared/testing';
 import { generateDataset, type AccessLevel, type AshareRecord, type CeligoData } from '../simulator/index.js';
-import { closeAll, connectTo, countRoutes, fullSync, lastSeq, startSim, type SyncResult } from './helpers.js';
+import {
+  closeAll,
+  connectTo,
+  countRoutes,
+  fullSync,
+  lastSeq,
+  startSim,
+  type SyncResult,
+  expectedGrantIds,
+} from './helpers.js';
 
 afterEach(closeAll);
 
@@ -17,20 +26,6 @@ const grantIds = (grants: Grant[], prefix: string) =>
     .map((g) => g.id)
     .filter((id) => id.startsWith(prefix))
     .sort();
-
-/** What the simulator holds, as the grant ids the Go connector would emit for it. */
-function expectedGrantIds(sim: Awaited<ReturnType<typeof startSim>>): string[] {
-  const ids: string[] = [];
-  for (const share of sim.state.listShares()) {
-    if (share.accessLevel) ids.push(`role:${share.accessLevel}:assigned:user:${share._id}`);
-  }
-  for (const integration of sim.state.listIntegrations()) {
-    for (const u of sim.state.integrationUsers(integration._id)!) {
-      ids.push(`integration:${integration._id}:${u.level}:user:${u.share._id}`);
-    }
-  }
-  return ids.sort();
-}
 
 function byId(result: SyncResult, type: string, id: string) {
   return result.resources.find((r) => r.id?.resourceType === type && r.id.resource === id)!;

@@ -40,7 +40,9 @@ describe('parseLinkHeader', () => {
   });
 
   it('skips malformed values and keeps the good ones; the first rel wins', () => {
-    expect(parseLinkHeader('garbage, <ok>; rel=next')).toEqual([{ url: 'ok', rels: ['next'], params: { rel: 'next' } }]);
+    expect(parseLinkHeader('garbage, <ok>; rel=next')).toEqual([
+      { url: 'ok', rels: ['next'], params: { rel: 'next' } },
+    ]);
     expect(parseLinkHeader('<a>; rel="unterminated, <b>; rel=next')).toEqual([]);
     expect(parseLinkHeader('<a> junk; rel=next, <b>; rel=next')).toEqual([
       { url: 'b', rels: ['next'], params: { rel: 'next' } },

@@ -183,7 +183,11 @@ export function roleSyncer(deps: { client: CeligoClient; accountIndex?: AccountI
     },
 
     async revoke(g: Grant, ctx: CallContext): Promise<RevokeOutcome> {
-      const shareId = requireUserPrincipal(g.principal?.id?.resourceType, g.principal?.id?.resource, 'hold Celigo roles');
+      const shareId = requireUserPrincipal(
+        g.principal?.id?.resourceType,
+        g.principal?.id?.resource,
+        'hold Celigo roles',
+      );
       const role = roleOf(g.entitlement);
       if (role.id === LOWEST) {
         throw failedPrecondition(

@@ -99,10 +99,13 @@ export function userSyncer(deps: { client: CeligoClient; accountIndex?: AccountI
       const slice = await client.listAshares(page.state, page.size, ctx.signal);
       for (const share of slice.items) {
         if (share.accessLevel !== undefined && !isAccessLevel(share.accessLevel)) {
-          ctx.logger.warn('celigo: user has an account access level this connector does not know; no role grant for it', {
-            user: share._id,
-            accessLevel: share.accessLevel,
-          });
+          ctx.logger.warn(
+            'celigo: user has an account access level this connector does not know; no role grant for it',
+            {
+              user: share._id,
+              accessLevel: share.accessLevel,
+            },
+          );
         }
       }
       accountIndex?.recordUsers({
