@@ -44,7 +44,7 @@ import {
   type RevokeOutcome,
 } from '@baton-ts/shared';
 import type { LinkPageState } from '@baton-ts/shared/http';
-import { writableShare, type AccessLevel, type CeligoClient } from '../client.js';
+import { writableShare, type AccessLevel, type Ashare, type CeligoClient } from '../client.js';
 import type { AccountIndex } from '../account-index.js';
 import { PAGE_SIZE, requireUserPrincipal } from './common.js';
 import { userType } from './user.js';
@@ -209,7 +209,7 @@ export function roleSyncer(deps: { client: CeligoClient; accountIndex?: AccountI
 
   async function setAccessLevel(
     shareId: string,
-    share: Parameters<typeof writableShare>[0],
+    share: Ashare,
     level: AccessLevel,
     ctx: CallContext,
   ): Promise<void> {
