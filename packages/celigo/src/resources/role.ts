@@ -207,12 +207,7 @@ export function roleSyncer(deps: { client: CeligoClient; accountIndex?: AccountI
     },
   };
 
-  async function setAccessLevel(
-    shareId: string,
-    share: Ashare,
-    level: AccessLevel,
-    ctx: CallContext,
-  ): Promise<void> {
+  async function setAccessLevel(shareId: string, share: Ashare, level: AccessLevel, ctx: CallContext): Promise<void> {
     // Before the PUT: should it fail after taking effect, the index must not claim the old level.
     accountIndex?.invalidate();
     await client.updateAshare(shareId, writableShare(share, { accessLevel: level }), ctx.signal);
