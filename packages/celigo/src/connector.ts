@@ -101,6 +101,12 @@ export function explainValidationError(err: unknown, config: Pick<CeligoConfig, 
       `celigo: the access token may not read the account's users on ${where}. ${TOKEN_ADVICE}`,
     );
   }
+  if (status !== undefined && status >= 200 && status < 400) {
+    return wrap(
+      Code.FailedPrecondition,
+      `celigo: ${where} did not answer like the Celigo API (HTTP ${status}, not a JSON list of users): check --region (BATON_REGION)${config.baseUrl ? ' and --base-url' : ''}`,
+    );
+  }
   if (errorCode === 'ENOTFOUND' || status === 404) {
     return wrap(
       Code.NotFound,

@@ -50,6 +50,15 @@ describe('validate', () => {
     expect(err.message).toContain('check --region (BATON_REGION) and --base-url');
   });
 
+  it('a server that is not the Celigo API (a web page, a redirect) is FAILED_PRECONDITION naming the region', async () => {
+    const sim = await startSim({ dataset: 'tiny' });
+    sim.faults.set({ rules: [{ fault: { kind: 'malformed' }, every: 1 }] });
+    const t = connectTo(sim, {}, { http: { retry: { maxAttempts: 2, baseDelayMs: 1 } } });
+    const err = await errorOf(t.connector.validate(t.ctx));
+    expect(err.code).toBe(Code.FailedPrecondition);
+    expect(err.message).toMatch(/did not answer like the Celigo API \(HTTP 200.*check --region/);
+  });
+
   it('an unknown host names the region and its API URL', () => {
     const dns = new HttpClientError(Code.Unavailable, 'celigo: GET /v1/ashares: getaddrinfo ENOTFOUND', {
       service: 'celigo',
