@@ -29,7 +29,7 @@ import {
 import { MAX_PAGE_TOKEN_BYTES } from '../sdk/pagination.js';
 import { findAnnotation, hasAnnotation, typeNameOf } from '../sdk/annotations.js';
 import { ConnectorExitedError, describeError, RpcError, type ConnectorClient } from '../host/client.js';
-import { PageTokenGuard } from '../host/sync.js';
+import { PageTokenGuard } from '../host/walk.js';
 import { shortToken } from '../util/text.js';
 import { quote, resourceKey, sample, ViolationCollector } from './violations.js';
 
