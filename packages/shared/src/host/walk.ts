@@ -105,6 +105,17 @@ export interface WalkOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Why a listing cannot be paged to its end; the cause of the error the walk throws then. */
+export class PagingError extends Error {
+  constructor(
+    readonly problem: 'stuck' | 'cycle' | 'page-limit',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PagingError';
+  }
+}
+
 /**
  * The page tokens of one listing. A returned token equal to the one sent (`stuck`), or one the listing already
  * returned (`cycle`), is a connector bug that would page forever.
@@ -295,9 +306,8 @@ export class ConnectorWalker {
     for (let number = 1; ; number++) {
       const pageToken = tokens.current;
       if (limit !== undefined && number > limit) {
-        throw this.fail(
-          `${listing.label}: did not finish within ${limit} pages (last page token ${shortToken(pageToken)})`,
-        );
+        const message = `${listing.label}: did not finish within ${limit} pages (last page token ${shortToken(pageToken)})`;
+        throw this.fail(message, new PagingError('page-limit', message));
       }
       const t0 = this.now();
       const what = pageToken ? `${listing.label} (page token ${shortToken(pageToken)})` : listing.label;
@@ -316,15 +326,12 @@ export class ConnectorWalker {
       const next = resp.nextPageToken;
       if (next === '') return;
       const problem = tokens.advance(next);
-      if (problem === 'stuck') {
-        throw this.fail(
-          `${listing.label}: stuck page token: the connector returned the page token it was sent (${shortToken(next)})`,
-        );
-      }
-      if (problem === 'cycle') {
-        throw this.fail(
-          `${listing.label}: page token cycle: the connector returned page token ${shortToken(next)} a second time`,
-        );
+      if (problem) {
+        const message =
+          problem === 'stuck'
+            ? `${listing.label}: stuck page token: the connector returned the page token it was sent (${shortToken(next)})`
+            : `${listing.label}: page token cycle: the connector returned page token ${shortToken(next)} a second time`;
+        throw this.fail(message, new PagingError(problem, message));
       }
     }
   }
