@@ -86,7 +86,7 @@ function displayCommand(command: string, args: string[]): string {
       shown.push(arg);
     }
   }
-  return [command, ...shown].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+  return [command, ...shown].map((a) => (/^[\w@%+=:,./*-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
 }
 
 interface ParsedArgs {

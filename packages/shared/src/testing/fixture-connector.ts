@@ -51,10 +51,10 @@ export type FixtureConfig = z.output<typeof config>;
 /** Deliberate bugs of `--break`, each caught by one conformance check (docs/testing.md). */
 export const FIXTURE_BREAKS = [
   // walk
-  'page-token-cycle', // the third page of users returns the second page's token again
+  'page-token-cycle', // the third page of users returns the token of the second page again
   'dangling-principal', // group g0 has a member that is not a listed user
   'oversized-page', // ListResources(user) returns one user more than the page size asked for
-  'duplicate-grant', // every page of grants repeats its first grant
+  'duplicate-grant', // a page of grants with room left repeats its first grant
   'missing-trait', // user u3 lacks its UserTrait
   // stability
   'unstable', // every second top-level listing of users leaves out u1
@@ -200,7 +200,7 @@ export function createFixtureConnector(cfg: FixtureConfig): Connector & { state:
       }
       const created = i >= cfg.users && start <= cfg.users ? state.createdUsers.map((id) => buildCreated(id)) : [];
       let next = i < cfg.users ? i : undefined;
-      if (breaks.has('page-token-cycle') && next !== undefined && start === 2 * page.size) next = page.size;
+      if (breaks.has('page-token-cycle') && start === 2 * page.size) next = page.size;
       return { items: [...items, ...created], next };
     },
     async entitlements() {
@@ -246,7 +246,8 @@ export function createFixtureConnector(cfg: FixtureConfig): Connector & { state:
       const slice = pageOfArray(members, page as never);
       const ent = memberEntitlement(group);
       const items = slice.items.map((u) => grant(ent, resourceId(userType, u)));
-      if (breaks.has('duplicate-grant') && items.length > 0) items.push(items[0]);
+      // On a page with room left, so the page stays within the size asked for.
+      if (breaks.has('duplicate-grant') && items.length > 0 && items.length < page.size) items.push(items[0]);
       return { items, next: slice.next };
     },
     async grant(principal, ent) {

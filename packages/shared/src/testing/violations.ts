@@ -44,7 +44,9 @@ export class ViolationCollector {
     this.record(rule, 'warn', message, id);
   }
 
-  private record(rule: string, severity: Severity, message: string, id: string | undefined): void {
+  private record(rule: string, severity: Severity, text: string, id: string | undefined): void {
+    // One line per finding, whatever it quotes (a stderr tail, an error with a stack of causes).
+    const message = text.replace(/\s*\n+\s*/g, ' | ');
     let finding = this.rules.get(rule);
     if (!finding) {
       finding = { rule, severity, count: 0, messages: [], ids: [] };
