@@ -35,8 +35,13 @@ import {
   checkRpcInvariants,
   checkSyncInvariants,
   ConformanceError,
+  createFixtureConnector,
+  fixtureConnector,
   RPC_INVARIANT_RULES,
   SYNC_INVARIANT_RULES,
+  syncInProcess,
+  testCallContext,
+  type FixtureConfig,
 } from '../src/testing/index.js';
 import { annotation } from '../src/sdk/annotations.js';
 import { BatonIDSchema, ExternalResourceMatchSchema } from '../src/gen/c1/connector/v2/annotation_baton_id_pb.js';
@@ -726,5 +731,55 @@ describe('checkRpcInvariants', () => {
   it('can fail on every rule it declares', () => {
     const covered = new Set<string>(cases.map((c) => c.rule));
     expect(covered).toEqual(new Set(RPC_INVARIANT_RULES));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// syncInProcess: the host's walker over a connector's syncers, without a process
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('syncInProcess', () => {
+  const cfg = (over: Partial<FixtureConfig> = {}) => fixtureConnector.config.parse({ users: 30, ...over });
+
+  it('walks like the host: child types under their parents, skip annotations, every page through a token', async () => {
+    const result = await syncInProcess(createFixtureConnector(cfg()), testCallContext(), 7);
+    const keys = result.resources.map((r) => `${r.id!.resourceType}:${r.id!.resource}`);
+    // Depth first: each group's projects right after the page that listed the group.
+    expect(keys.slice(-9)).toEqual([
+      'group:g0',
+      'group:g1',
+      'group:g2',
+      'project:g0-p0',
+      'project:g0-p1',
+      'project:g1-p0',
+      'project:g1-p1',
+      'project:g2-p0',
+      'project:g2-p1',
+    ]);
+    expect(keys.filter((k) => k.startsWith('user:'))).toHaveLength(30);
+    expect(result.resources.find((r) => r.id!.resource === 'g1-p0')!.parentResourceId?.resource).toBe('g1');
+    // Users skip entitlements and grants (SkipEntitlementsAndGrants on their type).
+    expect(result.entitlements.map((e) => e.id).filter((id) => id.startsWith('user:'))).toEqual([]);
+    expect(result.entitlements).toHaveLength(9);
+    // g0 holds all 30 users, g1 15, g2 10; one viewer grant per project.
+    expect(result.grants).toHaveLength(30 + 15 + 10 + 6);
+  });
+
+  it('fails on a page larger than the page size asked for', async () => {
+    const err = await syncInProcess(
+      createFixtureConnector(cfg({ break: 'oversized-page' })),
+      testCallContext(),
+      7,
+    ).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('ListResources(user) page 1 held 8 items, more than the 7 asked for');
+  });
+
+  it('fails on a page token the connector returned before', async () => {
+    const err = await syncInProcess(
+      createFixtureConnector(cfg({ break: 'page-token-cycle' })),
+      testCallContext(),
+      7,
+    ).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^ListResources\(user\): page token cycle/);
   });
 });

@@ -175,6 +175,12 @@ export function resourcesLabel(resourceTypeId: string, parent?: ResourceId): str
 
 type MaybePromise<T> = T | Promise<T>;
 type Iter<T> = Iterable<T> | AsyncIterable<T>;
+
+/** The calls a walk makes: a gRPC `ConnectorClient`, or anything else that answers them (an in-process connector). */
+export type WalkClient = Pick<
+  ConnectorClient,
+  'listResourceTypes' | 'listResources' | 'listEntitlements' | 'listGrants'
+>;
 interface ListResponse<T> {
   list: T[];
   nextPageToken: string;
@@ -202,7 +208,7 @@ export class ConnectorWalker {
   private readonly fail: (message: string, cause?: unknown) => Error;
 
   constructor(
-    private readonly client: ConnectorClient,
+    private readonly client: WalkClient,
     private readonly options: WalkOptions = {},
   ) {
     this.pageSize = options.pageSize ?? 0;
