@@ -18,7 +18,7 @@ import type { ConnectorTarget } from '../testing/session.js';
 import { errorMessage } from '../util/text.js';
 import { formatJson, formatText } from './report.js';
 
-export const CONFORM_USAGE = `Usage:
+const CONFORM_USAGE = `Usage:
   baton-conform [options] -- <connector> [connector flags...]
   baton-conform [options] --serve-addr HOST:PORT
 
@@ -59,7 +59,7 @@ export interface ConformIo {
 class UsageError extends Error {}
 
 /** `500ms`, `30s`, `2m`, `1h` (or `0`) in milliseconds. */
-export function parseDuration(text: string, flag: string): number {
+function parseDuration(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
   if (text.trim() === '0') return 0;
   if (!m) throw new UsageError(`${flag} takes a duration such as 500ms, 30s or 2m, got ${JSON.stringify(text)}`);

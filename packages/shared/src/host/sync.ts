@@ -483,7 +483,7 @@ class SyncRun {
     });
   }
 
-  // -- grant expansion (spec 3.4) --------------------------------------------------------------------------------
+  // -- grant expansion (grant-expansion.ts) ----------------------------------------------------------------------
 
   private async expandGrants(): Promise<void> {
     const result = await expandGrants(this.store, this.expandable, {

@@ -32,10 +32,7 @@ import { resourceKey, shortToken } from '../util/text.js';
 import { ConnectorExitedError, describeError, RpcError, type CallOptions, type ConnectorClient } from './client.js';
 
 /** gRPC codes a host retries; every other error ends the walk. */
-export const RETRYABLE_CODES: ReadonlySet<number> = new Set<number>([
-  grpc.status.UNAVAILABLE,
-  grpc.status.DEADLINE_EXCEEDED,
-]);
+const RETRYABLE_CODES: ReadonlySet<number> = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
 export interface WalkRetryOptions {
   /** Attempts per call, including the first (default 10). */
@@ -167,7 +164,7 @@ export function skipsListing(
 }
 
 /** `ListResources(type)` or `ListResources(type, parent t:id)`. */
-export function resourcesLabel(resourceTypeId: string, parent?: ResourceId): string {
+function resourcesLabel(resourceTypeId: string, parent?: ResourceId): string {
   return parent
     ? `ListResources(${resourceTypeId}, parent ${resourceKey(parent)})`
     : `ListResources(${resourceTypeId})`;

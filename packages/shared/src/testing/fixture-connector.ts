@@ -49,7 +49,7 @@ const config = z.object({
 export type FixtureConfig = z.output<typeof config>;
 
 /** Deliberate bugs of `--break`, each caught by one conformance check (docs/testing.md). */
-export const FIXTURE_BREAKS = [
+const FIXTURE_BREAKS = [
   // walk
   'page-token-cycle', // the third page of users returns the token of the second page again
   'dangling-principal', // group g0 has a member that is not a listed user

@@ -113,7 +113,7 @@ function describeCall(method: string, req: unknown): string {
 type AnyCall = (req: unknown, opts: unknown) => Promise<unknown>;
 
 /** `inner` with every connector RPC timed by `clock`. */
-export function timedClient(inner: ConnectorClient, clock: CallClock): ConnectorClient {
+function timedClient(inner: ConnectorClient, clock: CallClock): ConnectorClient {
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);

@@ -9,7 +9,7 @@ import { resourceKey as baseResourceKey } from '../util/text.js';
 /** Default cap of sentences per rule. */
 export const DEFAULT_MAX_PER_RULE = 20;
 /** Offending ids kept per rule ("at most a few"). */
-export const MAX_IDS_PER_RULE = 5;
+const MAX_IDS_PER_RULE = 5;
 
 /** `fail` breaks conformance; `warn` is worth a look but does not fail a run. */
 export type Severity = 'fail' | 'warn';

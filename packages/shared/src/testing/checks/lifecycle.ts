@@ -8,7 +8,7 @@ import { GO_HOST_DIAL_LIMIT_MS } from '../session.js';
 import type { CheckRecorder } from './result.js';
 
 /** How soon a connector must exit after its stdin closes or it gets SIGTERM. */
-export const EXIT_LIMIT_MS = 1_000;
+const EXIT_LIMIT_MS = 1_000;
 
 export interface LifecycleObservations {
   /** Spawn-to-ready times, one per process started. */
