@@ -10,6 +10,11 @@ export const FIXTURE = `${ROOT}packages/shared/dist/bin/baton-fixture.mjs`;
 /** The fault proxy (packages/shared/test/fixtures/fault-proxy.mjs): a connector that is not ours on the wire. */
 export const PROXY = `${ROOT}packages/shared/test/fixtures/fault-proxy.mjs`;
 export const node = process.execPath;
+/**
+ * The tests share a loaded machine, where starting two node processes one after the other (the fault proxy and the
+ * connector behind it) can take longer than the 5 s a Go host waits; the 5 s default itself is unit-tested.
+ */
+const LOADED_MACHINE = ['--startup-limit', '20s'];
 
 export interface ConformJson {
   ok: boolean;
@@ -25,14 +30,19 @@ export function runConform(
 ): Promise<{ code: number; report: ConformJson; stdout: string; stderr: string }> {
   if (!existsSync(CONFORM)) throw new Error(`${CONFORM} is missing: run "npm run build" first`);
   return new Promise((resolve, reject) => {
-    execFile(node, [CONFORM, '--json', ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      try {
-        resolve({ code, report: JSON.parse(stdout) as ConformJson, stdout, stderr });
-      } catch {
-        reject(new Error(`baton-conform exited ${code} without a JSON report:\n${stdout}\n${stderr}`));
-      }
-    });
+    execFile(
+      node,
+      [CONFORM, '--json', ...LOADED_MACHINE, ...args],
+      { env, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        try {
+          resolve({ code, report: JSON.parse(stdout) as ConformJson, stdout, stderr });
+        } catch {
+          reject(new Error(`baton-conform exited ${code} without a JSON report:\n${stdout}\n${stderr}`));
+        }
+      },
+    );
   });
 }
 
@@ -42,9 +52,14 @@ export function runConformText(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(node, [CONFORM, ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      node,
+      [CONFORM, ...(args.length ? LOADED_MACHINE : []), ...args],
+      { env, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

@@ -37,6 +37,7 @@ Options:
                                first walk sends 0, as hosts do
   --timeout DURATION           time limit for each walk (default ${DEFAULT_MAX_SYNC_MS / 60_000}m)
   --call-timeout DURATION      time limit for one answer (default ${DEFAULT_CALL_TIMEOUT_MS / 1000}s)
+  --startup-limit DURATION     how soon the connector must be ready (default 5s: a Go host stops dialing then)
   --read-only                  send nothing that could change the application (no provisioning probes)
   --skip CHECK[,CHECK...]      do not run these checks (lifecycle, protocol, capabilities, stability, validation)
   --expect-type TYPE           fail unless the connector lists resource type TYPE (repeatable)
@@ -162,6 +163,9 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' 
         break;
       case '--call-timeout':
         options.callTimeoutMs = parseDuration(value(i++, arg), arg);
+        break;
+      case '--startup-limit':
+        options.startupLimitMs = parseDuration(value(i++, arg), arg);
         break;
       case '--skip':
         for (const name of value(i++, arg)

@@ -126,6 +126,11 @@ export interface ConformanceOptions {
   logger?: Logger;
   /** Time limit for one answer (default 30 s). */
   callTimeoutMs?: number;
+  /**
+   * How soon the connector must be ready (default 30 s: test machines are shared and loaded; `baton-conform` holds
+   * connectors to the 5 s a Go host waits).
+   */
+  startupLimitMs?: number;
   /** Checks not to run. */
   skip?: CheckName[];
   /** Also run the provisioning check with this entitlement and principal (see `provisioningRoundTrip` too). */
@@ -164,6 +169,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     stability: (options.relistPasses ?? 2) >= 2,
     pageSize: options.pageSize,
     callTimeoutMs: options.callTimeoutMs,
+    startupLimitMs: options.startupLimitMs ?? 30_000,
     maxPerRule: options.maxPerRule,
     skip: options.skip,
     provision: options.provision,

@@ -58,6 +58,8 @@ export interface ConformanceRunOptions {
   walkTimeoutMs?: number;
   /** Time limit for one answer (default 30 s). */
   callTimeoutMs?: number;
+  /** How soon a spawned connector must be ready (default 5 s, how long a Go host keeps dialing). */
+  startupLimitMs?: number;
   /** Run the provisioning round trip with this entitlement and principal. */
   provision?: ProvisionTarget;
   /** Send no request that could change anything (skips the capabilities' service probes; refuses `provision`). */
@@ -129,7 +131,12 @@ export async function runChecks(options: ConformanceRunOptions): Promise<Conform
 
   const open = async (what: string, provisioning: boolean): Promise<Session | undefined> => {
     try {
-      const s = await openSession(target, { provisioning, clock, logger: options.logger });
+      const s = await openSession(target, {
+        provisioning,
+        clock,
+        startupTimeoutMs: Math.max(30_000, (options.startupLimitMs ?? 0) + 5_000),
+        logger: options.logger,
+      });
       sessions.push(s);
       if (spawned) life.startups.push({ what, ms: s.startupMs });
       return s;
@@ -227,11 +234,11 @@ export async function runChecks(options: ConformanceRunOptions): Promise<Conform
         await orphansOf('sync process', main);
         const fresh = await open('process for the exit check', false);
         if (fresh) {
-          life.stdinClose = await closeAndObserve(fresh);
+          life.stdinClose = await rec.lifecycle.timed(() => closeAndObserve(fresh));
           await orphansOf('process for the exit check', fresh);
         }
       } else {
-        life.stdinClose = await closeAndObserve(main);
+        life.stdinClose = await rec.lifecycle.timed(() => closeAndObserve(main));
         exit = life.stdinClose?.status;
         await orphansOf('sync process', main);
       }
@@ -295,7 +302,7 @@ export async function runChecks(options: ConformanceRunOptions): Promise<Conform
     if (spawned && runs('lifecycle')) {
       const s = await live('process for the SIGTERM check');
       if (s) {
-        life.sigterm = await terminateAndObserve(s);
+        life.sigterm = await rec.lifecycle.timed(() => terminateAndObserve(s));
         await orphansOf('process for the SIGTERM check', s);
       }
     }
@@ -306,7 +313,7 @@ export async function runChecks(options: ConformanceRunOptions): Promise<Conform
   }
 
   function finish(): ConformanceRunReport {
-    if (spawned && runs('lifecycle')) lifecycleFindings(life, clock, rec.lifecycle);
+    if (spawned && runs('lifecycle')) lifecycleFindings(life, clock, rec.lifecycle, options.startupLimitMs);
     const checks = CHECK_NAMES.map((n) => rec[n].result());
     const violations = CHECK_NAMES.flatMap((n) => rec[n].v.result());
     const complete = walk1 !== undefined && !walk1.failure;

@@ -28,7 +28,12 @@ function exitText(exit: ExitObservation): string {
   return exit.status.signal ? `was killed by ${exit.status.signal}` : `exited with code ${exit.status.code}`;
 }
 
-export function lifecycleFindings(obs: LifecycleObservations, clock: CallClock, c: CheckRecorder): void {
+export function lifecycleFindings(
+  obs: LifecycleObservations,
+  clock: CallClock,
+  c: CheckRecorder,
+  startupLimitMs = GO_HOST_DIAL_LIMIT_MS,
+): void {
   for (const f of obs.startFailures) {
     c.v.add('start', `the connector did not start (${f.what}): ${f.message}`);
   }
@@ -37,10 +42,10 @@ export function lifecycleFindings(obs: LifecycleObservations, clock: CallClock, 
     undefined,
   );
   for (const s of obs.startups) {
-    if (s.ms > GO_HOST_DIAL_LIMIT_MS) {
+    if (s.ms > startupLimitMs) {
       c.v.add(
         'startup-time',
-        `the connector (${s.what}) became ready ${s.ms} ms after it was spawned; expected within ${GO_HOST_DIAL_LIMIT_MS} ms (a Go host stops dialing after 5 s)`,
+        `the connector (${s.what}) became ready ${s.ms} ms after it was spawned; expected within ${startupLimitMs} ms (a Go host stops dialing after ${GO_HOST_DIAL_LIMIT_MS / 1000} s)`,
       );
     }
   }
