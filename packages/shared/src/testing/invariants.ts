@@ -107,12 +107,13 @@ export function collectSyncInvariants(store: InvariantStore, v: ViolationCollect
     const key = resourceKey(r.id);
     const typeId = r.id?.resourceType ?? '';
     if (r.id) existing.set(`${r.id.resourceType}\u0000${r.id.resource}`, true);
-    if (!r.displayName.trim()) v.add('resource-display-name', `resource ${quote(key)} has no display name`, key);
+    if (!r.displayName.trim())
+      v.add('resource-display-name', `resource ${quote(key)} has no display name; expected one`, key);
     const rt = types.get(typeId);
     if (!rt) {
       v.add(
         'resource-type-unknown',
-        `resource ${quote(key)} has resource type ${quote(typeId)}, which the connector did not list`,
+        `resource ${quote(key)} has resource type ${quote(typeId)}, which the connector did not list; expected a listed type`,
         key,
       );
     } else {
@@ -132,7 +133,7 @@ export function collectSyncInvariants(store: InvariantStore, v: ViolationCollect
         } catch (err) {
           v.add(
             'trait-missing',
-            `resource ${quote(key)} has a ${schema.name} annotation that does not decode: ${(err as Error).message}`,
+            `resource ${quote(key)} has a ${schema.name} annotation that does not decode: ${(err as Error).message}; expected a valid ${schema.name}`,
             key,
           );
         }
@@ -142,7 +143,7 @@ export function collectSyncInvariants(store: InvariantStore, v: ViolationCollect
     if (parent && (parent.resourceType || parent.resource) && !resourceExists(parent)) {
       v.add(
         'parent-missing',
-        `resource ${quote(key)} names parent ${quote(resourceKey(parent))}, which was not emitted as a resource`,
+        `resource ${quote(key)} names parent ${quote(resourceKey(parent))}, which was not emitted as a resource; expected a listed parent`,
         key,
       );
     }
@@ -152,12 +153,16 @@ export function collectSyncInvariants(store: InvariantStore, v: ViolationCollect
   for (const e of store.entitlements()) {
     const rid = e.resource?.id;
     if (!rid) {
-      v.add('entitlement-resource-missing', `entitlement ${quote(e.id)} has no resource`, e.id);
+      v.add(
+        'entitlement-resource-missing',
+        `entitlement ${quote(e.id)} has no resource; expected the resource it is on`,
+        e.id,
+      );
     } else {
       if (!resourceExists(rid)) {
         v.add(
           'entitlement-resource-missing',
-          `entitlement ${quote(e.id)} is on resource ${quote(resourceKey(rid))}, which was not emitted as a resource`,
+          `entitlement ${quote(e.id)} is on resource ${quote(resourceKey(rid))}, which was not emitted as a resource; expected a listed resource`,
           e.id,
         );
       }
@@ -199,7 +204,11 @@ export function collectSyncInvariants(store: InvariantStore, v: ViolationCollect
     const entId = g.entitlement?.id ?? '';
     const pid = g.principal?.id;
     if (!entId) {
-      v.add('grant-entitlement-missing', `grant ${quote(g.id)} has no entitlement id`, g.id);
+      v.add(
+        'grant-entitlement-missing',
+        `grant ${quote(g.id)} has no entitlement id; expected the entitlement it grants`,
+        g.id,
+      );
     } else {
       const entResource = lookupEntitlement(entId);
       if (entResource === null) {
@@ -213,14 +222,18 @@ export function collectSyncInvariants(store: InvariantStore, v: ViolationCollect
         if (grantEntResource && entResource !== '' && resourceKey(grantEntResource) !== entResource) {
           v.add(
             'grant-entitlement-resource',
-            `grant ${quote(g.id)} carries entitlement ${quote(entId)} on resource ${quote(resourceKey(grantEntResource))}, but that entitlement was emitted on ${quote(entResource)}`,
+            `grant ${quote(g.id)} carries entitlement ${quote(entId)} on resource ${quote(resourceKey(grantEntResource))}, but that entitlement was emitted on ${quote(entResource)}; expected the same resource`,
             g.id,
           );
         }
       }
     }
     if (!pid) {
-      v.add('grant-principal-missing', `grant ${quote(g.id)} has no principal`, g.id);
+      v.add(
+        'grant-principal-missing',
+        `grant ${quote(g.id)} has no principal; expected the principal it is granted to`,
+        g.id,
+      );
     } else {
       if (types.has(pid.resourceType) && !resourceExists(pid) && !markedExternal(g)) {
         v.add(
@@ -254,7 +267,7 @@ export function collectSyncInvariants(store: InvariantStore, v: ViolationCollect
       if (lookupEntitlement(src) === null) {
         v.add(
           'grant-expandable-source-missing',
-          `grant ${quote(g.id)} is expandable from entitlement ${quote(src)}, which was not emitted as an entitlement`,
+          `grant ${quote(g.id)} is expandable from entitlement ${quote(src)}, which was not emitted as an entitlement; expected a listed entitlement`,
           g.id,
         );
       }

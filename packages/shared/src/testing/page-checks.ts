@@ -189,7 +189,7 @@ export class WalkRecorder {
           if (!rt.id) {
             this.v.add(
               'missing-id',
-              `${label} returned a resource type without an id (display name ${quote(rt.displayName)}); the host drops it`,
+              `${label} returned a resource type without an id (display name ${quote(rt.displayName)}); expected an id (a host drops it)`,
             );
             continue;
           }
@@ -203,7 +203,7 @@ export class WalkRecorder {
           if (!r.id?.resource || !r.id.resourceType) {
             this.v.add(
               'missing-id',
-              `${label} returned a resource without an id (display name ${quote(r.displayName)}); the host drops it`,
+              `${label} returned a resource without an id (display name ${quote(r.displayName)}); expected an id (a host drops it)`,
             );
             continue;
           }
@@ -254,7 +254,7 @@ export class WalkRecorder {
           if (!e.id) {
             this.v.add(
               'missing-id',
-              `${label} returned an entitlement without an id (display name ${quote(e.displayName)}); the host drops it`,
+              `${label} returned an entitlement without an id (display name ${quote(e.displayName)}); expected an id (a host drops it)`,
             );
             continue;
           }
@@ -276,7 +276,7 @@ export class WalkRecorder {
           if (!g.id) {
             this.v.add(
               'missing-id',
-              `${label} returned a grant without an id (entitlement ${quote(g.entitlement?.id ?? '')}, principal ${quote(resourceKey(g.principal?.id))}); the host drops it`,
+              `${label} returned a grant without an id (entitlement ${quote(g.entitlement?.id ?? '')}, principal ${quote(resourceKey(g.principal?.id))}); expected an id (a host drops it)`,
             );
             continue;
           }
@@ -440,7 +440,7 @@ function walkFailure(err: unknown, options: ObservedWalkOptions, timedOut: boole
       phase,
       error: err,
       cause,
-      message: `the connector process died: ${message} (${walk})`,
+      message: `the connector process died: ${message} (${walk}); expected it to keep serving`,
     };
   }
   if (cause instanceof RpcError) {
@@ -449,7 +449,7 @@ function walkFailure(err: unknown, options: ObservedWalkOptions, timedOut: boole
       phase,
       error: err,
       cause,
-      message: `${message}; a host aborts the sync on this error (${walk})`,
+      message: `${message} (${walk}); expected an answer, or UNAVAILABLE or DEADLINE_EXCEEDED (which a host retries): a host aborts the sync on any other error`,
     };
   }
   return { rule: 'sync-failed', phase, error: err, cause, message: `${walk} failed in phase ${phase}: ${message}` };

@@ -246,6 +246,9 @@ export async function runChecks(options: ConformanceRunOptions): Promise<Conform
 
     // -- the provisioning process ----------------------------------------------------------------------------------
     const wantsServices = runs('capabilities') && typeCapabilities && facts.types && !options.readOnly;
+    if (runs('capabilities') && options.readOnly) {
+      rec.capabilities.note('provisioning services not probed (--read-only)');
+    }
     const needsSecond = wantsServices || runs('provisioning') || runs('validation') || (spawned && runs('lifecycle'));
     let second: Session | undefined = spawned
       ? needsSecond
