@@ -398,41 +398,43 @@ export class ConnectorWalker {
   }
 
   /** ListEntitlements of every resource its skip annotations do not exclude. */
-  async entitlements(
+  entitlements(
     resources: Iter<Resource>,
     typeOf: (resourceTypeId: string) => ResourceType | undefined,
     onPage: (list: Entitlement[], resource: Resource) => MaybePromise<void>,
   ): Promise<void> {
-    for await (const r of resources) {
-      if (skipsListing(typeOf(r.id?.resourceType ?? ''), r, 'entitlements')) continue;
-      await this.pages<Entitlement>(
-        { kind: 'entitlements', label: `ListEntitlements(${resourceKey(r.id)})`, resource: r },
-        (pageToken, opts) =>
-          this.client.listEntitlements(
-            { resource: r, pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId },
-            opts,
-          ),
-        (list) => onPage(list, r),
-      );
-    }
+    return this.perResource('entitlements', resources, typeOf, onPage, (req, opts) =>
+      this.client.listEntitlements(req, opts),
+    );
   }
 
   /** ListGrants of every resource its skip annotations do not exclude. */
-  async grants(
+  grants(
     resources: Iter<Resource>,
     typeOf: (resourceTypeId: string) => ResourceType | undefined,
     onPage: (list: Grant[], resource: Resource) => MaybePromise<void>,
   ): Promise<void> {
+    return this.perResource('grants', resources, typeOf, onPage, (req, opts) => this.client.listGrants(req, opts));
+  }
+
+  private async perResource<T>(
+    kind: 'entitlements' | 'grants',
+    resources: Iter<Resource>,
+    typeOf: (resourceTypeId: string) => ResourceType | undefined,
+    onPage: (list: T[], resource: Resource) => MaybePromise<void>,
+    list: (
+      req: { resource: Resource; pageToken: string; pageSize: number; activeSyncId: string },
+      opts: CallOptions,
+    ) => Promise<ListResponse<T>>,
+  ): Promise<void> {
+    const rpc = kind === 'entitlements' ? 'ListEntitlements' : 'ListGrants';
     for await (const r of resources) {
-      if (skipsListing(typeOf(r.id?.resourceType ?? ''), r, 'grants')) continue;
-      await this.pages<Grant>(
-        { kind: 'grants', label: `ListGrants(${resourceKey(r.id)})`, resource: r },
+      if (skipsListing(typeOf(r.id?.resourceType ?? ''), r, kind)) continue;
+      await this.pages<T>(
+        { kind, label: `${rpc}(${resourceKey(r.id)})`, resource: r },
         (pageToken, opts) =>
-          this.client.listGrants(
-            { resource: r, pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId },
-            opts,
-          ),
-        (list) => onPage(list, r),
+          list({ resource: r, pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
+        (items) => onPage(items, r),
       );
     }
   }

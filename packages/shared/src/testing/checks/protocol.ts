@@ -49,7 +49,7 @@ function codeOf(err: unknown): number | undefined {
 }
 
 /** Runs `fn`; a dead connector becomes `ConnectorGone` (reported once by the caller), anything else is returned. */
-async function attempt<T>(fn: () => Promise<T>): Promise<{ value: T } | { error: unknown }> {
+export async function attempt<T>(fn: () => Promise<T>): Promise<{ value: T } | { error: unknown }> {
   try {
     return { value: await fn() };
   } catch (err) {

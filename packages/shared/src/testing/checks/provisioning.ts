@@ -11,7 +11,6 @@ import type { Entitlement } from '../../gen/c1/connector/v2/entitlement_pb.js';
 import { ResourceIdSchema, type Resource } from '../../gen/c1/connector/v2/resource_pb.js';
 import type { SyncStore } from '../../c1z/index.js';
 import {
-  ConnectorExitedError,
   describeError,
   grantEntitlement,
   PageTokenGuard,
@@ -21,7 +20,7 @@ import {
 } from '../../host/index.js';
 import type { Session } from '../session.js';
 import { quote, resourceKey } from '../violations.js';
-import { ConnectorGone } from './protocol.js';
+import { attempt } from './protocol.js';
 import type { CheckRecorder } from './result.js';
 
 /** What to grant and revoke: `--provision ENTITLEMENT_ID PRINCIPAL_TYPE:ID`. */
@@ -55,15 +54,6 @@ function directGrant(store: SyncStore, target: ProvisionTarget): Grant | undefin
 function flagsText(f: ProvisionFlags, which: 'grant' | 'revoke'): string {
   if (which === 'grant') return f.alreadyExists ? ' (GrantAlreadyExists)' : '';
   return f.alreadyRevoked ? ' (GrantAlreadyRevoked)' : '';
-}
-
-async function step<T>(fn: () => Promise<T>): Promise<{ value: T } | { error: unknown }> {
-  try {
-    return { value: await fn() };
-  } catch (err) {
-    if (err instanceof ConnectorExitedError) throw new ConnectorGone(err.message, { cause: err });
-    return { error: err };
-  }
 }
 
 export async function provisioningCheck(
@@ -117,7 +107,7 @@ export async function provisioningCheck(
   const done: string[] = [];
   const report = () => c.saw(`${entitlementId} to ${principalKey}: ${done.join(', ')}`);
 
-  const granted = await step(() => grantEntitlement(session.client, store, args));
+  const granted = await attempt(() => grantEntitlement(session.client, store, args));
   if ('error' in granted) {
     c.v.add(
       'grant',
@@ -133,7 +123,7 @@ export async function provisioningCheck(
     );
   }
 
-  const afterGrant = await step(listed);
+  const afterGrant = await attempt(listed);
   let grant: Grant | undefined;
   if ('error' in afterGrant) {
     c.v.add(
@@ -150,7 +140,7 @@ export async function provisioningCheck(
     done.push('listed');
   }
 
-  const again = await step(() => grantEntitlement(session.client, store, args));
+  const again = await attempt(() => grantEntitlement(session.client, store, args));
   if ('error' in again) {
     c.v.add(
       'grant-again',
@@ -173,7 +163,7 @@ export async function provisioningCheck(
     getResource: (t: string, id: string) => store.getResource(t, id),
     getGrant: (id: string) => (id === toRevoke.id ? toRevoke : store.getGrant(id)),
   };
-  const revoked = await step(() => revokeGrant(session.client, lookups, toRevoke.id));
+  const revoked = await attempt(() => revokeGrant(session.client, lookups, toRevoke.id));
   if ('error' in revoked) {
     c.v.add(
       'revoke',
@@ -183,7 +173,7 @@ export async function provisioningCheck(
   }
   done.push(`revoked${flagsText(revoked.value, 'revoke')}`);
 
-  const afterRevoke = await step(listed);
+  const afterRevoke = await attempt(listed);
   if ('error' in afterRevoke) {
     c.v.add(
       'revoke-listed',
@@ -198,7 +188,7 @@ export async function provisioningCheck(
     done.push('gone');
   }
 
-  const revokedAgain = await step(() => revokeGrant(session.client, lookups, toRevoke.id));
+  const revokedAgain = await attempt(() => revokeGrant(session.client, lookups, toRevoke.id));
   if ('error' in revokedAgain) {
     c.v.add(
       'revoke-again',
