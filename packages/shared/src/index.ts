@@ -63,6 +63,8 @@ export {
 } from './sdk/entitlements.js';
 export { annotation, findAnnotation, hasAnnotation, type Annotations } from './sdk/annotations.js';
 export { pageOfArray, type PageRequest, type PageResult } from './sdk/pagination.js';
+/** A sync-scoped record of a complete resource listing, so later phases can answer without reading the API again. */
+export { ListingIndex, type ListedPage, type ListingIndexOptions } from './sdk/listing-index.js';
 export {
   Code,
   ConnectorError,

@@ -60,3 +60,15 @@ export {
   type HttpErrorDetails,
   type Redactor,
 } from './errors.js';
+/** RFC 8288 `Link` header paging: parse and format the header, follow `rel="next"` safely, serve big API pages in slices. */
+export {
+  LinkPager,
+  formatLinkHeader,
+  nextPagePath,
+  parseLinkHeader,
+  type LinkPageState,
+  type LinkPagerOptions,
+  type LinkSlice,
+  type LinkTarget,
+  type WebLink,
+} from './link-paging.js';
