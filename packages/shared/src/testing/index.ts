@@ -23,6 +23,8 @@ export {
 } from './run-checks.js';
 export { CHECK_NAMES, type CheckName, type CheckResult, type CheckStatus } from './checks/result.js';
 export type { ProvisionTarget } from './checks/provisioning.js';
+/** Ids of the requests the capabilities and validation checks invent start with this (e.g. to filter a request log). */
+export { PROBE_ID_PREFIX } from './checks/capabilities.js';
 export type { ConnectorTarget } from './session.js';
 export { checkSyncInvariants, SYNC_INVARIANT_RULES, type InvariantStore, type InvariantOptions } from './invariants.js';
 export {

@@ -15,9 +15,13 @@ import { quote } from '../violations.js';
 import { ConnectorGone, type ConnectorFacts } from './protocol.js';
 import type { CheckRecorder } from './result.js';
 
-/** Ids no real system has: probes with them must not change anything. */
-export const PROBE_RESOURCE_ID = 'baton-conform-probe-does-not-exist';
-const PROBE_PRINCIPAL_ID = 'baton-conform-probe-principal-does-not-exist';
+/**
+ * Every id the probes invent starts with this: no real system has such ids, so the probes cannot change anything,
+ * and a test that checks a simulator's request log can leave their requests out.
+ */
+export const PROBE_ID_PREFIX = 'baton-conform-probe';
+export const PROBE_RESOURCE_ID = `${PROBE_ID_PREFIX}-does-not-exist`;
+const PROBE_PRINCIPAL_ID = `${PROBE_ID_PREFIX}-principal-does-not-exist`;
 
 const capName = (c: Capability) => `CAPABILITY_${Capability[c] ?? c}`;
 
