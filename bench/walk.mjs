@@ -30,7 +30,8 @@ const variants = [
   ['plain host sync (runSync)', (store) => runSync(proc.client, store)],
   [
     'walk check (recorder on every page)',
-    (store) => observedWalk(proc.client, store, new ViolationCollector(), { walk: 1, pageSize: 0, deadlineMs: 600_000 }),
+    (store) =>
+      observedWalk(proc.client, store, new ViolationCollector(), { walk: 1, pageSize: 0, deadlineMs: 600_000 }),
   ],
   [
     'walk check + record digests (stability)',
