@@ -6,3 +6,4 @@ export * from './faults.js';
 export * from './request-log.js';
 export * from './auth.js';
 export * from './http-server.js';
+export * from './runtime-options.js';
