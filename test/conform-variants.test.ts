@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { CheckName } from '@baton-ts/shared/testing';
 import { FIXTURE, node, PROXY, runConform } from './support/conform.js';
 
-/** 250 users: three pages of users at the fixture's default page size, so paging bugs have room to show. */
-const FIXTURE_ARGS = ['--users', '250', '--log-level', 'error'];
+/** 120 users: two pages at the fixture's default page size and three at the second walk's, room for paging bugs. */
+const FIXTURE_ARGS = ['--log-level', 'error'];
+const USERS = '120';
 /** The provisioning check runs in every variant too (u1 is not in g1: g1 holds every second user). */
 const PROVISION = ['--provision', 'group:g1:member', 'user:u1'];
 
@@ -21,6 +22,8 @@ interface Variant {
   conformArgs?: string[];
   /** Checks that may be skipped because of the break (e.g. provisioning after a walk that fails). */
   skipped?: CheckName[];
+  /** Users of the fixture, when 120 is not what the break needs. */
+  users?: string;
 }
 
 const VARIANTS: Variant[] = [
@@ -31,7 +34,14 @@ const VARIANTS: Variant[] = [
   { check: 'protocol', rules: ['static-entitlements'], proxyFault: 'static-entitlements-error' },
   { check: 'capabilities', rules: ['type-not-described'], proxyFault: 'capabilities-omit-type' },
   { check: 'capabilities', rules: ['capability-not-listed'], proxyFault: 'capabilities-no-provision' },
-  { check: 'walk', rules: ['page-token-cycle'], fixtureBreak: 'page-token-cycle', skipped: ['provisioning'] },
+  // A third page in the first walk too: 250 users at 100 a page.
+  {
+    check: 'walk',
+    rules: ['page-token-cycle'],
+    fixtureBreak: 'page-token-cycle',
+    skipped: ['provisioning'],
+    users: '250',
+  },
   { check: 'walk', rules: ['grant-principal-missing'], fixtureBreak: 'dangling-principal' },
   { check: 'walk', rules: ['page-size'], fixtureBreak: 'oversized-page' },
   { check: 'walk', rules: ['duplicate-grant'], fixtureBreak: 'duplicate-grant' },
@@ -42,7 +52,14 @@ const VARIANTS: Variant[] = [
 ];
 
 function connectorCommand(v: Variant): string[] {
-  const fixture = [node, FIXTURE, ...FIXTURE_ARGS, ...(v.fixtureBreak ? ['--break', v.fixtureBreak] : [])];
+  const fixture = [
+    node,
+    FIXTURE,
+    '--users',
+    v.users ?? USERS,
+    ...FIXTURE_ARGS,
+    ...(v.fixtureBreak ? ['--break', v.fixtureBreak] : []),
+  ];
   return v.proxyFault ? [node, PROXY, '--fault', v.proxyFault, '--', ...fixture] : fixture;
 }
 
