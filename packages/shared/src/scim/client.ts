@@ -136,7 +136,17 @@ export class ScimClient {
       { method: 'GET', path: resource, query: { ...listQuery(query), startIndex, count: this.pageSize } },
       options,
     );
-    const page = advancePage(startIndex, res, state?.lastId, resource === 'Users' ? 'users' : 'resources');
+    let page;
+    try {
+      page = advancePage(startIndex, res, state?.lastId, resource === 'Users' ? 'users' : 'resources');
+    } catch (err) {
+      const path = displayPath(resource, { startIndex, count: this.pageSize });
+      throw new ScimError(
+        err instanceof ConnectorError ? err.code : Code.Unknown,
+        `${this.service}: GET ${path}: ${err instanceof Error ? err.message : String(err)}`,
+        { method: 'GET', path, status: 200 },
+      );
+    }
     if (page.note) this.logger?.warn(`${this.service}: ${page.note}`, { resource });
     const items = page.fresh.slice(0, size);
     const rest = page.fresh.slice(size);
@@ -181,9 +191,7 @@ export class ScimClient {
       options,
     );
     const looksRight =
-      res !== null &&
-      typeof res === 'object' &&
-      (typeof res.totalResults === 'number' || Array.isArray(res.Resources));
+      res !== null && typeof res === 'object' && (typeof res.totalResults === 'number' || Array.isArray(res.Resources));
     if (!looksRight) {
       throw this.explain(
         new ScimError(
@@ -236,7 +244,12 @@ export class ScimClient {
    * for 204. Every intent we send is idempotent (adding a member twice does not duplicate it, removing a removed
    * member changes nothing), so transient failures are retried.
    */
-  async patch(resource: string, id: string, intents: PatchIntent[], options: ScimRequestOptions = {}): Promise<unknown> {
+  async patch(
+    resource: string,
+    id: string,
+    intents: PatchIntent[],
+    options: ScimRequestOptions = {},
+  ): Promise<unknown> {
     const path = resourcePath(resource, id);
     const send = (dialect: PatchDialect) =>
       this.send<unknown>({ method: 'PATCH', path, body: patchRequest(intents, dialect), retryable: true }, options);

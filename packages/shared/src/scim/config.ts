@@ -81,7 +81,9 @@ export function scimUrlField(names: FlagNames, options: { what: string; example:
 export function scimTokenField(names: FlagNames, what: string) {
   const required = `${names.flag} (${names.env}) is required: ${what}`;
   return z
-    .string({ error: (issue) => (issue.input === undefined ? required : `${names.flag} (${names.env}) must be a string`) })
+    .string({
+      error: (issue) => (issue.input === undefined ? required : `${names.flag} (${names.env}) must be a string`),
+    })
     .trim()
     .overwrite((value) => value.replace(/^bearer\s+/i, ''))
     .refine((value) => value.length > 0, required)

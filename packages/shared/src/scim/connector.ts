@@ -3,13 +3,7 @@
  * syncers, Validate with explained errors, and cleanup. The connector package supplies its config, wording,
  * resource types and what it provisions (src/resources/*.ts there); everything else is here.
  */
-import type {
-  AccountManager,
-  CallContext,
-  Connector,
-  ConnectorRuntime,
-  ResourceSyncer,
-} from '../sdk/connector.js';
+import type { AccountManager, CallContext, Connector, ConnectorRuntime, ResourceSyncer } from '../sdk/connector.js';
 import { ScimClient, type ScimClientOptions } from './client.js';
 import { explainScimValidation, scimErrorExplainer, type ScimWording } from './explain.js';
 import { ScimMemberships } from './memberships.js';

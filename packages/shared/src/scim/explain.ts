@@ -41,7 +41,14 @@ export function scimErrorExplainer(service: string, wording: ScimWording): (err:
   };
 }
 
-const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT_HAS_EXPIRED']);
+const UNREACHABLE = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CERT_HAS_EXPIRED',
+]);
 
 /**
  * Advice for the first request of a run (Validate, `GET /Users?count=1`): where a wrong URL or an unsupported

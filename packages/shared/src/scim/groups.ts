@@ -236,7 +236,8 @@ function groupOf(ent: Entitlement | undefined, type: ResourceType, service: stri
   if (!ent) throw invalidArgument(`${service}: the request has no entitlement`);
   const rid = ent.resource?.id;
   if (rid) {
-    if (rid.resourceType !== type.id || !rid.resource) throw invalidArgument(`${service}: not a group entitlement: ${ent.id}`);
+    if (rid.resourceType !== type.id || !rid.resource)
+      throw invalidArgument(`${service}: not a group entitlement: ${ent.id}`);
     if (ent.slug && ent.slug !== MEMBER)
       throw invalidArgument(`${service}: groups have only the "member" entitlement, not "${ent.slug}"`);
     return rid.resource;

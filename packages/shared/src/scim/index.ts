@@ -12,7 +12,13 @@ export {
   type ScimPage,
   type ScimRequestOptions,
 } from './client.js';
-export { ScimError, codeForScimError, parseScimErrorBody, type ScimErrorBody, type ScimErrorDetails } from './errors.js';
+export {
+  ScimError,
+  codeForScimError,
+  parseScimErrorBody,
+  type ScimErrorBody,
+  type ScimErrorDetails,
+} from './errors.js';
 export { advancePage, ScimPageBuffer, MAX_LISTING_ITEMS, type PageAdvance, type ScimPageState } from './paging.js';
 export { patchOperation, patchRequest, type PatchDialect, type PatchIntent } from './patch.js';
 export { scimAnd, scimEq } from './filter.js';

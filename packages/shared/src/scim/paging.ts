@@ -71,7 +71,8 @@ export function advancePage<T extends { id?: unknown }>(
 
   // Where the page starts, by the server's own account; elimity-style servers say 0, which means nothing.
   const reportedStart = nonNegativeInt(response?.startIndex);
-  let offset = reportedStart !== undefined && reportedStart >= 1 && reportedStart < startIndex ? startIndex - reportedStart : 0;
+  let offset =
+    reportedStart !== undefined && reportedStart >= 1 && reportedStart < startIndex ? startIndex - reportedStart : 0;
   if (lastId !== undefined) {
     const seen = items.findIndex((item) => item?.id === lastId);
     if (seen >= 0) offset = Math.max(offset, seen + 1);

@@ -147,7 +147,9 @@ export function scimUserSyncer(options: ScimUserSyncerOptions): ResourceSyncer {
   if (mode) {
     syncer.delete = async (id: ResourceId, _parent, ctx: CallContext): Promise<DeleteOutcome> => {
       if (id.resourceType !== type.id || !id.resource) {
-        throw invalidArgument(`${client.service}: only users can be deleted, not ${id.resourceType || 'this resource'}`);
+        throw invalidArgument(
+          `${client.service}: only users can be deleted, not ${id.resourceType || 'this resource'}`,
+        );
       }
       if (mode === 'delete') {
         const deleted = await client.delete('Users', id.resource, { signal: ctx.signal });

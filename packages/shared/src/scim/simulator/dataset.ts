@@ -144,7 +144,9 @@ export function generateScimDataset(input: ScimDatasetName | ScimDatasetSpec): S
     }
   }
   for (const [group, size] of sizes) {
-    group.members = rng.sampleIndexes(userCount, size).map((index): StoredMember => ({ value: users[index]!.id, type: 'User' }));
+    group.members = rng
+      .sampleIndexes(userCount, size)
+      .map((index): StoredMember => ({ value: users[index]!.id, type: 'User' }));
   }
   // A nested group: the second group holds the third as a member.
   if (groupCount >= 4) groups[1]!.members.push({ value: groups[2]!.id, type: 'Group' });

@@ -26,10 +26,7 @@ export type FilterNode =
   | { kind: 'valuePath'; attr: string; filter: FilterNode; sub?: string; op?: CompareOp | 'pr'; value?: Literal };
 
 type Token =
-  | { t: 'word'; v: string }
-  | { t: 'string'; v: string }
-  | { t: 'number'; v: number }
-  | { t: '(' | ')' | '[' | ']' };
+  { t: 'word'; v: string } | { t: 'string'; v: string } | { t: 'number'; v: number } | { t: '(' | ')' | '[' | ']' };
 
 const COMPARE_OPS = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
 
@@ -245,7 +242,9 @@ function compare(actual: unknown, op: CompareOp, expected: Literal, caseExact: b
   }
   // Entra-era servers store "True"/"False"; compare booleans to those strings as booleans.
   const norm = (v: unknown) =>
-    typeof v === 'string' && /^(true|false)$/i.test(v) && typeof expected === 'boolean' ? v.toLowerCase() === 'true' : v;
+    typeof v === 'string' && /^(true|false)$/i.test(v) && typeof expected === 'boolean'
+      ? v.toLowerCase() === 'true'
+      : v;
   const a = norm(actual);
   switch (op) {
     case 'eq':
@@ -291,7 +290,12 @@ export function matchesFilter(resource: unknown, node: FilterNode): boolean {
     case 'present':
       return present(valuesAt(resource, node.path));
     case 'compare':
-      return compare(valuesAt(resource, node.path), node.op, node.value, CASE_EXACT.has(node.path.sub ?? node.path.attr));
+      return compare(
+        valuesAt(resource, node.path),
+        node.op,
+        node.value,
+        CASE_EXACT.has(node.path.sub ?? node.path.attr),
+      );
     case 'valuePath': {
       const raw = getAttr(resource, node.attr);
       const elements = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];

@@ -191,12 +191,15 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
     Object.keys(DEFAULT_QUIRKS).map((k) => [k, (options as Record<string, unknown>)[k]]),
   ) as Partial<ScimQuirks>;
   const setQuirks = (update: Partial<ScimQuirks>) => {
-    for (const [k, v] of Object.entries(update)) if (v !== undefined) (quirks as unknown as Record<string, unknown>)[k] = v;
+    for (const [k, v] of Object.entries(update))
+      if (v !== undefined) (quirks as unknown as Record<string, unknown>)[k] = v;
     rateLimiter.setLimits({ read: quirks.rateLimits.read, write: quirks.rateLimits.write });
   };
 
   const basePath = `/${(options.basePath ?? '/scim/v2').replace(/^\/+|\/+$/g, '')}`.replace(/^\/$/, '');
-  const data = isData(options.dataset) ? structuredClone(options.dataset) : generateScimDataset(options.dataset ?? 'small');
+  const data = isData(options.dataset)
+    ? structuredClone(options.dataset)
+    : generateScimDataset(options.dataset ?? 'small');
   const state = new ScimState(data, clock);
   const token = options.token ?? DEFAULT_SCIM_TOKEN;
   const forbidden = new Set(options.forbiddenTokens ?? []);
@@ -209,7 +212,12 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   setQuirks({ ...given, rateLimits: { ...quirks.rateLimits, ...options.rateLimits } });
 
   const headers = (extra: Record<string, string> = {}) => ({ 'content-type': quirks.contentType, ...extra });
-  const errorResponse = (status: number, scimType: string | undefined, detail: string, extra?: Record<string, string>) => ({
+  const errorResponse = (
+    status: number,
+    scimType: string | undefined,
+    detail: string,
+    extra?: Record<string, string>,
+  ) => ({
     status,
     headers: headers(extra),
     json: {
@@ -231,7 +239,13 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
       return { identity: 'org-token' };
     }
     if (bearer !== undefined && forbidden.has(bearer)) {
-      return { response: errorResponse(403, undefined, 'This token cannot access SCIM: an organization-level token is required') };
+      return {
+        response: errorResponse(
+          403,
+          undefined,
+          'This token cannot access SCIM: an organization-level token is required',
+        ),
+      };
     }
     return {
       response: errorResponse(401, undefined, 'Authentication failed: missing or invalid bearer token', {
@@ -240,7 +254,16 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
     };
   };
 
-  const server = new SimulatorServer({ host: options.host, port: options.port, clock, log, faults, rateLimiter, auth, trailingSlash: true });
+  const server = new SimulatorServer({
+    host: options.host,
+    port: options.port,
+    clock,
+    log,
+    faults,
+    rateLimiter,
+    auth,
+    trailingSlash: true,
+  });
   const origin = await server.start();
   const scimUrl = `${origin}${basePath}`;
   const render = (): RenderOptions => ({
@@ -251,26 +274,30 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   });
 
   /** Rate limit, then the handler; a ScimSimError becomes a SCIM error response. */
-  const route = (handler: RouteHandler): RouteHandler => async (req) => {
-    const cls = req.method === 'GET' ? 'read' : 'write';
-    const decision = rateLimiter.take(req.identity ?? 'anonymous', cls);
-    if (!decision.allowed) {
-      req.annotate({ rateLimited: true });
-      const retryAfter =
-        quirks.retryAfter === 'http-date'
-          ? new Date(Math.ceil((clock() + decision.retryAfterSeconds * 1000) / 1000) * 1000).toUTCString()
-          : String(decision.retryAfterSeconds);
-      return errorResponse(429, undefined, `Too many requests: ${decision.limit} ${cls} requests per window`, {
-        'retry-after': retryAfter,
-      });
-    }
-    try {
-      return await handler(req);
-    } catch (err) {
-      if (err instanceof ScimSimError) return errorResponse(err.status, err.scimType, err.message);
-      throw err;
-    }
-  };
+  const route =
+    (handler: RouteHandler): RouteHandler =>
+    async (req) => {
+      // Media types are part of the contract (and carry no secret), so the log keeps them.
+      req.annotate({ accept: req.headers.accept, contentType: req.headers['content-type'] });
+      const cls = req.method === 'GET' ? 'read' : 'write';
+      const decision = rateLimiter.take(req.identity ?? 'anonymous', cls);
+      if (!decision.allowed) {
+        const retryAfter =
+          quirks.retryAfter === 'http-date'
+            ? new Date(Math.ceil((clock() + decision.retryAfterSeconds * 1000) / 1000) * 1000).toUTCString()
+            : String(decision.retryAfterSeconds);
+        req.annotate({ rateLimited: true, retryAfter });
+        return errorResponse(429, undefined, `Too many requests: ${decision.limit} ${cls} requests per window`, {
+          'retry-after': retryAfter,
+        });
+      }
+      try {
+        return await handler(req);
+      } catch (err) {
+        if (err instanceof ScimSimError) return errorResponse(err.status, err.scimType, err.message);
+        throw err;
+      }
+    };
   const options_ = { rateClass: null } as const;
   const get = (path: string, h: RouteHandler) => server.get(`${basePath}${path}`, route(h), options_);
   const post = (path: string, h: RouteHandler) => server.post(`${basePath}${path}`, route(h), options_);
@@ -292,7 +319,8 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
       try {
         node = parseFilter(filterText);
       } catch (err) {
-        if (err instanceof FilterSyntaxError) throw new ScimSimError(400, 'invalidFilter', `bad filter: ${err.message}`);
+        if (err instanceof FilterSyntaxError)
+          throw new ScimSimError(400, 'invalidFilter', `bad filter: ${err.message}`);
         throw err;
       }
       filtered = all.filter((r) => matchesFilter(r, node));
@@ -300,7 +328,8 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
     let startIndex = intParam(req.query.get('startIndex')) ?? 1;
     if (Number.isNaN(startIndex) || startIndex < 1 || quirks.ignoreStartIndex) startIndex = 1;
     const asked = intParam(req.query.get('count'));
-    if (asked !== undefined && Number.isNaN(asked)) throw new ScimSimError(400, 'invalidValue', 'count must be a number');
+    if (asked !== undefined && Number.isNaN(asked))
+      throw new ScimSimError(400, 'invalidValue', 'count must be a number');
     let count = Math.min(Math.max(0, asked ?? quirks.defaultPageSize), quirks.maxPageSize);
     if (quirks.ignoreCount) count = filtered.length;
     const page = filtered.slice(startIndex - 1, startIndex - 1 + count);
@@ -356,7 +385,12 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   });
 
   // -- users
-  get('/Users', (req) => list(req, state.listUsers().map((u) => renderUser(state, u, render()))));
+  get('/Users', (req) =>
+    list(
+      req,
+      state.listUsers().map((u) => renderUser(state, u, render())),
+    ),
+  );
   get('/Users/:id', (req) => {
     const user = userOr404(req.params.id!);
     const json = renderUser(state, user, render());
@@ -367,7 +401,10 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   post('/Users', (req) => {
     const user = userFromDocument(userDocumentFromBody(req.body), state.newId(), state.newMeta());
     state.saveUser(user);
-    return ok(renderUser(state, user, render()), 201, { location: `${scimUrl}/Users/${user.id}`, etag: versionOf(user) });
+    return ok(renderUser(state, user, render()), 201, {
+      location: `${scimUrl}/Users/${user.id}`,
+      etag: versionOf(user),
+    });
   });
   put('/Users/:id', (req) => {
     const current = userOr404(req.params.id!);
@@ -391,7 +428,10 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   // -- groups
   get('/Groups', (req) => {
     requireGroups();
-    return list(req, state.listGroups().map((g) => renderGroup(state, g, render())));
+    return list(
+      req,
+      state.listGroups().map((g) => renderGroup(state, g, render())),
+    );
   });
   get('/Groups/:id', (req) => {
     requireGroups();
@@ -404,7 +444,8 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   post('/Groups', (req) => {
     requireGroups();
     const body = req.body as Record<string, unknown> | undefined;
-    if (!body || typeof body !== 'object') throw new ScimSimError(400, 'invalidSyntax', 'the body must be a SCIM Group');
+    if (!body || typeof body !== 'object')
+      throw new ScimSimError(400, 'invalidSyntax', 'the body must be a SCIM Group');
     const group = groupFromDocument(state, body, state.newId(), state.newMeta());
     state.saveGroup(group);
     return ok(renderGroup(state, group, render()), 201, { location: `${scimUrl}/Groups/${group.id}` });

@@ -129,7 +129,8 @@ function applyOne(
   try {
     path = parsePatchPath(rawPath);
   } catch (err) {
-    if (err instanceof FilterSyntaxError) throw bad('invalidPath', `bad path ${JSON.stringify(rawPath)}: ${err.message}`);
+    if (err instanceof FilterSyntaxError)
+      throw bad('invalidPath', `bad path ${JSON.stringify(rawPath)}: ${err.message}`);
     throw err;
   }
   const attr = canonical(kind, path.attr);

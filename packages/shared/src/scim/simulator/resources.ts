@@ -238,7 +238,13 @@ export function groupFromDocument(
     else if (state.getGroup(value) && value !== id) members.push({ value, type: 'Group' });
     else throw new ScimSimError(400, 'invalidValue', `member ${JSON.stringify(m.value)} is not a user or group here`);
   }
-  return { id, displayName: displayName.trim(), externalId: optionalString(doc.externalId, 'externalId'), members, meta };
+  return {
+    id,
+    displayName: displayName.trim(),
+    externalId: optionalString(doc.externalId, 'externalId'),
+    members,
+    meta,
+  };
 }
 
 // -- discovery ----------------------------------------------------------------------------------------------------

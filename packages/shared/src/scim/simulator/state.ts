@@ -129,7 +129,12 @@ export class ScimState {
       throw new ScimSimError(409, 'uniqueness', `User with userName ${user.userName} already exists`);
     }
     const previous = this.users.get(user.id);
-    if (previous) user.meta = { ...previous.meta, lastModified: new Date(this.clock()).toISOString(), version: previous.meta.version + 1 };
+    if (previous)
+      user.meta = {
+        ...previous.meta,
+        lastModified: new Date(this.clock()).toISOString(),
+        version: previous.meta.version + 1,
+      };
     this.users.set(user.id, user);
   }
 
