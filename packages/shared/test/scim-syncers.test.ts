@@ -253,13 +253,11 @@ describe('grants paging', () => {
       ['group', { offset: -1 }],
       ['user', { startIndex: 'x' }],
     ] as const) {
-      const err = await Promise.resolve()
-        .then(() =>
-          type === 'group'
-            ? syncer(h, type).grants(gone, { state, size: 100 }, h.ctx)
-            : syncer(h, type).list(undefined, { state, size: 100 }, h.ctx),
-        )
-        .catch((e: unknown) => e);
+      const call: () => Promise<unknown> =
+        type === 'group'
+          ? () => syncer(h, type).grants(gone, { state, size: 100 }, h.ctx)
+          : () => syncer(h, type).list(undefined, { state, size: 100 }, h.ctx);
+      const err = await call().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConnectorError);
       expect((err as ConnectorError).code).toBe(Code.InvalidArgument);
     }

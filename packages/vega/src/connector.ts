@@ -62,7 +62,8 @@ export const vega = defineConnector({
   version: VERSION,
   metadata: {
     displayName: 'VEGA',
-    description: 'Syncs VEGA users and groups over SCIM; creates and deprovisions accounts and manages group membership',
+    description:
+      'Syncs VEGA users and groups over SCIM; creates and deprovisions accounts and manages group membership',
     helpUrl: 'https://vega-client.helpscoutdocs.com/article/124-scim-integration',
   },
   config: configSchema,

@@ -85,7 +85,7 @@ export function scimTokenField(names: FlagNames, what: string) {
       error: (issue) => (issue.input === undefined ? required : `${names.flag} (${names.env}) must be a string`),
     })
     .trim()
-    .overwrite((value) => value.replace(/^bearer\s+/i, ''))
+    .overwrite((value) => value.replace(/^bearer(\s+|$)/i, ''))
     .refine((value) => value.length > 0, required)
     .describe(what)
     .meta({ secret: true });
