@@ -9,16 +9,15 @@
 //  5. a distinctive token never appears in stdout, stderr, the c1z or the JSONL export;
 //  6. --demo and `simulator` work without credentials.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
 import { checkSyncInvariants, runConformance } from '@baton-ts/shared/testing';
-import { startScimSimulator, type ScimSimulator, type ScimSimulatorOptions } from '@baton-ts/shared/scim-simulator';
+import type { ScimSimulator } from '@baton-ts/shared/scim-simulator';
 import {
-  binOf,
   cleanEnv,
+  grantFlags,
+  scimE2eSuite,
   decompressC1z,
   leaks,
   runBin,
@@ -27,33 +26,16 @@ import {
   type BinResult,
 } from './support/scim-e2e.js';
 
-const BIN = binOf('rudderstack');
 const TOKEN = 'rs-e2e-org-sat-6b0d2f1c';
 const WORKSPACE_TOKEN = 'rs-e2e-workspace-sat-70aa';
 
-const sims: ScimSimulator[] = [];
-async function startSim(options: ScimSimulatorOptions = {}): Promise<ScimSimulator> {
-  const sim = await startScimSimulator({
-    dataset: 'small',
-    token: TOKEN,
-    forbiddenTokens: [WORKSPACE_TOKEN],
-    ...options,
-  });
-  sims.push(sim);
-  return sim;
-}
+const {
+  bin: BIN,
+  startSim,
+  file: tempFile,
+} = scimE2eSuite('rudderstack', { token: TOKEN, forbiddenTokens: [WORKSPACE_TOKEN] });
 
 const flags = (sim: ScimSimulator, token = sim.token) => ['--scim-base-url', sim.scimUrl, '--scim-token', token];
-
-let dir: string;
-beforeAll(() => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first`);
-  dir = mkdtempSync(join(tmpdir(), 'rudderstack-e2e-'));
-});
-afterAll(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
 
 describe('conformance through the real bin', () => {
   it("zero violations; exactly the simulator's users, groups and memberships (flags)", async () => {
@@ -101,8 +83,8 @@ describe('faults: 10% 429 and 10% 5xx', () => {
   it('give a sync file identical to a fault-free sync', async () => {
     // Pages of 25 make 12 requests; the seed puts both kinds of fault among them.
     const sim = await startSim({ maxPageSize: 25 });
-    const cleanFile = join(dir, 'clean.c1z');
-    const faultyFile = join(dir, 'faulty.c1z');
+    const cleanFile = tempFile('clean.c1z');
+    const faultyFile = tempFile('faulty.c1z');
     const clean = await runBin(BIN, [...flags(sim), '--file', cleanFile, '--log-level', 'warn']);
     expect(clean.code, clean.stderr).toBe(0);
     const cleanRequests = sim.log.count();
@@ -139,7 +121,7 @@ describe('bad config and refused tokens', () => {
   });
 
   it('missing --scim-token: exit 1 naming the flag and variable, no request, no file', async () => {
-    const file = join(dir, 'notoken.c1z');
+    const file = tempFile('notoken.c1z');
     const r = await runBin(BIN, ['--scim-base-url', sim.scimUrl, '--file', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--scim-token (BATON_SCIM_TOKEN) is required');
@@ -155,7 +137,7 @@ describe('bad config and refused tokens', () => {
 
   it('a wrong token: UNAUTHENTICATED, the token is wrong; one request, not retried', async () => {
     const before = sim.log.count();
-    const r = await runBin(BIN, [...flags(sim, 'rs-e2e-wrong-token'), '--file', join(dir, 'wrong.c1z')]);
+    const r = await runBin(BIN, [...flags(sim, 'rs-e2e-wrong-token'), '--file', tempFile('wrong.c1z')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/UNAUTHENTICATED: rudderstack: RudderStack rejected the SCIM token: check --scim-token/);
     expect(r.stderr).not.toContain('rs-e2e-wrong-token');
@@ -163,7 +145,7 @@ describe('bad config and refused tokens', () => {
   });
 
   it('a workspace-level token: PERMISSION_DENIED, an organization-level token and Enterprise SCIM are needed', async () => {
-    const r = await runBin(BIN, [...flags(sim, WORKSPACE_TOKEN), '--file', join(dir, 'workspace.c1z')]);
+    const r = await runBin(BIN, [...flags(sim, WORKSPACE_TOKEN), '--file', tempFile('workspace.c1z')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/PERMISSION_DENIED: .*organization-level Service Access Token.*workspace-level token/);
     expect(r.stderr).toContain('Enterprise');
@@ -182,21 +164,11 @@ describe('read-only', () => {
     for (const t of parsed.resourceTypeCapabilities) expect(t.capabilities).toEqual(['CAPABILITY_SYNC']);
 
     const sim = await startSim({ dataset: 'tiny' });
-    const file = join(dir, 'readonly.c1z');
+    const file = tempFile('readonly.c1z');
     expect((await runBin(BIN, [...flags(sim), '--file', file])).code).toBe(0);
     const group = sim.state.listGroups()[0]!;
     const user = sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id))!;
-    const r = await runBin(BIN, [
-      ...flags(sim),
-      '--file',
-      file,
-      '--grant-entitlement',
-      `group:${group.id}:member`,
-      '--grant-principal',
-      user.id,
-      '--grant-principal-type',
-      'user',
-    ]);
+    const r = await runBin(BIN, [...flags(sim), '--file', file, ...grantFlags(group.id, user.id)]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('UNIMPLEMENTED');
     expect(sim.log.filter((e) => e.method !== 'GET')).toEqual([]);
@@ -210,8 +182,8 @@ describe('the token never appears in output', () => {
     const outputs: Array<{ what: string; text: string | Buffer }> = [];
     const record = (what: string, r: BinResult) =>
       outputs.push({ what: `${what} stdout`, text: r.stdout }, { what: `${what} stderr`, text: r.stderr });
-    const c1z = join(dir, 'secret.c1z');
-    const jsonl = join(dir, 'secret.jsonl');
+    const c1z = tempFile('secret.c1z');
+    const jsonl = tempFile('secret.jsonl');
     const debug = ['--log-level', 'debug'];
     const a = await runBin(BIN, [...flags(sim), '--file', c1z, ...debug]);
     expect(a.code, a.stderr).toBe(0);
@@ -223,7 +195,7 @@ describe('the token never appears in output', () => {
     );
     expect(b.code, b.stderr).toBe(0);
     record('sync jsonl', b);
-    record('wrong token', await runBin(BIN, [...flags(sim, `${SECRET}-old`), '--file', join(dir, 'x.c1z'), ...debug]));
+    record('wrong token', await runBin(BIN, [...flags(sim, `${SECRET}-old`), '--file', tempFile('x.c1z'), ...debug]));
     record('capabilities', await runBin(BIN, [...flags(sim), 'capabilities', ...debug]));
     record('config', await runBin(BIN, [...flags(sim), 'config', ...debug]));
     outputs.push({ what: 'jsonl', text: readFileSync(jsonl) }, { what: 'c1z', text: readFileSync(c1z) });
@@ -235,7 +207,7 @@ describe('the token never appears in output', () => {
 
 describe('without credentials', () => {
   it('--demo syncs against the bundled simulator', async () => {
-    const file = join(dir, 'demo.c1z');
+    const file = tempFile('demo.c1z');
     const r = await runBin(BIN, ['--demo', '--file', file, '--log-level', 'warn']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/group\s+12\s+12\s+700/);
@@ -263,7 +235,7 @@ describe('without credentials', () => {
         '--scim-token',
         config['scim-token']!,
         '--file',
-        join(dir, 'sim.c1z'),
+        tempFile('sim.c1z'),
       ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/user\s+8\s/);

@@ -9,44 +9,30 @@
 //  4. bad config and a wrong token give clear errors and a non-zero exit;
 //  5. capabilities advertise exactly what is supported;
 //  6. a distinctive token never appears in stdout, stderr or the c1z.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
 import { createAccount, deleteResource, spawnConnector } from '@baton-ts/shared/host';
 import { provisioningRoundTrip, runConformance } from '@baton-ts/shared/testing';
+import { SCIM_QUIRK_PRESETS, type ScimSimulator } from '@baton-ts/shared/scim-simulator';
 import {
-  SCIM_QUIRK_PRESETS,
-  startScimSimulator,
-  type ScimSimulator,
-  type ScimSimulatorOptions,
-} from '@baton-ts/shared/scim-simulator';
-import { binOf, cleanEnv, decompressC1z, leaks, runBin, storeMismatches, type BinResult } from './support/scim-e2e.js';
+  grantFlags,
+  scimE2eSuite,
+  cleanEnv,
+  decompressC1z,
+  leaks,
+  runBin,
+  storeMismatches,
+  type BinResult,
+} from './support/scim-e2e.js';
 
-const BIN = binOf('vega');
 const TOKEN = 'vega-e2e-scim-token-3f9a';
 
-const sims: ScimSimulator[] = [];
-async function startSim(options: ScimSimulatorOptions = {}): Promise<ScimSimulator> {
-  const sim = await startScimSimulator({ dataset: 'small', basePath: '/scim/v2/org-e2e', token: TOKEN, ...options });
-  sims.push(sim);
-  return sim;
-}
+const { bin: BIN, startSim, file: tempFile } = scimE2eSuite('vega', { basePath: '/scim/v2/org-e2e', token: TOKEN });
 
 const flags = (sim: ScimSimulator, token = sim.token) => ['--scim-endpoint', sim.scimUrl, '--scim-token', token];
 /** Requests that change something upstream (anything but a read). */
 const mutationCounter = (sim: ScimSimulator) => () => sim.log.count((e) => e.method !== 'GET');
-
-let dir: string;
-beforeAll(() => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first`);
-  dir = mkdtempSync(join(tmpdir(), 'vega-e2e-'));
-});
-afterAll(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
 
 describe('conformance through the real bin', () => {
   it("zero violations; exactly the simulator's users, groups and memberships", async () => {
@@ -100,7 +86,7 @@ describe('provisioning through the real bin', () => {
     const create = await runBin(BIN, [
       ...flags(sim),
       '--file',
-      join(dir, 'accounts.c1z'),
+      tempFile('accounts.c1z'),
       '--create-account-login',
       'nia.novak@example.com',
       '--create-account-email',
@@ -154,7 +140,7 @@ describe('provisioning through the real bin', () => {
 describe('faults', () => {
   it("429s and 5xx during a sync and a grant: exactly the simulator's data, and the grant goes through once", async () => {
     const sim = await startSim({ maxPageSize: 25 });
-    const faulty = join(dir, 'faulty.c1z');
+    const faulty = tempFile('faulty.c1z');
     sim.faults.set({
       probabilities: { rateLimit: 0.1, serverError: 0.1 },
       retryAfterSeconds: 0,
@@ -179,17 +165,7 @@ describe('faults', () => {
       match: (req) => req.method === 'PATCH',
       rules: [{ fault: { kind: 'serverError', status: 503 }, nth: 1 }],
     });
-    const grant = await runBin(BIN, [
-      ...flags(sim),
-      '--file',
-      faulty,
-      '--grant-entitlement',
-      `group:${group.id}:member`,
-      '--grant-principal',
-      user.id,
-      '--grant-principal-type',
-      'user',
-    ]);
+    const grant = await runBin(BIN, [...flags(sim), '--file', faulty, ...grantFlags(group.id, user.id)]);
     expect(grant.stdout, grant.stderr).toBe('granted\n');
     expect(sim.log.filter((e) => e.method === 'PATCH').map((e) => e.status)).toEqual([503, 204]);
     expect(sim.state.isMember(group.id, user.id)).toBe(true);
@@ -199,14 +175,14 @@ describe('faults', () => {
 describe('bad config', () => {
   it('missing endpoint, a bad deprovision mode and a wrong token: exit 1 with what to fix', async () => {
     const sim = await startSim({ dataset: 'tiny' });
-    const missing = await runBin(BIN, ['--scim-token', TOKEN, '--file', join(dir, 'x.c1z')]);
+    const missing = await runBin(BIN, ['--scim-token', TOKEN, '--file', tempFile('x.c1z')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('--scim-endpoint (BATON_SCIM_ENDPOINT) is required');
     const mode = await runBin(BIN, [...flags(sim), '--deprovision-mode', 'disable']);
     expect(mode.code).toBe(1);
     expect(mode.stderr).toContain('--deprovision-mode (BATON_DEPROVISION_MODE) must be "delete" or "deactivate"');
     expect(sim.log.count()).toBe(0);
-    const wrong = await runBin(BIN, [...flags(sim, 'vega-e2e-stale-token'), '--file', join(dir, 'y.c1z')]);
+    const wrong = await runBin(BIN, [...flags(sim, 'vega-e2e-stale-token'), '--file', tempFile('y.c1z')]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/UNAUTHENTICATED: vega: VEGA rejected the SCIM token: check --scim-token/);
     expect(wrong.stderr).toContain('Provisioning modal');
@@ -229,7 +205,7 @@ describe('capabilities and secrets', () => {
   it('a distinctive token never appears in output: sync, grant, create, delete, a refused token, the c1z', async () => {
     const SECRET = 'vega-SECRET-2d8e64b1f9-token';
     const sim = await startSim({ dataset: 'tiny', token: SECRET });
-    const file = join(dir, 'secret.c1z');
+    const file = tempFile('secret.c1z');
     const outputs: Array<{ what: string; text: string | Buffer }> = [];
     const record = (what: string, r: BinResult) =>
       outputs.push({ what: `${what} stdout`, text: r.stdout }, { what: `${what} stderr`, text: r.stderr });
@@ -241,17 +217,7 @@ describe('capabilities and secrets', () => {
     ).toBe(0);
     const group = sim.state.listGroups()[0]!;
     const user = sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id))!;
-    const grant = await run('grant', [
-      ...flags(sim),
-      '--file',
-      file,
-      '--grant-entitlement',
-      `group:${group.id}:member`,
-      '--grant-principal',
-      user.id,
-      '--grant-principal-type',
-      'user',
-    ]);
+    const grant = await run('grant', [...flags(sim), '--file', file, ...grantFlags(group.id, user.id)]);
     expect(grant.code, grant.stderr).toBe(0);
     const created = await run('create', [...flags(sim), '--file', file, '--create-account-login', 'x@example.com']);
     expect(created.stdout).toMatch(/^account created: user:/);
@@ -265,7 +231,7 @@ describe('capabilities and secrets', () => {
       'user',
     ]);
     expect(deleted.stdout).toBe('deleted\n');
-    await run('wrong token', [...flags(sim, `${SECRET}-x`), '--file', join(dir, 'z.c1z')]);
+    await run('wrong token', [...flags(sim, `${SECRET}-x`), '--file', tempFile('z.c1z')]);
     outputs.push({ what: 'c1z', text: readFileSync(file) }, { what: 'c1z (decompressed)', text: decompressC1z(file) });
     expect(outputs.find((o) => o.what === 'grant stderr')!.text).toContain('"level":"debug"');
     expect(leaks(outputs, [SECRET, '2d8e64b1f9'])).toEqual([]);

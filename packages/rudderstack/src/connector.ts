@@ -6,8 +6,6 @@ import { defineConnector, type ConnectorRuntime } from '@baton-ts/shared';
 import { createScimConnector, type ScimConnector, type ScimHttpOptions, type ScimWording } from '@baton-ts/shared/scim';
 import { baseUrlWarning, configSchema, type RudderStackConfig } from './config.js';
 import { PRODUCT } from './resources/common.js';
-// Type only: erased at run time, so production runs never load simulator code.
-import type { ScimDatasetName } from '@baton-ts/shared/scim-simulator';
 import { groupSyncer } from './resources/group.js';
 import { userSyncer } from './resources/user.js';
 
@@ -63,17 +61,13 @@ export const rudderstack = defineConnector({
   },
   config: configSchema,
   create: (config, runtime) => createRudderStackConnector(config, runtime),
+  // Loaded on demand, so production runs never load simulator code.
   simulator: async () => {
-    const { startScimSimulator } = await import('@baton-ts/shared/scim-simulator');
-    return {
-      start: (options) =>
-        startScimSimulator({
-          host: options.host,
-          port: options.port,
-          dataset: options.dataset as ScimDatasetName | undefined,
-          token: 'rs-sim-org-sat-2c7e91d04b',
-          config: (url, token) => ({ 'scim-base-url': url, 'scim-token': token }),
-        }),
-    };
+    const { bundledScimSimulator } = await import('@baton-ts/shared/scim-simulator');
+    return bundledScimSimulator({
+      basePath: '/scim/v2',
+      token: 'rs-sim-org-sat-2c7e91d04b',
+      config: (url, token) => ({ 'scim-base-url': url, 'scim-token': token }),
+    });
   },
 });

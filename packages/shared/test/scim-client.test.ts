@@ -20,22 +20,14 @@ import {
 } from '../src/scim/index.js';
 import {
   SCIM_QUIRK_PRESETS,
-  startScimSimulator,
+  scimSimulatorSet,
   type ScimQuirkPreset,
   type ScimSimulator,
-  type ScimSimulatorOptions,
 } from '../src/scim/simulator/index.js';
 
-const running: ScimSimulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
-
-async function startSim(options: ScimSimulatorOptions = {}): Promise<ScimSimulator> {
-  const sim = await startScimSimulator({ dataset: 'small', ...options });
-  running.push(sim);
-  return sim;
-}
+const sims = scimSimulatorSet({ dataset: 'small' });
+afterEach(() => sims.closeAll());
+const startSim = sims.start;
 
 function clientFor(sim: ScimSimulator, options: Partial<ScimClientOptions> = {}) {
   const log = captureLogger();

@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Code, ConnectorError } from '../src/index.js';
-import { advancePage, MAX_LISTING_ITEMS, ScimPageBuffer } from '../src/scim/index.js';
+import {
+  advancePage,
+  codeForScimError,
+  MAX_LISTING_ITEMS,
+  parseScimErrorBody,
+  ScimPageBuffer,
+} from '../src/scim/index.js';
 
 const items = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ({ id: `u${from + i}` }));
 
@@ -116,5 +122,47 @@ describe('ScimPageBuffer', () => {
     const off = new ScimPageBuffer(0);
     off.put('A', 1, items(1, 5), 6, true);
     expect(off.size).toBe(0);
+  });
+});
+
+describe('SCIM error bodies', () => {
+  it.each([
+    [400, undefined, Code.InvalidArgument],
+    [400, 'invalidFilter', Code.InvalidArgument],
+    [400, 'noTarget', Code.NotFound],
+    [400, 'mutability', Code.FailedPrecondition],
+    [400, 'tooMany', Code.ResourceExhausted],
+    [401, undefined, Code.Unauthenticated],
+    [403, undefined, Code.PermissionDenied],
+    [404, undefined, Code.NotFound],
+    [405, undefined, Code.Unimplemented],
+    [409, 'uniqueness', Code.AlreadyExists],
+    [412, undefined, Code.Aborted],
+    [413, undefined, Code.ResourceExhausted],
+    [429, undefined, Code.Unavailable],
+    [501, undefined, Code.Unimplemented],
+    [503, undefined, Code.Unavailable],
+    [302, undefined, Code.Unknown],
+  ])('%i %s -> %s', (status, scimType, code) => {
+    expect(codeForScimError(status, scimType)).toBe(code);
+  });
+
+  it('reads status as a string or a number, scimType and detail; falls back to other shapes and text', () => {
+    const scim = { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '409', scimType: 'uniqueness' };
+    expect(parseScimErrorBody({ ...scim, detail: 'taken' })).toEqual({
+      status: 409,
+      scimType: 'uniqueness',
+      detail: 'taken',
+    });
+    expect(parseScimErrorBody({ status: 404, detail: 'gone' })).toEqual({ status: 404, detail: 'gone' });
+    expect(parseScimErrorBody({ message: 'Invalid Authorization Header' })).toEqual({
+      detail: 'Invalid Authorization Header',
+    });
+    expect(parseScimErrorBody('<html><h1>502 Bad Gateway</h1></html>')).toEqual({ detail: '502 Bad Gateway' });
+    expect(parseScimErrorBody({ status: 'nope', detail: 'x'.repeat(500) }).detail).toHaveLength(300);
+    expect(
+      parseScimErrorBody({ detail: 'token abc-123 refused' }, (t) => t.replace('abc-123', '[REDACTED]')).detail,
+    ).toBe('token [REDACTED] refused');
+    expect(parseScimErrorBody(undefined)).toEqual({});
   });
 });

@@ -4,24 +4,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SCIM_PATCH_OP_SCHEMA, SCIM_USER_SCHEMA } from '../src/scim/index.js';
-import {
-  generateScimDataset,
-  startScimSimulator,
-  type ScimSimulator,
-  type ScimSimulatorOptions,
-} from '../src/scim/simulator/index.js';
+import { generateScimDataset, scimSimulatorSet, type ScimSimulator } from '../src/scim/simulator/index.js';
 import { matchesFilter, parseFilter } from '../src/scim/simulator/filter.js';
 
-const running: ScimSimulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
-
-async function startSim(options: ScimSimulatorOptions = {}) {
-  const sim = await startScimSimulator({ dataset: 'tiny', ...options });
-  running.push(sim);
-  return sim;
-}
+const sims = scimSimulatorSet({ dataset: 'tiny' });
+afterEach(() => sims.closeAll());
+const startSim = sims.start;
 
 interface Answer {
   status: number;

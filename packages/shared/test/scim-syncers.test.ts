@@ -27,18 +27,11 @@ import {
   type ScimUser,
   type ScimWording,
 } from '../src/scim/index.js';
-import { startScimSimulator, type ScimSimulator, type ScimSimulatorOptions } from '../src/scim/simulator/index.js';
+import { scimSimulatorSet, type ScimSimulator } from '../src/scim/simulator/index.js';
 
-const running: ScimSimulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
-
-async function startSim(options: ScimSimulatorOptions = {}) {
-  const sim = await startScimSimulator({ dataset: 'small', ...options });
-  running.push(sim);
-  return sim;
-}
+const sims = scimSimulatorSet({ dataset: 'small' });
+afterEach(() => sims.closeAll());
+const startSim = sims.start;
 
 const WORDING: ScimWording = {
   product: 'Acme',

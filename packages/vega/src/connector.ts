@@ -14,8 +14,6 @@ import { configSchema, type VegaConfig } from './config.js';
 import { PRODUCT } from './resources/common.js';
 import { groupSyncer } from './resources/group.js';
 import { userSyncer, userType } from './resources/user.js';
-// Type only: erased at run time, so production runs never load simulator code.
-import type { ScimDatasetName } from '@baton-ts/shared/scim-simulator';
 
 /** Keep in step with package.json (a test checks it). */
 export const VERSION = '0.1.0';
@@ -68,18 +66,13 @@ export const vega = defineConnector({
   },
   config: configSchema,
   create: (config, runtime) => createVegaConnector(config, runtime),
+  // Loaded on demand, so production runs never load simulator code.
   simulator: async () => {
-    const { startScimSimulator } = await import('@baton-ts/shared/scim-simulator');
-    return {
-      start: (options) =>
-        startScimSimulator({
-          host: options.host,
-          port: options.port,
-          dataset: options.dataset as ScimDatasetName | undefined,
-          basePath: '/scim/v2/org-5f3a9d',
-          token: 'vega-sim-scim-token-81b6e2a7f0',
-          config: (url, token) => ({ 'scim-endpoint': url, 'scim-token': token }),
-        }),
-    };
+    const { bundledScimSimulator } = await import('@baton-ts/shared/scim-simulator');
+    return bundledScimSimulator({
+      basePath: '/scim/v2/org-5f3a9d',
+      token: 'vega-sim-scim-token-81b6e2a7f0',
+      config: (url, token) => ({ 'scim-endpoint': url, 'scim-token': token }),
+    });
   },
 });

@@ -320,8 +320,8 @@ export class ScimClient {
     onStatus?.(res.status);
     if (res.status >= 200 && res.status < 300) return res.data as T;
     if (tolerate.includes(res.status)) return undefined;
-    const body = parseScimErrorBody(res.data);
-    const detail = body.detail ? this.redact(body.detail) : undefined;
+    const body = parseScimErrorBody(res.data, (text) => this.redact(text));
+    const detail = body.detail;
     const message =
       `${this.service}: ${req.method} ${display}: ${res.status}` +
       (body.scimType ? ` (${body.scimType})` : '') +

@@ -7,97 +7,55 @@
  */
 import { Code, ConnectorError } from '../sdk/errors.js';
 import type { RateLimitInfo } from '../sdk/rate-limit.js';
+import { bodyExcerpt, codeForHttpStatus, type Redactor } from '../http/errors.js';
 
 /** What an error body says, whatever shape it came in. */
 export interface ScimErrorBody {
   /** `status` from the body (string or number), when it is a number. */
   status?: number;
   scimType?: string;
-  /** `detail`, or the message of a non-SCIM JSON error, or the body text with markup stripped. */
+  /**
+   * `detail`, else the message of a non-SCIM JSON error or the text with markup stripped: a short excerpt, with
+   * `redact` applied before it is cut (so half a secret cannot survive).
+   */
   detail?: string;
 }
 
-const MAX_DETAIL = 300;
-
-function clip(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length <= MAX_DETAIL ? flat : `${flat.slice(0, MAX_DETAIL - 1)}…`;
-}
-
-function messageOf(value: unknown): string | undefined {
-  if (typeof value === 'string') return value.trim() || undefined;
-  if (Array.isArray(value)) {
-    const parts = value.map(messageOf).filter((v): v is string => v !== undefined);
-    return parts.length ? parts.join('; ') : undefined;
-  }
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    for (const key of ['detail', 'message', 'error_description', 'error', 'errors', 'title']) {
-      const found = messageOf(o[key]);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
-
 /** Reads an error body: parsed JSON (any shape), text, or nothing. */
-export function parseScimErrorBody(body: unknown): ScimErrorBody {
+export function parseScimErrorBody(body: unknown, redact: Redactor = (text) => text): ScimErrorBody {
   if (body === undefined || body === null || body === '') return {};
-  if (typeof body === 'string') {
-    const text = /^\s*</.test(body)
-      ? body.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ')
-      : body;
-    return text.trim() ? { detail: clip(text) } : {};
-  }
-  if (typeof body !== 'object') return { detail: clip(String(body)) };
+  if (typeof body !== 'object') return { detail: bodyExcerpt(String(body), redact) || undefined };
   const o = body as Record<string, unknown>;
   const out: ScimErrorBody = {};
   const status = typeof o.status === 'number' ? o.status : typeof o.status === 'string' ? Number(o.status) : NaN;
   if (Number.isInteger(status) && status >= 100 && status <= 599) out.status = status;
   if (typeof o.scimType === 'string' && o.scimType.trim()) out.scimType = o.scimType.trim();
-  const detail = messageOf(o);
-  if (detail) out.detail = clip(detail);
-  else if (Object.keys(o).length > 0 && !Array.isArray(o.schemas)) out.detail = clip(JSON.stringify(o));
+  // The SCIM `detail` first; any other JSON error is summarised by the HTTP client's excerpt rules.
+  const detail = bodyExcerpt(JSON.stringify(typeof o.detail === 'string' ? o.detail : body), redact);
+  if (detail && detail !== '{}') out.detail = detail;
   return out;
 }
 
 /**
- * HTTP status and scimType -> gRPC code.
- * - 400 is InvalidArgument, except `noTarget` (the path matched nothing: NotFound), `mutability` (the attribute
- *   cannot be changed: FailedPrecondition) and `tooMany` (the query is too broad: ResourceExhausted).
- * - 409 `uniqueness` is AlreadyExists; 412 (ETag mismatch) is Aborted, a concurrent change; 413 ResourceExhausted.
- * - 404 NotFound, 401 Unauthenticated, 403 PermissionDenied, 405/501 Unimplemented, 429/5xx Unavailable.
+ * HTTP status and scimType -> gRPC code: the HTTP client's mapping (400 InvalidArgument, 401 Unauthenticated,
+ * 403 PermissionDenied, 404 NotFound, 409 AlreadyExists, 429 and 5xx Unavailable, 501 Unimplemented, ...), refined
+ * where SCIM says more:
+ * - 400 `noTarget` (the path matched nothing) is NotFound, `mutability` (the attribute cannot be changed)
+ *   FailedPrecondition, `tooMany` (the query is too broad) ResourceExhausted;
+ * - 405 (no such operation here) is Unimplemented, 412 (ETag mismatch: a concurrent change) Aborted, 413 (payload
+ *   too large) ResourceExhausted.
  */
 export function codeForScimError(status: number | undefined, scimType?: string): Code {
-  switch (status) {
-    case 400:
-    case 422:
-      if (scimType === 'noTarget') return Code.NotFound;
-      if (scimType === 'mutability') return Code.FailedPrecondition;
-      if (scimType === 'tooMany') return Code.ResourceExhausted;
-      return Code.InvalidArgument;
-    case 401:
-      return Code.Unauthenticated;
-    case 403:
-      return Code.PermissionDenied;
-    case 404:
-      return Code.NotFound;
-    case 405:
-    case 501:
-      return Code.Unimplemented;
-    case 408:
-      return Code.DeadlineExceeded;
-    case 409:
-      return Code.AlreadyExists;
-    case 412:
-      return Code.Aborted;
-    case 413:
-      return Code.ResourceExhausted;
-    case 429:
-      return Code.Unavailable;
+  if (status === undefined) return Code.Unknown;
+  if (status === 400 || status === 422) {
+    if (scimType === 'noTarget') return Code.NotFound;
+    if (scimType === 'mutability') return Code.FailedPrecondition;
+    if (scimType === 'tooMany') return Code.ResourceExhausted;
   }
-  if (status !== undefined && status >= 500 && status <= 599) return Code.Unavailable;
-  return Code.Unknown;
+  if (status === 405) return Code.Unimplemented;
+  if (status === 412) return Code.Aborted;
+  if (status === 413) return Code.ResourceExhausted;
+  return codeForHttpStatus(status);
 }
 
 export interface ScimErrorDetails {

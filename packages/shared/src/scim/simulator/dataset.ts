@@ -3,7 +3,7 @@
  * name (only a userName), a user whose primary email is not the first, users without externalId, a group with a
  * nested group among its members, and an empty group. Identical on every run.
  */
-import { SeededRandom, UniqueEmails, randomPersonName, teamName } from '../../simulator/random.js';
+import { SeededRandom, UniqueEmails, groupSizes, randomPersonName, teamName } from '../../simulator/random.js';
 import type { ScimData, StoredGroup, StoredMember, StoredUser } from './state.js';
 
 export type ScimDatasetName = 'tiny' | 'small' | 'medium' | 'large';
@@ -116,38 +116,17 @@ export function generateScimDataset(input: ScimDatasetName | ScimDatasetSpec): S
 
   // The last group stays empty (when there are at least three); sizes go to the others.
   const candidates = groupCount >= 3 ? groups.slice(0, groupCount - 1) : groups;
-  const sizes = new Map<StoredGroup, number>();
-  let remaining = Math.max(0, Math.floor(spec.memberships));
-  const large = spec.largeGroupSizes ?? [];
-  candidates.forEach((g, i) => {
-    if (i >= large.length) return;
-    const size = Math.min(large[i]!, userCount, remaining);
-    sizes.set(g, size);
-    remaining -= size;
+  const sizes = groupSizes(rng, {
+    groups: candidates.length,
+    users: userCount,
+    memberships: spec.memberships,
+    fixed: spec.largeGroupSizes,
   });
-  const rest = candidates.slice(large.length);
-  if (rest.length > 0 && remaining > 0) {
-    const weights = rest.map(() => rng.next() ** 2 + 0.05);
-    const total = weights.reduce((a, b) => a + b, 0);
-    let assigned = 0;
-    rest.forEach((g, i) => {
-      const size = Math.min(userCount, Math.floor((remaining * weights[i]!) / total));
-      sizes.set(g, size);
-      assigned += size;
-    });
-    for (let left = remaining - assigned, i = 0; left > 0 && i < rest.length * (userCount + 1); i++) {
-      const g = rest[i % rest.length]!;
-      if (sizes.get(g)! < userCount) {
-        sizes.set(g, sizes.get(g)! + 1);
-        left--;
-      }
-    }
-  }
-  for (const [group, size] of sizes) {
+  candidates.forEach((group, i) => {
     group.members = rng
-      .sampleIndexes(userCount, size)
+      .sampleIndexes(userCount, sizes[i]!)
       .map((index): StoredMember => ({ value: users[index]!.id, type: 'User' }));
-  }
+  });
   // A nested group: the second group holds the third as a member.
   if (groupCount >= 4) groups[1]!.members.push({ value: groups[2]!.id, type: 'Group' });
   return { users, groups };

@@ -60,12 +60,16 @@ export interface SyncedScimData {
 /**
  * Differences between a sync and the simulator's data (empty when the sync is complete and exact): users, groups,
  * entitlements and grants by id, and every inactive user (and only those) disabled, whatever form `active` took.
+ * With `requests` (the API requests the sync made), also a sync that needed more than the floor, plus the two GETs
+ * that may show a server leaves members out.
  */
 export function scimSyncMismatches(
-  state: ScimState,
-  quirks: Pick<ScimQuirks, 'groupsEndpoint' | 'membersOnGroupGet' | 'usersCarryGroups'>,
+  sim: { state: ScimState; quirks(): ScimQuirks },
   synced: SyncedScimData,
+  requests?: number,
 ): string[] {
+  const { state } = sim;
+  const quirks = sim.quirks();
   const expected = expectedScimSync(state, quirks);
   const out: string[] = [];
   const compare = (what: string, got: string[], want: string[]) => {
@@ -109,5 +113,10 @@ export function scimSyncMismatches(
       .filter((u) => !u.active)
       .map((u) => u.id),
   );
+  if (requests !== undefined) {
+    const floor = scimSyncFloor(state, quirks);
+    const most = floor + (quirks.membersOnGroupGet === 'omit' ? 2 : 0);
+    if (requests < floor || requests > most) out.push(`requests: ${requests}, expected ${floor}..${most}`);
+  }
   return out;
 }

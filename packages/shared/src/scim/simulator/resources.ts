@@ -27,6 +27,17 @@ export interface RenderOptions {
 
 const etag = (version: number) => `W/"${version}"`;
 
+/** `meta` as served: the stored dates, the weak ETag of the version, and where the resource lives. */
+function metaOf(resourceType: 'User' | 'Group', r: StoredUser | StoredGroup, base: string) {
+  return {
+    resourceType,
+    created: r.meta.created,
+    lastModified: r.meta.lastModified,
+    version: etag(r.meta.version),
+    location: `${base}/${resourceType}s/${r.id}`,
+  };
+}
+
 export function renderUser(state: ScimState, user: StoredUser, o: RenderOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {
     schemas: Object.keys(user.extra).some((k) => k.startsWith(SCIM_ENTERPRISE_USER_SCHEMA))
@@ -50,13 +61,7 @@ export function renderUser(state: ScimState, user: StoredUser, o: RenderOptions)
     }));
   }
   for (const [k, v] of Object.entries(user.extra)) out[k] = v;
-  out.meta = {
-    resourceType: 'User',
-    created: user.meta.created,
-    lastModified: user.meta.lastModified,
-    version: etag(user.meta.version),
-    location: `${o.base}/Users/${user.id}`,
-  };
+  out.meta = metaOf('User', user, o.base);
   return out;
 }
 
@@ -75,13 +80,7 @@ export function renderGroup(state: ScimState, group: StoredGroup, o: RenderOptio
       };
     });
   }
-  out.meta = {
-    resourceType: 'Group',
-    created: group.meta.created,
-    lastModified: group.meta.lastModified,
-    version: etag(group.meta.version),
-    location: `${o.base}/Groups/${group.id}`,
-  };
+  out.meta = metaOf('Group', group, o.base);
   return out;
 }
 
