@@ -22,7 +22,7 @@ import {
 } from '../../simulator/index.js';
 import { SCIM_ERROR_SCHEMA, SCIM_LIST_RESPONSE_SCHEMA } from '../types.js';
 import { generateScimDataset, type ScimDatasetName, type ScimDatasetSpec } from './dataset.js';
-import { FilterSyntaxError, matchesFilter, parseFilter } from './filter.js';
+import { FilterSyntaxError, matchesFilter, parseFilter, type FilterNode } from './filter.js';
 import { applyPatch } from './patch.js';
 import { DEFAULT_QUIRKS, type ScimQuirks } from './quirks.js';
 import {
@@ -215,11 +215,16 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
     json,
   });
 
-  const list = (req: SimRequest, all: Record<string, unknown>[]): SimResponse => {
-    let filtered = all;
+  /**
+   * A ListResponse over stored items. Only a filter needs every item rendered (it matches on the served JSON);
+   * without one, only the page is rendered, so a listing of N items in pages costs O(N), not O(N²/page).
+   */
+  const list = <T>(req: SimRequest, stored: T[], render: (item: T) => Record<string, unknown>): SimResponse => {
     const filterText = req.query.get('filter');
+    let filtered: Array<T | Record<string, unknown>> = stored;
+    let rendered = false;
     if (filterText) {
-      let node;
+      let node: FilterNode;
       try {
         node = parseFilter(filterText);
       } catch (err) {
@@ -227,7 +232,8 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
           throw new ScimSimError(400, 'invalidFilter', `bad filter: ${err.message}`);
         throw err;
       }
-      filtered = all.filter((r) => matchesFilter(r, node));
+      filtered = stored.map(render).filter((r) => matchesFilter(r, node));
+      rendered = true;
     }
     let startIndex = intParam(req.query.get('startIndex')) ?? 1;
     if (Number.isNaN(startIndex) || startIndex < 1 || quirks.ignoreStartIndex) startIndex = 1;
@@ -244,7 +250,9 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
       totalResults: filtered.length,
       itemsPerPage: quirks.echoCount ? (asked ?? quirks.defaultPageSize) : page.length,
       startIndex,
-      Resources: page.map((r) => project(r, attributes, excluded)),
+      Resources: page.map((r) =>
+        project(rendered ? (r as Record<string, unknown>) : render(r as T), attributes, excluded),
+      ),
     };
     if (quirks.omitPagingFields) {
       delete body.itemsPerPage;
@@ -289,12 +297,10 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   });
 
   // -- users
-  get('/Users', (req) =>
-    list(
-      req,
-      state.listUsers().map((u) => renderUser(state, u, render())),
-    ),
-  );
+  get('/Users', (req) => {
+    const options = render();
+    return list(req, state.listUsers(), (u) => renderUser(state, u, options));
+  });
   get('/Users/:id', (req) => {
     const user = userOr404(req.params.id!);
     const json = renderUser(state, user, render());
@@ -332,10 +338,8 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   // -- groups
   get('/Groups', (req) => {
     requireGroups();
-    return list(
-      req,
-      state.listGroups().map((g) => renderGroup(state, g, render())),
-    );
+    const options = render();
+    return list(req, state.listGroups(), (g) => renderGroup(state, g, options));
   });
   get('/Groups/:id', (req) => {
     requireGroups();
