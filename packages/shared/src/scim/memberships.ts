@@ -130,9 +130,14 @@ class UserGroupsIndex {
     else this.expectedStart = page.next.startIndex;
   }
 
+  /** A listing of the sync `syncId` was recorded from its first page to its last. */
+  completeFor(syncId: string | undefined): boolean {
+    return this.phase === 'complete' && syncId === this.syncId;
+  }
+
   /** Members of `groupId` when the index is complete for this sync, else undefined. */
   membersOf(groupId: string, syncId: string | undefined): string[] | undefined {
-    if (this.phase !== 'complete' || syncId !== this.syncId) return undefined;
+    if (!this.completeFor(syncId)) return undefined;
     return this.usersOf.get(groupId) ?? [];
   }
 
@@ -285,7 +290,7 @@ export class ScimMemberships {
   }
 
   private async usersCarryGroups(ctx: CallContext): Promise<boolean> {
-    if (this.index.membersOf('', ctx.syncId) !== undefined) return this.index.carriesGroups;
+    if (this.index.completeFor(ctx.syncId)) return this.index.carriesGroups;
     return (await this.scan(ctx)).carriesGroups;
   }
 
