@@ -12,19 +12,15 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
-import { checkSyncInvariants, runConformance } from '@baton-ts/shared/testing';
-import type { ScimSimulator } from '@baton-ts/shared/scim-simulator';
 import {
-  cleanEnv,
-  grantFlags,
-  scimE2eSuite,
-  decompressC1z,
-  leaks,
-  runBin,
-  snapshot,
-  storeMismatches,
-  type BinResult,
-} from './support/scim-e2e.js';
+  checkSyncInvariants,
+  envWithoutBaton,
+  runConformance,
+  syncSnapshot,
+  type ProcessResult,
+} from '@baton-ts/shared/testing';
+import type { ScimSimulator } from '@baton-ts/shared/scim-simulator';
+import { grantFlags, scimE2eSuite, decompressC1z, leaks, runBin, storeMismatches } from './support/scim-e2e.js';
 
 const TOKEN = 'rs-e2e-org-sat-6b0d2f1c';
 const WORKSPACE_TOKEN = 'rs-e2e-workspace-sat-70aa';
@@ -43,7 +39,7 @@ describe('conformance through the real bin', () => {
     const report = await runConformance({
       command: process.execPath,
       args: [BIN, ...flags(sim)],
-      env: cleanEnv(),
+      env: envWithoutBaton(),
       expectTypes: ['user', 'group'],
     });
     try {
@@ -61,7 +57,7 @@ describe('conformance through the real bin', () => {
 
   it('the same from BATON_ variables, against a server without /Groups (users only)', async () => {
     const sim = await startSim({ groupsEndpoint: 501 });
-    const env = cleanEnv({ BATON_SCIM_BASE_URL: sim.scimUrl, BATON_SCIM_TOKEN: TOKEN });
+    const env = envWithoutBaton({ BATON_SCIM_BASE_URL: sim.scimUrl, BATON_SCIM_TOKEN: TOKEN });
     const report = await runConformance({
       command: process.execPath,
       args: [BIN],
@@ -106,7 +102,7 @@ describe('faults: 10% 429 and 10% 5xx', () => {
     try {
       expect(checkSyncInvariants(b)).toEqual([]);
       expect(storeMismatches(sim, a)).toEqual([]);
-      expect(snapshot(b)).toEqual(snapshot(a));
+      expect(syncSnapshot(b)).toEqual(syncSnapshot(a));
     } finally {
       a.close();
       b.close();
@@ -180,7 +176,7 @@ describe('the token never appears in output', () => {
     const SECRET = 'rs-SECRET-91c4d7e2b0-sat';
     const sim = await startSim({ token: SECRET, dataset: 'tiny' });
     const outputs: Array<{ what: string; text: string | Buffer }> = [];
-    const record = (what: string, r: BinResult) =>
+    const record = (what: string, r: ProcessResult) =>
       outputs.push({ what: `${what} stdout`, text: r.stdout }, { what: `${what} stderr`, text: r.stderr });
     const c1z = tempFile('secret.c1z');
     const jsonl = tempFile('secret.jsonl');
@@ -191,7 +187,7 @@ describe('the token never appears in output', () => {
     const b = await runBin(
       BIN,
       ['--scim-base-url', sim.scimUrl, '--file', jsonl, ...debug],
-      cleanEnv({ BATON_SCIM_TOKEN: SECRET }),
+      envWithoutBaton({ BATON_SCIM_TOKEN: SECRET }),
     );
     expect(b.code, b.stderr).toBe(0);
     record('sync jsonl', b);
@@ -216,7 +212,7 @@ describe('without credentials', () => {
 
   it('`simulator` prints the base URL and a config the bin accepts', async () => {
     const child = spawn(process.execPath, [BIN, 'simulator', '--dataset', 'tiny'], {
-      env: cleanEnv(),
+      env: envWithoutBaton(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {

@@ -13,18 +13,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
 import { createAccount, deleteResource, spawnConnector } from '@baton-ts/shared/host';
-import { provisioningRoundTrip, runConformance } from '@baton-ts/shared/testing';
+import { envWithoutBaton, provisioningRoundTrip, runConformance, type ProcessResult } from '@baton-ts/shared/testing';
 import { SCIM_QUIRK_PRESETS, type ScimSimulator } from '@baton-ts/shared/scim-simulator';
-import {
-  grantFlags,
-  scimE2eSuite,
-  cleanEnv,
-  decompressC1z,
-  leaks,
-  runBin,
-  storeMismatches,
-  type BinResult,
-} from './support/scim-e2e.js';
+import { grantFlags, scimE2eSuite, decompressC1z, leaks, runBin, storeMismatches } from './support/scim-e2e.js';
 
 const TOKEN = 'vega-e2e-scim-token-3f9a';
 
@@ -40,7 +31,7 @@ describe('conformance through the real bin', () => {
     const report = await runConformance({
       command: process.execPath,
       args: [BIN, ...flags(sim)],
-      env: cleanEnv(),
+      env: envWithoutBaton(),
       expectTypes: ['user', 'group'],
       relistPasses: 1,
     });
@@ -66,7 +57,7 @@ describe('provisioning through the real bin', () => {
       const report = await provisioningRoundTrip({
         command: process.execPath,
         args: [BIN, ...flags(sim)],
-        env: cleanEnv(),
+        env: envWithoutBaton(),
         entitlementId: `group:${group.id}:member`,
         principal: { resourceType: 'user', resource: user.id },
         mutationCount: mutationCounter(sim),
@@ -103,7 +94,7 @@ describe('provisioning through the real bin', () => {
     const deactivating = await spawnConnector({
       command: process.execPath,
       args: [BIN, ...flags(sim), '--provisioning', '--deprovision-mode', 'deactivate'],
-      env: cleanEnv(),
+      env: envWithoutBaton(),
       stderr: 'pipe',
     });
     try {
@@ -118,7 +109,7 @@ describe('provisioning through the real bin', () => {
     const deleting = await spawnConnector({
       command: process.execPath,
       args: [BIN, ...flags(sim), '--provisioning'],
-      env: cleanEnv(),
+      env: envWithoutBaton(),
       stderr: 'pipe',
     });
     try {
@@ -207,13 +198,18 @@ describe('capabilities and secrets', () => {
     const sim = await startSim({ dataset: 'tiny', token: SECRET });
     const file = tempFile('secret.c1z');
     const outputs: Array<{ what: string; text: string | Buffer }> = [];
-    const record = (what: string, r: BinResult) =>
+    const record = (what: string, r: ProcessResult) =>
       outputs.push({ what: `${what} stdout`, text: r.stdout }, { what: `${what} stderr`, text: r.stderr });
-    const run = (what: string, args: string[], env = cleanEnv()) =>
+    const run = (what: string, args: string[], env = envWithoutBaton()) =>
       runBin(BIN, [...args, '--log-level', 'debug'], env).then((r) => (record(what, r), r));
     expect(
-      (await run('sync', ['--scim-endpoint', sim.scimUrl, '--file', file], cleanEnv({ BATON_SCIM_TOKEN: SECRET })))
-        .code,
+      (
+        await run(
+          'sync',
+          ['--scim-endpoint', sim.scimUrl, '--file', file],
+          envWithoutBaton({ BATON_SCIM_TOKEN: SECRET }),
+        )
+      ).code,
     ).toBe(0);
     const group = sim.state.listGroups()[0]!;
     const user = sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id))!;

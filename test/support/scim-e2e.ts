@@ -1,13 +1,13 @@
 // Helpers of the SCIM connectors' end-to-end tests (test/rudderstack-e2e.test.ts, test/vega-e2e.test.ts): run a
 // bundled bin as a subprocess with a clean environment, read a sync file back, and compare it with the simulator.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
-import { messageToJson, type SyncStore } from '@baton-ts/shared/c1z';
-import { EntitlementSchema, GrantSchema, ResourceSchema } from '@baton-ts/shared/pb';
+import type { SyncStore } from '@baton-ts/shared/c1z';
+import { envWithoutBaton, runProcess, type ProcessResult } from '@baton-ts/shared/testing';
 import {
   scimSimulatorSet,
   scimSyncMismatches,
@@ -20,33 +20,13 @@ export function binOf(name: string): string {
   return fileURLToPath(new URL(`../../packages/${name}/dist/bin/baton-${name}.mjs`, import.meta.url));
 }
 
-/** The test's environment without any BATON_* variable, so only what a test passes reaches the bin. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BATON_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-export interface BinResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<BinResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs a connector bin to its end, as a user does (stdin closed); the environment holds no BATON_* variable unless given. */
+export function runBin(
+  bin: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = envWithoutBaton(),
+): Promise<ProcessResult> {
+  return runProcess(process.execPath, [bin, ...args], { env });
 }
 
 /** Differences between a sync file and the simulator's data (empty: complete and exact). */
@@ -56,16 +36,6 @@ export function storeMismatches(sim: ScimSimulator, store: SyncStore): string[] 
     entitlements: [...store.entitlements()],
     grants: [...store.grants()],
   });
-}
-
-/** Everything a sync file says, as sorted protojson texts, for comparing two syncs. */
-export function snapshot(store: SyncStore): string[] {
-  const rows = [
-    ...[...store.resources()].map((r) => JSON.stringify(messageToJson(ResourceSchema, r))),
-    ...[...store.entitlements()].map((e) => JSON.stringify(messageToJson(EntitlementSchema, e))),
-    ...[...store.grants()].map((g) => JSON.stringify(messageToJson(GrantSchema, g))),
-  ];
-  return rows.sort();
 }
 
 /** The SQLite database inside a c1z, decompressed by Debian's zstd (not our code). */
