@@ -12,7 +12,6 @@
 //             fewest requests any client can make;
 //   per-group 1 + ⌈U/100⌉ + ⌈G/100⌉ + G, the usual pattern (list groups without members, GET each group; e.g. the
 //             open-source baton-scim), for the same data.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +48,7 @@ if (!existsSync(fileURLToPath(SIMULATOR))) {
 }
 const { startScimSimulator, SCIM_QUIRK_PRESETS, scimSyncFloor, scimSyncMismatches } = await import(SIMULATOR.href);
 const { SyncStore } = await import(C1Z.href);
+const { envWithoutBaton, runProcess } = await import(new URL('packages/shared/dist/testing/index.js', root).href);
 
 /** The server behaviours that change the request count (the others only change what a response looks like). */
 const CASES = [
@@ -56,17 +56,6 @@ const CASES = [
   ['ignores-count', 'ignores `count` (answers every list request to the end)'],
   ['members-omitted', 'leaves `members` out of groups (list and GET)'],
 ];
-
-function run(command, args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    child.stdout.resume();
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
 
 /** Request-log entries by kind: validate, users/groups pages, group GETs, users re-read for their groups. */
 function classify(entries) {
@@ -90,7 +79,6 @@ function classify(entries) {
   return kinds;
 }
 
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BATON_')));
 const dir = mkdtempSync(join(tmpdir(), 'scim-bench-'));
 const results = [];
 try {
@@ -105,7 +93,7 @@ try {
         const file = join(dir, `${name}-${preset}.c1z`);
         const summaryFile = join(dir, `${name}-${preset}.json`);
         const t0 = performance.now();
-        const r = await run(
+        const r = await runProcess(
           process.execPath,
           [
             binOf(name),
@@ -118,7 +106,7 @@ try {
             'warn',
             '--quiet',
           ],
-          env,
+          { env: envWithoutBaton(), timeoutMs: 30 * 60_000 },
         );
         const seconds = (performance.now() - t0) / 1000;
         if (r.code !== 0) throw new Error(`baton-${name} (${preset}) exited with ${r.code}\n${r.stderr}`);
