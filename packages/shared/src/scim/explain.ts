@@ -41,14 +41,8 @@ export function scimErrorExplainer(service: string, wording: ScimWording): (err:
   };
 }
 
-const UNREACHABLE = new Set([
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'CERT_HAS_EXPIRED',
-]);
+/** Transport errors that mean "nothing answers at this URL" (a wrong host, or nothing listening). */
+const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * Advice for the first request of a run (Validate, `GET /Users?count=1`): where a wrong URL or an unsupported
