@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { toBinary } from '@bufbuild/protobuf';
 import {
+  CONNECTOR_METHODS,
   ConnectorExitedError,
   RpcError,
   createAccount,
@@ -25,9 +26,8 @@ import {
 import { stronglyConnectedComponents } from '../src/host/grant-expansion.js';
 import { annotation } from '../src/sdk/annotations.js';
 import { SyncStore } from '../src/c1z/index.js';
-import { ConnectorService } from '../src/gen/c1/connector/v2/connector_pb.js';
-import { EntitlementSchema, EntitlementsService, type Entitlement } from '../src/gen/c1/connector/v2/entitlement_pb.js';
-import { GrantManagerService, GrantSchema, GrantsService, type Grant } from '../src/gen/c1/connector/v2/grant_pb.js';
+import { EntitlementSchema, type Entitlement } from '../src/gen/c1/connector/v2/entitlement_pb.js';
+import { GrantSchema, type Grant } from '../src/gen/c1/connector/v2/grant_pb.js';
 import {
   ExternalIdSchema,
   ResourceSchema,
@@ -37,13 +37,6 @@ import {
   type Resource,
   type ResourceId,
   type ResourceType,
-  AccountManagerService,
-  CredentialManagerService,
-  ResourceDeleterService,
-  ResourceGetterService,
-  ResourceManagerService,
-  ResourcesService,
-  ResourceTypesService,
 } from '../src/gen/c1/connector/v2/resource_pb.js';
 import { GrantsServiceListGrantsRequestSchema } from '../src/gen/c1/connector/v2/grant_pb.js';
 import {
@@ -140,25 +133,6 @@ class MemoryStore implements SyncStoreLike {
 // Fake connector
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The method behind each ConnectorClient call, for the fake's request and reply types. */
-const CONNECTOR_METHODS = {
-  getMetadata: ConnectorService.method.getMetadata,
-  validate: ConnectorService.method.validate,
-  cleanup: ConnectorService.method.cleanup,
-  listResourceTypes: ResourceTypesService.method.listResourceTypes,
-  listResources: ResourcesService.method.listResources,
-  getResource: ResourceGetterService.method.getResource,
-  listEntitlements: EntitlementsService.method.listEntitlements,
-  listStaticEntitlements: EntitlementsService.method.listStaticEntitlements,
-  listGrants: GrantsService.method.listGrants,
-  grant: GrantManagerService.method.grant,
-  revoke: GrantManagerService.method.revoke,
-  createResource: ResourceManagerService.method.createResource,
-  deleteResource: ResourceManagerService.method.deleteResource,
-  deleteResourceV2: ResourceDeleterService.method.deleteResourceV2,
-  createAccount: AccountManagerService.method.createAccount,
-  rotateCredential: CredentialManagerService.method.rotateCredential,
-} as const;
 type Method = keyof typeof CONNECTOR_METHODS;
 type Input<K extends Method> = (typeof CONNECTOR_METHODS)[K]['input'];
 type Output<K extends Method> = (typeof CONNECTOR_METHODS)[K]['output'];

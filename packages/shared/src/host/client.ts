@@ -184,8 +184,8 @@ type M<K extends keyof typeof RPC> = (typeof RPC)[K];
 type Req<K extends keyof typeof RPC> = MessageInitShape<M<K>['input']>;
 type Res<K extends keyof typeof RPC> = MessageShape<M<K>['output']>;
 
-/** Every RPC the host uses for sync and provisioning (all unary). */
-const RPC = {
+/** Every RPC the host uses for sync and provisioning (all unary), by the `ConnectorClient` method that makes it. */
+export const CONNECTOR_METHODS = {
   getMetadata: ConnectorService.method.getMetadata,
   validate: ConnectorService.method.validate,
   cleanup: ConnectorService.method.cleanup,
@@ -203,6 +203,7 @@ const RPC = {
   createAccount: AccountManagerService.method.createAccount,
   rotateCredential: CredentialManagerService.method.rotateCredential,
 } as const;
+const RPC = CONNECTOR_METHODS;
 
 /**
  * Typed access to a connector. `GrpcConnectorClient` implements it over gRPC; tests implement it in memory.

@@ -84,34 +84,28 @@ export function pluginServices(options: PluginHandlerOptions): PluginServices {
         return serviceEntry(Health, healthService(names));
       },
     ],
-    [
-      REFLECTION_V1_SERVICE,
-      async () => {
-        const [pb, reflection, built] = await Promise.all([
-          import('../gen/grpc/reflection/v1/reflection_pb.js'),
-          import('./reflection.js'),
-          reflectionIndex(),
-        ]);
-        return serviceEntry(
-          pb.ServerReflection,
-          reflection.reflectionV1(() => built),
-        );
-      },
-    ],
-    [
-      REFLECTION_V1ALPHA_SERVICE,
-      async () => {
-        const [pb, reflection, built] = await Promise.all([
-          import('../gen/grpc/reflection/v1alpha/reflection_pb.js'),
-          import('./reflection.js'),
-          reflectionIndex(),
-        ]);
-        return serviceEntry(
-          pb.ServerReflection,
-          reflection.reflectionV1alpha(() => built),
-        );
-      },
-    ],
+    [REFLECTION_V1_SERVICE, () => reflectionEntry('v1', reflectionIndex)],
+    [REFLECTION_V1ALPHA_SERVICE, () => reflectionEntry('v1alpha', reflectionIndex)],
   ]);
   return { eager, lazy, names };
+}
+
+/** gRPC reflection in either version (same messages, two package names), answering from one shared index. */
+async function reflectionEntry(
+  version: 'v1' | 'v1alpha',
+  reflectionIndex: () => Promise<ReflectionIndex>,
+): Promise<ServiceEntry> {
+  const [reflection, built] = await Promise.all([import('./reflection.js'), reflectionIndex()]);
+  if (version === 'v1') {
+    const pb = await import('../gen/grpc/reflection/v1/reflection_pb.js');
+    return serviceEntry(
+      pb.ServerReflection,
+      reflection.reflectionV1(() => built),
+    );
+  }
+  const pb = await import('../gen/grpc/reflection/v1alpha/reflection_pb.js');
+  return serviceEntry(
+    pb.ServerReflection,
+    reflection.reflectionV1alpha(() => built),
+  );
 }
