@@ -303,15 +303,26 @@ describe('inspect', () => {
     const missing = await inspect(join(root, 'nope.c1z'), 'resources');
     expect(missing.code).toBe(1);
     expect(missing.out).toBe('');
-    expect(missing.err).toMatch(/file not found: .*nope\.c1z/);
+    expect(missing.err).toBe(`baton-inspect: ${join(root, 'nope.c1z')} does not exist\n`);
 
+    // Usage mistakes: one line that points to --help, never the whole usage.
     const unknown = await inspect(c1z, 'users');
     expect(unknown.code).toBe(2);
     expect(unknown.out).toBe('');
-    expect(unknown.err).toMatch(/unknown subcommand "users"/);
-    expect(unknown.err).toMatch(/Usage: inspect/);
+    expect(unknown.err).toBe(
+      'baton-inspect: unknown subcommand "users" (one of: resource-types, resources, entitlements, grants, stats, syncs) (see baton-inspect --help)\n',
+    );
+    expect((await inspect(c1z, 'grant')).err).toContain('unknown subcommand "grant" (did you mean grants?)');
+    const bogus = await inspect(c1z, 'grants', '--bogus');
+    expect(bogus.err).toBe('baton-inspect: unknown option --bogus (see baton-inspect --help)\n');
+    expect((await inspect(c1z, 'grants', '--principle', 'user:bob')).err).toBe(
+      'baton-inspect: unknown option --principle (did you mean --principal?) (see baton-inspect --help)\n',
+    );
+    expect((await inspect(c1z, 'grants', '--type')).err).toBe(
+      'baton-inspect: --type needs a value (see baton-inspect --help)\n',
+    );
 
-    expect((await inspect()).err).toMatch(/missing file/);
+    expect((await inspect()).err).toMatch(/missing the file to read/);
     expect((await inspect(c1z, 'resources', '--entitlement', 'x')).err).toMatch(
       /--entitlement does not apply to resources/,
     );
@@ -337,6 +348,22 @@ describe('inspect', () => {
 
     const help = await inspect('--help');
     expect(help.code).toBe(0);
-    expect(help.out).toMatch(/^Usage: inspect/);
+    expect(help.out).toMatch(/^Usage: baton-inspect/);
+  });
+
+  it('refuses a directory, an empty file and a file without a sync, whatever the extension', async () => {
+    const dirErr = await inspect(root);
+    expect(dirErr).toMatchObject({ code: 1, out: '' });
+    expect(dirErr.err).toBe(`baton-inspect: ${root} is a directory, not a sync file (.c1z or .jsonl)\n`);
+    for (const name of ['empty.jsonl', 'empty.c1z', 'empty.json']) {
+      const empty = join(root, name);
+      writeFileSync(empty, '');
+      const r = await inspect(empty);
+      expect(r).toMatchObject({ code: 1, out: '' });
+      expect(r.err).toBe(`baton-inspect: ${empty} is empty, not a sync file\n`);
+    }
+    const blank = join(root, 'blank.jsonl');
+    writeFileSync(blank, '\n\n');
+    expect((await inspect(blank)).err).toBe(`baton-inspect: ${blank} holds no sync: it has no records\n`);
   });
 });

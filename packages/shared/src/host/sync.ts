@@ -93,6 +93,16 @@ export interface SyncProgress {
   elapsedMs: number;
 }
 
+/** One resource type is done in one phase (see `SyncOptions.onTypeFinished`). */
+export interface TypeFinished {
+  phase: 'resources' | 'entitlements' | 'grants';
+  resourceTypeId: string;
+  /** The type's counts so far (resources, entitlements and grants listed for resources of that type). */
+  counts: TypeCounts;
+  /** From the first page of this type in this phase to its last. */
+  elapsedMs: number;
+}
+
 export interface SyncSummary {
   syncId?: string;
   /** `sdk_version` from Validate ("" if not sent). */
@@ -145,6 +155,11 @@ export interface SyncRetryOptions {
 export interface SyncOptions {
   logger?: Logger;
   onProgress?: (p: SyncProgress) => void;
+  /**
+   * A resource type is finished in a phase: its resources are listed (child types: when the resources phase ends),
+   * or the entitlements / grants of all its resources are. Types without resources are not reported.
+   */
+  onTypeFinished?: (e: TypeFinished) => void;
   retry?: SyncRetryOptions;
   /** Injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
@@ -254,6 +269,12 @@ class SyncRun {
   private readonly dropped = { resourceTypes: 0, resources: 0, entitlements: 0, grants: 0, duplicateResources: 0 };
   /** Expandable grants seen in the grants phase: (grant id, principal, dst entitlement, annotation). */
   private readonly expandable: ExpandableGrant[] = [];
+  /** For onTypeFinished: child types (reported when the resources phase ends), per-type work done and start times. */
+  private readonly childTypes = new Set<string>();
+  private readonly processed = new Map<string, number>();
+  /** Types with at least one resource not skipped in the current phase (all-skipped types are not reported). */
+  private readonly worked = new Set<string>();
+  private readonly typeStarted = new Map<string, number>();
 
   constructor(
     private readonly client: ConnectorClient,
@@ -487,8 +508,41 @@ class SyncRun {
   private async syncAllResources(): Promise<void> {
     // Every stored type gets a top-level call, child-only types included (spec 3.1 step 5).
     for (const typeId of [...this.types.keys()]) {
+      this.typeStarted.set(typeId, this.typeStarted.get(typeId) ?? this.now());
       await this.syncResources(typeId, undefined);
+      if (!this.childTypes.has(typeId)) this.typeFinished('resources', typeId);
     }
+    for (const typeId of this.childTypes) this.typeFinished('resources', typeId);
+    this.typeStarted.clear();
+  }
+
+  private typeFinished(phase: TypeFinished['phase'], typeId: string): void {
+    const counts = this.perType.get(typeId);
+    if (!this.options.onTypeFinished || !counts || counts.resources === 0) return;
+    try {
+      this.options.onTypeFinished({
+        phase,
+        resourceTypeId: typeId,
+        counts: { ...counts },
+        elapsedMs: this.now() - (this.typeStarted.get(typeId) ?? this.now()),
+      });
+    } catch (err) {
+      this.logger?.debug('type-finished callback threw', { error: describeError(err) });
+    }
+  }
+
+  /** Entitlements / grants phases: one more resource of its type done; the type is finished with its last one. */
+  private resourceDone(phase: 'entitlements' | 'grants', typeId: string, skipped: boolean): void {
+    const done = (this.processed.get(typeId) ?? 0) + 1;
+    this.processed.set(typeId, done);
+    if (!skipped) this.worked.add(typeId);
+    if (done === this.perType.get(typeId)?.resources && this.worked.has(typeId)) this.typeFinished(phase, typeId);
+  }
+
+  private startPhaseCounts(): void {
+    this.processed.clear();
+    this.worked.clear();
+    this.typeStarted.clear();
   }
 
   /** List one type (optionally under a parent), then recurse into child types before the next page (DFS). */
@@ -536,6 +590,8 @@ class SyncRun {
             if (typeNameOf(ann) !== ChildResourceTypeSchema.typeName) continue;
             const child = decodeChildType(ann);
             if (!child) continue;
+            this.childTypes.add(child);
+            this.typeStarted.set(child, this.typeStarted.get(child) ?? this.now());
             await this.syncResources(child, r.id);
           }
         }
@@ -570,9 +626,14 @@ class SyncRun {
   }
 
   private async syncEntitlements(): Promise<void> {
+    this.startPhaseCounts();
     for await (const r of this.store.resources()) {
-      if (this.skips(r, 'entitlements')) continue;
       const typeId = r.id?.resourceType ?? '';
+      this.typeStarted.set(typeId, this.typeStarted.get(typeId) ?? this.now());
+      if (this.skips(r, 'entitlements')) {
+        this.resourceDone('entitlements', typeId, true);
+        continue;
+      }
       this.currentType = typeId;
       await this.listAll(
         `ListEntitlements(${resourceKey(r.id)})`,
@@ -593,13 +654,19 @@ class SyncRun {
           this.totals.entitlements += keep.length;
         },
       );
+      this.resourceDone('entitlements', typeId, false);
     }
   }
 
   private async syncGrants(): Promise<void> {
+    this.startPhaseCounts();
     for await (const r of this.store.resources()) {
-      if (this.skips(r, 'grants')) continue;
       const typeId = r.id?.resourceType ?? '';
+      this.typeStarted.set(typeId, this.typeStarted.get(typeId) ?? this.now());
+      if (this.skips(r, 'grants')) {
+        this.resourceDone('grants', typeId, true);
+        continue;
+      }
       this.currentType = typeId;
       await this.listAll(
         `ListGrants(${resourceKey(r.id)})`,
@@ -634,6 +701,7 @@ class SyncRun {
           this.totals.grants += keep.length;
         },
       );
+      this.resourceDone('grants', typeId, false);
     }
   }
 

@@ -52,6 +52,7 @@ export {
   abortedError,
   bodyExcerpt,
   codeForHttpStatus,
+  endpointError,
   httpStatusError,
   malformedBodyError,
   networkError,
@@ -60,3 +61,13 @@ export {
   type HttpErrorDetails,
   type Redactor,
 } from './errors.js';
+export {
+  asConfigurationCheck,
+  describeEndpointProblem,
+  endpointProblemOf,
+  getEndpointHint,
+  inConfigurationCheck,
+  setEndpointHint,
+  type EndpointProblem,
+} from './config-check.js';
+export { observeHttpWaits, type HttpWaitEvent, type HttpWaitListener } from './wait-events.js';
