@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { create, fromJson } from '@bufbuild/protobuf';
 import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
@@ -23,7 +25,7 @@ import {
 import { GrantExpandableSchema } from '../src/gen/c1/connector/v2/annotation_grant_pb.js';
 import { SyncStore } from '../src/c1z/index.js';
 import { protocolRegistry as c1Registry } from '../src/descriptors.js';
-import { runInspect } from '../src/cli/inspect.js';
+import { INSPECT_VERSION, runInspect } from '../src/cli/inspect.js';
 
 let root: string;
 let c1z: string;
@@ -365,5 +367,61 @@ describe('inspect', () => {
     const blank = join(root, 'blank.jsonl');
     writeFileSync(blank, '\n\n');
     expect((await inspect(blank)).err).toBe(`baton-inspect: ${blank} holds no sync: it has no records\n`);
+  });
+});
+
+describe('baton-inspect, the bundled bin', () => {
+  const bin = fileURLToPath(new URL('../bin/baton-inspect.mjs', import.meta.url));
+  const run = (...argv: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, out, err }));
+    });
+
+  it('a usage error is one line pointing to --help; an unknown option is named with its close matches', async () => {
+    const usage = await run(c1z, 'grants', 'extra');
+    expect(usage).toEqual({
+      code: 2,
+      out: '',
+      err: 'baton-inspect: unexpected argument 3 after the subcommand (see baton-inspect --help)\n',
+    });
+    const bogus = await run(c1z, '--bogus');
+    expect(bogus).toEqual({
+      code: 2,
+      out: '',
+      err: 'baton-inspect: unknown option --bogus (see baton-inspect --help)\n',
+    });
+    const typo = await run(c1z, 'grants', '--entitlment', 'x');
+    expect(typo.err).toBe(
+      'baton-inspect: unknown option --entitlment (did you mean --entitlement?) (see baton-inspect --help)\n',
+    );
+  });
+
+  it('an empty .jsonl and an empty .c1z are both errors; a directory is named as one', async () => {
+    for (const name of ['bin-empty.jsonl', 'bin-empty.c1z']) {
+      const file = join(root, name);
+      writeFileSync(file, '');
+      expect(await run(file)).toEqual({ code: 1, out: '', err: `baton-inspect: ${file} is empty, not a sync file\n` });
+    }
+    expect(await run(root)).toEqual({
+      code: 1,
+      out: '',
+      err: `baton-inspect: ${root} is a directory, not a sync file (.c1z or .jsonl)\n`,
+    });
+  });
+
+  it('--version, -v and --help', async () => {
+    expect(await run('--version')).toEqual({ code: 0, out: `baton-inspect ${INSPECT_VERSION}\n`, err: '' });
+    expect((await run('-v')).out).toBe(`baton-inspect ${INSPECT_VERSION}\n`);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(INSPECT_VERSION).toBe(pkg.version);
+    const help = await run('--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^Usage: baton-inspect <file\.c1z\|file\.jsonl>/);
   });
 });
