@@ -26,8 +26,6 @@ import {
   type TwingateSimulator,
   type TwingateSimulatorOptions,
 } from '../packages/twingate/simulator/index.js';
-import { generateHandshakeCredentials } from '../packages/shared/src/tls/credentials.js';
-import { serverTlsOptions } from '../packages/shared/src/tls/node-tls.js';
 
 const BIN = fileURLToPath(new URL('../packages/twingate/bin/baton-twingate.mjs', import.meta.url));
 const SECRET_KEY = 'tgk-CLI-SECRET-4e1f9a0c-never-print';
@@ -173,33 +171,57 @@ describe('fail fast during Validate, naming the host and the flag', () => {
     expect(r.stderr.match(/"msg":"http request"/g)).toHaveLength(1);
   });
 
-  it('an untrusted TLS certificate: one handshake, names the host, the flag and NODE_EXTRA_CA_CERTS', async () => {
-    const creds = await generateHandshakeCredentials();
-    let handshakes = 0;
-    https = createHttpsServer(serverTlsOptions(creds.server), (_req, res) => res.end('{}'));
-    https.on('tlsClientError', () => handshakes++);
-    https.on('secureConnection', () => handshakes++);
-    await new Promise<void>((resolve) => https!.listen(0, '127.0.0.1', resolve));
-    const port = (https.address() as AddressInfo).port;
-    const r = await runBin([
-      '--api-key',
-      SECRET_KEY,
-      '--base-url',
-      `https://127.0.0.1:${port}/api/graphql/`,
-      '--domain',
-      'x',
-      '--log-level',
-      'debug',
-    ]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).not.toMatch(RETRY_LINE);
-    expect(r.stderr).toMatch(
-      new RegExp(
-        `FAILED_PRECONDITION: twingate: the TLS connection to 127\\.0\\.0\\.1:${port} failed: .+ \\([A-Z_]+\\): check --base-url \\(BATON_BASE_URL\\); if a proxy or a private CA signs the certificate, set NODE_EXTRA_CA_CERTS to that CA file`,
-      ),
-    );
-    expect(handshakes).toBe(1);
-  });
+  const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+  it.skipIf(!hasOpenssl)(
+    'an untrusted TLS certificate: one handshake, names the host, the flag and NODE_EXTRA_CA_CERTS',
+    async () => {
+      // A self-signed certificate no CA store trusts.
+      const key = join(dir, 'tls-key.pem');
+      const cert = join(dir, 'tls-cert.pem');
+      const made = spawnSync('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+      ]);
+      expect(made.status, String(made.stderr)).toBe(0);
+      let handshakes = 0;
+      https = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => res.end('{}'));
+      https.on('tlsClientError', () => handshakes++);
+      https.on('secureConnection', () => handshakes++);
+      await new Promise<void>((resolve) => https!.listen(0, '127.0.0.1', resolve));
+      const port = (https.address() as AddressInfo).port;
+      const r = await runBin([
+        '--api-key',
+        SECRET_KEY,
+        '--base-url',
+        `https://127.0.0.1:${port}/api/graphql/`,
+        '--domain',
+        'x',
+        '--log-level',
+        'debug',
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toMatch(RETRY_LINE);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `FAILED_PRECONDITION: twingate: the TLS connection to 127\\.0\\.0\\.1:${port} failed: .+ \\([A-Z_]+\\): check --base-url \\(BATON_BASE_URL\\); if a proxy or a private CA signs the certificate, set NODE_EXTRA_CA_CERTS to that CA file`,
+        ),
+      );
+      expect(handshakes).toBe(1);
+    },
+  );
 
   it('a 503 during Validate is still retried (patience for the API, not for a wrong address)', async () => {
     const sim = await startSim({ faults: { rules: [{ fault: { kind: 'serverError', status: 503 }, nth: 1 }] } });
