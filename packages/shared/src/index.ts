@@ -61,8 +61,14 @@ export {
   type GrantOptions,
   type Purpose,
 } from './sdk/entitlements.js';
+/** The account-creation schema a connector with account provisioning advertises. */
+export { accountCreationSchema, type AccountFieldInput } from './sdk/account-schema.js';
+/** At most N calls at once, results in input order (e.g. one API read per vault within an RPC). */
+export { mapConcurrent } from './sdk/concurrency.js';
 export { annotation, findAnnotation, hasAnnotation, type Annotations } from './sdk/annotations.js';
 export { pageOfArray, type PageRequest, type PageResult } from './sdk/pagination.js';
+/** A sync-scoped record of a complete resource listing, so later phases can answer without reading the API again. */
+export { ListingIndex, type ListedPage, type ListingIndexOptions } from './sdk/listing-index.js';
 export {
   Code,
   ConnectorError,

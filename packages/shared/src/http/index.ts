@@ -71,3 +71,35 @@ export {
   type EndpointProblem,
 } from './config-check.js';
 export { observeHttpWaits, type HttpWaitEvent, type HttpWaitListener } from './wait-events.js';
+/** RFC 8288 `Link` header paging: parse and format the header, follow `rel="next"` safely, serve big API pages in slices. */
+export {
+  LinkPager,
+  formatLinkHeader,
+  nextPagePath,
+  parseLinkHeader,
+  type LinkPageState,
+  type LinkPagerOptions,
+  type LinkSlice,
+  type LinkTarget,
+  type WebLink,
+} from './link-paging.js';
+/** OAuth 2.0 client-credentials tokens, refreshed before expiry, and an HttpClient that sends them as bearer tokens. */
+export {
+  ClientCredentialsTokenSource,
+  withBearerToken,
+  type AccessToken,
+  type ClientCredentialsOptions,
+} from './oauth2.js';
+/** JSON:API list documents: the media type, `data`, paging by `links.next` in host-sized chunks. */
+export {
+  JSON_API_MEDIA_TYPE,
+  jsonApiData,
+  jsonApiNextLink,
+  linkedPageChunk,
+  parseLinkedPageState,
+  sameOriginPath,
+  type LinkedPage,
+  type LinkedPageState,
+} from './json-api.js';
+/** A bounded cache of API answers one RPC reads and a later RPC of the same sync needs. */
+export { ResponseCache, type ResponseCacheOptions } from './response-cache.js';

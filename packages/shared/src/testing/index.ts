@@ -42,3 +42,12 @@ export {
   type CapturedLogger,
   type InProcessSyncResult,
 } from './in-process.js';
+/** For end-to-end tests and benchmarks that run a bin as a user does and compare the sync files it writes. */
+export {
+  canonicalJson,
+  envWithoutBaton,
+  runProcess,
+  syncSnapshot,
+  type ProcessResult,
+  type SyncSnapshot,
+} from './bin-process.js';
