@@ -18,7 +18,7 @@ import {
   UsageError,
   validateConnectorConfig,
 } from '../src/cli/config.js';
-import { connectorFields, envNameOf, flagNameOf } from '../src/cli/flags.js';
+import { connectorFields, endpointHint, envNameOf, flagNameOf } from '../src/cli/flags.js';
 import { runCli, type CliIo } from '../src/cli/runner.js';
 import { selectAction } from '../src/cli/one-shot.js';
 import { createSyncMonitor, renderProgress } from '../src/cli/progress.js';
@@ -409,6 +409,34 @@ describe('commands that need no connector service', () => {
 
   it('throws UsageError for --bool=garbage', () => {
     expect(() => parseCommandLine(acme, ['--demo=perhaps'], {}, dir)).toThrow(UsageError);
+  });
+});
+
+describe('the flag to check when the API cannot be reached', () => {
+  it('names the endpoint field whose value names the failing host, else the first one set', () => {
+    const parsed = parseCommandLine(
+      acme,
+      ['--base-url', 'https://api.example.com/v1', '--domain', 'acme-corp', '--api-key', 'k-123456'],
+      {},
+      dir,
+    );
+    const hint = endpointHint(acme, parsed)!;
+    expect(hint('api.example.com')).toBe('--base-url (BATON_BASE_URL)');
+    expect(hint('acme-corp.example.net:443')).toBe('--domain (BATON_DOMAIN)');
+    expect(hint('corp.example.net')).toBe('--base-url (BATON_BASE_URL)'); // no whole-label match: the first set
+    const domainOnly = parseCommandLine(acme, ['--domain', 'acme-corp'], {}, dir);
+    expect(endpointHint(acme, domainOnly)!('elsewhere.example')).toBe('--domain (BATON_DOMAIN)');
+    // A definition that lists its endpoint fields is taken at its word; the API key is never a candidate.
+    const declared = { ...acme, endpointFields: ['domain'] } as ConnectorDefinition;
+    expect(endpointHint(declared, parsed)!('api.example.com')).toBe('--domain (BATON_DOMAIN)');
+    const none = defineConnector({
+      name: 'none',
+      version: '0',
+      metadata: { displayName: 'None' },
+      config: z.object({ apiKey: z.string() }),
+      create: () => ({ syncers: [], validate: async () => {} }),
+    });
+    expect(endpointHint(none, parseCommandLine(none, [], {}, dir))).toBeUndefined();
   });
 });
 

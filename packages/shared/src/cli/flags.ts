@@ -360,18 +360,40 @@ function readConnectorFields(definition: ConnectorDefinition): ConnectorField[] 
 /** Config keys that look like an endpoint, for connectors that do not declare `endpointFields`. */
 const ENDPOINT_KEY = /(url|uri|domain|host|hostname|endpoint|subdomain|region|tenant|instance)$/i;
 
+/** The host part of a field's value: a URL's `host:port`, else the value itself (a domain, a region). */
+function hostPartOf(value: string): string {
+  try {
+    return new URL(value).host.toLowerCase();
+  } catch {
+    return value.trim().toLowerCase();
+  }
+}
+
 /**
- * The flag to check when the API cannot be reached: the first of the connector's endpoint fields that is set,
- * else the first of them, as `--base-url (BATON_BASE_URL)`; undefined when it has none.
+ * The flag to check when the API cannot be reached, as `--base-url (BATON_BASE_URL)`: the endpoint field whose value
+ * names the failing host (`--base-url http://127.0.0.1:1` for 127.0.0.1:1, `--domain acme` for acme.twingate.com),
+ * else the first endpoint field that is set, else the first of them. Undefined when the connector has none.
  */
 export function endpointHint(
   definition: ConnectorDefinition,
-  parsed: { fields: ConnectorField[]; connector: Map<string, unknown> },
-): string | undefined {
+  parsed: { fields: ConnectorField[]; connector: Map<string, { value: unknown }> },
+): ((host: string) => string) | undefined {
   const declared = definition.endpointFields;
   const candidates = declared
     ? declared.flatMap((key) => parsed.fields.filter((fd) => fd.key === key))
     : parsed.fields.filter((fd) => ENDPOINT_KEY.test(fd.key) && !fd.secret);
-  const field = candidates.find((fd) => parsed.connector.has(fd.key)) ?? candidates[0];
-  return field ? `--${field.flag} (${field.env})` : undefined;
+  const fallback = candidates.find((fd) => parsed.connector.has(fd.key)) ?? candidates[0];
+  if (!fallback) return undefined;
+  const label = (fd: ConnectorField) => `--${fd.flag} (${fd.env})`;
+  return (host) => {
+    const failing = host.toLowerCase();
+    const named = candidates.find((fd) => {
+      const value = parsed.connector.get(fd.key)?.value;
+      if (typeof value !== 'string' || value.trim() === '') return false;
+      const part = hostPartOf(value);
+      // Whole labels only: `--domain acme` names acme.twingate.com, `--region us` names api.us.example.com.
+      return part === failing || `.${failing.replace(/:\d+$/, '')}.`.includes(`.${part}.`);
+    });
+    return label(named ?? fallback);
+  };
 }

@@ -409,7 +409,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
               detail,
               problem,
               host: hostOf(url),
-              hint: getEndpointHint(),
+              hint: getEndpointHint(hostOf(url)),
             }),
           };
         }

@@ -26,19 +26,23 @@ export function inConfigurationCheck(): boolean {
   return scope.getStore() === 'configuration-check';
 }
 
-let endpointHint: string | undefined;
+/** A fixed hint, or one chosen by the host that failed (a connector may talk to a token URL and an API URL). */
+export type EndpointHint = string | ((host: string) => string | undefined);
+
+let endpointHint: EndpointHint | undefined;
 
 /**
  * What a user should check when the API cannot be reached during a configuration check, e.g.
  * `--domain (BATON_DOMAIN)`. The CLI runner sets it from the connector definition's endpoint fields; undefined
  * leaves it out. Process-wide: a plugin process runs one connector.
  */
-export function setEndpointHint(hint: string | undefined): void {
+export function setEndpointHint(hint: EndpointHint | undefined): void {
   endpointHint = hint;
 }
 
-export function getEndpointHint(): string | undefined {
-  return endpointHint;
+/** The hint for a failure on `host` (`host:port`), if any. */
+export function getEndpointHint(host: string): string | undefined {
+  return typeof endpointHint === 'function' ? endpointHint(host) : endpointHint;
 }
 
 /** OpenSSL verification results and Node's host-name check, as they appear in `err.code`. */

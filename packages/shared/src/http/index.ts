@@ -68,6 +68,7 @@ export {
   getEndpointHint,
   inConfigurationCheck,
   setEndpointHint,
+  type EndpointHint,
   type EndpointProblem,
 } from './config-check.js';
 export { observeHttpWaits, type HttpWaitEvent, type HttpWaitListener } from './wait-events.js';
