@@ -1,11 +1,11 @@
 // Every bin of the workspace (discovered from the "bin" entries of packages/*/package.json, as CI and
 // scripts/list-bins.mjs do) answers --help and --version: through its committed launcher, and through
 // `npx --no-install` from the repository root as the README runs them. A new connector is covered without an edit.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runProcess } from '@baton-ts/shared/testing';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -30,17 +30,7 @@ function discoverBins(): Bin[] {
   return bins;
 }
 
-function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (command: string, args: string[]) => runProcess(command, args, { cwd: root });
 
 const bins = discoverBins();
 
@@ -52,7 +42,7 @@ describe('every bin of the workspace', () => {
   describe.each(bins)('$name', (bin) => {
     it('--version prints "<bin> <package version>" and exits 0', async () => {
       const r = await run(process.execPath, [bin.launcher, '--version']);
-      expect(r).toEqual({ code: 0, stdout: `${bin.name} ${bin.version}\n`, stderr: '' });
+      expect(r).toMatchObject({ code: 0, stdout: `${bin.name} ${bin.version}\n`, stderr: '' });
       const short = await run(process.execPath, [bin.launcher, '-v']);
       expect(short.stdout).toBe(r.stdout);
     });

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
+import { envWithoutBaton, runProcess } from '@baton-ts/shared/testing';
 import {
   startTwingateSimulator,
   type TwingateSimulator,
@@ -30,11 +31,7 @@ import {
 const BIN = fileURLToPath(new URL('../packages/twingate/bin/baton-twingate.mjs', import.meta.url));
 const SECRET_KEY = 'tgk-CLI-SECRET-4e1f9a0c-never-print';
 
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BATON_')) env[k] = v;
-  return { ...env, ...extra };
-}
+const cleanEnv = envWithoutBaton;
 
 let dir: string;
 const sims: TwingateSimulator[] = [];
@@ -67,32 +64,11 @@ async function startSim(options: TwingateSimulatorOptions = {}): Promise<Twingat
 
 const flags = (sim: TwingateSimulator) => ['--api-key', SECRET_KEY, '--base-url', sim.graphqlUrl, '--domain', 'x'];
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+const runBin = (args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) =>
+  runProcess(process.execPath, [BIN, ...args], { env: options.env ?? cleanEnv(), cwd: options.cwd ?? dir });
 
-function runBin(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? dir,
-      env: options.env ?? cleanEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+/** Twingate flags against `url` with debug logs, so a retry would show. */
+const against = (url: string) => ['--api-key', SECRET_KEY, '--base-url', url, '--domain', 'x', '--log-level', 'debug'];
 
 /** A running bin whose stderr is watched: `until(text)` resolves once stderr contains it (no sleeping). */
 function startBin(args: string[]) {
@@ -132,16 +108,7 @@ const RETRY_LINE = /retrying connector call|waiting before retrying|rate limited
 
 describe('fail fast during Validate, naming the host and the flag', () => {
   it('connection refused: one attempt, FAILED_PRECONDITION, the host and --base-url', async () => {
-    const r = await runBin([
-      '--api-key',
-      SECRET_KEY,
-      '--base-url',
-      'http://127.0.0.1:1/api/graphql/',
-      '--domain',
-      'x',
-      '--log-level',
-      'debug',
-    ]);
+    const r = await runBin(against('http://127.0.0.1:1/api/graphql/'));
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(RETRY_LINE);
     expect(r.stderr).toContain(
@@ -155,16 +122,7 @@ describe('fail fast during Validate, naming the host and the flag', () => {
   it('an unresolvable host: one attempt, names the host', async () => {
     // A DNS label longer than 63 characters is refused by the resolver library itself: nothing leaves the machine.
     const host = `${'x'.repeat(64)}.invalid`;
-    const r = await runBin([
-      '--api-key',
-      SECRET_KEY,
-      '--base-url',
-      `http://${host}/`,
-      '--domain',
-      'x',
-      '--log-level',
-      'debug',
-    ]);
+    const r = await runBin(against(`http://${host}/`));
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(RETRY_LINE);
     expect(r.stderr).toContain(`cannot resolve the host ${host} (ENOTFOUND): check --base-url (BATON_BASE_URL)`);
@@ -202,16 +160,7 @@ describe('fail fast during Validate, naming the host and the flag', () => {
       https.on('secureConnection', () => handshakes++);
       await new Promise<void>((resolve) => https!.listen(0, '127.0.0.1', resolve));
       const port = (https.address() as AddressInfo).port;
-      const r = await runBin([
-        '--api-key',
-        SECRET_KEY,
-        '--base-url',
-        `https://127.0.0.1:${port}/api/graphql/`,
-        '--domain',
-        'x',
-        '--log-level',
-        'debug',
-      ]);
+      const r = await runBin(against(`https://127.0.0.1:${port}/api/graphql/`));
       expect(r.code).toBe(1);
       expect(r.stderr).not.toMatch(RETRY_LINE);
       expect(r.stderr).toMatch(

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +25,7 @@ import { GrantExpandableSchema } from '../src/gen/c1/connector/v2/annotation_gra
 import { SyncStore } from '../src/c1z/index.js';
 import { protocolRegistry as c1Registry } from '../src/descriptors.js';
 import { INSPECT_VERSION, runInspect } from '../src/cli/inspect.js';
+import { runProcess } from '../src/testing/bin-process.js';
 
 let root: string;
 let c1z: string;
@@ -372,16 +372,10 @@ describe('inspect', () => {
 
 describe('baton-inspect, the bundled bin', () => {
   const bin = fileURLToPath(new URL('../bin/baton-inspect.mjs', import.meta.url));
-  const run = (...argv: string[]) =>
-    new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, out, err }));
-    });
+  const run = async (...argv: string[]) => {
+    const r = await runProcess(process.execPath, [bin, ...argv]);
+    return { code: r.code, out: r.stdout, err: r.stderr };
+  };
 
   it('a usage error is one line pointing to --help; an unknown option is named with its close matches', async () => {
     const usage = await run(c1z, 'grants', 'extra');
