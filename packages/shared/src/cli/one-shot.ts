@@ -179,6 +179,7 @@ async function spawnSelf(ctx: ParentContext, extraEnv: Record<string, string> = 
  */
 function onInterrupt(cleanup: (signal: NodeJS.Signals) => Promise<string>, stderr: NodeJS.WritableStream): () => void {
   const handler = (signal: NodeJS.Signals) => {
+    interrupting = true;
     void cleanup(signal)
       .catch((err: unknown) => `interrupted (${signal}): ${err instanceof Error ? err.message : String(err)}`)
       .then((message) => {
@@ -192,6 +193,14 @@ function onInterrupt(cleanup: (signal: NodeJS.Signals) => Promise<string>, stder
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
+}
+
+/** Set by the interrupt handler: the failures that the interrupt itself causes (a closed child) are not reported. */
+let interrupting = false;
+
+/** Waits for the interrupt handler to exit the process instead of reporting an error the interrupt caused. */
+function afterInterrupt(): Promise<never> {
+  return new Promise<never>(() => {});
 }
 
 function failureMessage(err: unknown): string {
@@ -287,6 +296,7 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
       });
     }
   } catch (err) {
+    if (interrupting) return afterInterrupt();
     monitor.stop();
     removeInterrupt();
     await child?.close().catch(() => {});
@@ -304,6 +314,7 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
     if (format === 'jsonl') await store.exportJsonl(output.path);
     else await store.saveC1z(output.path);
   } catch (err) {
+    if (interrupting) return afterInterrupt();
     await output.undo();
     throw new CommandError(`cannot write ${file}: ${(err as Error).message}`);
   } finally {
@@ -516,6 +527,7 @@ async function runProvisioning(ctx: ParentContext, action: Exclude<OneShotAction
     if (store && update) await updateSyncFile(ctx, store, file, update);
     return 0;
   } catch (err) {
+    if (interrupting) return afterInterrupt();
     if (err instanceof CommandError || err instanceof ConfigError || err instanceof UsageError) throw err;
     if (err instanceof ProvisionLookupError) throw new CommandError(err.message);
     throw new CommandError(failureMessage(err));

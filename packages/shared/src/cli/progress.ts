@@ -199,8 +199,9 @@ export function createSyncMonitor(options: SyncMonitorOptions): SyncMonitor {
   periodic?.unref();
 
   const redraw = () => {
+    if (!display) return;
     const lines = render();
-    if (display && lines) display.draw(lines, false);
+    if (lines) display.draw(lines, false);
   };
 
   return {

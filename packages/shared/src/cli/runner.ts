@@ -124,7 +124,7 @@ function strayArgumentError(argv: string[], index: number, after?: string): Usag
   }
   const previous = index > 0 ? argv[index - 1] : undefined;
   const switchBefore =
-    previous !== undefined && /^--?[\w-]+$/.test(previous) && !previous.includes('=')
+    previous !== undefined && previous !== '--' && /^--?[\w-]+$/.test(previous)
       ? ` (it follows ${previous}, which takes no value)`
       : '';
   const what = after === undefined ? 'is not a command' : `is not expected after "${after}"`;
