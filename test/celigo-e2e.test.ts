@@ -21,6 +21,7 @@ import {
   checkSyncInvariants,
   envWithoutBaton as cleanEnv,
   provisioningRoundTrip,
+  PROBE_ID_PREFIX,
   runConformance,
   runProcess,
   syncSnapshot as snapshot,
@@ -103,7 +104,10 @@ describe('conformance through the real bin', () => {
         for (const pass of report.relist) {
           expect(pass).toMatchObject({ complete: true, resourceTypes: 3, resources: shares + integrations + 3 });
         }
-        expect(sim.log.filter((e) => e.seq > before && e.status !== 200)).toEqual([]);
+        // The sync never failed a request; the conformance kit's probes ask for ids that do not exist on purpose.
+        expect(sim.log.filter((e) => e.seq > before && e.status !== 200 && !e.path.includes(PROBE_ID_PREFIX))).toEqual(
+          [],
+        );
       } finally {
         report.store.close();
       }

@@ -225,9 +225,6 @@ const RPC = {
   rotateCredential: CredentialManagerService.method.rotateCredential,
 } as const;
 
-/** Method descriptors used by the client, keyed by the client method name. */
-export const CONNECTOR_METHODS: typeof RPC = RPC;
-
 /**
  * Typed access to a connector. `GrpcConnectorClient` implements it over gRPC; tests implement it in memory.
  * Requests accept protobuf-es init shapes (plain objects) or messages.

@@ -1,9 +1,10 @@
 /**
- * Grant expansion (spec 3.4): a grant annotated GrantExpandable{entitlement_ids: [src...]} on entitlement dst means
- * every principal holding src also holds dst. We build the src -> dst graph, break cycles into strongly connected
- * components, enforce Go's depth limit, and then, component by component in topological order, create the derived
- * grants (id "<dst>:<type>:<id>") or add src to the sources of grants that already exist. Reads and writes go
- * through the store in batches, so memory is bounded by a batch, not by the number of grants.
+ * Grant expansion (docs/testing.md, "How a host walks a connector"): a grant annotated
+ * GrantExpandable{entitlement_ids: [src...]} on entitlement dst means every principal holding src also holds dst.
+ * We build the src -> dst graph, break cycles into strongly connected components, enforce Go's depth limit, and
+ * then, component by component in topological order, create the derived grants (id "<dst>:<type>:<id>") or add src
+ * to the sources of grants that already exist. Reads and writes go through the store in batches, so memory is
+ * bounded by a batch, not by the number of grants.
  */
 import { create } from '@bufbuild/protobuf';
 import type { Entitlement } from '../gen/c1/connector/v2/entitlement_pb.js';

@@ -1,5 +1,5 @@
 /**
- * One-shot provisioning as the Go CLI sends it (spec 3.7, v0.2.45 `pkg/provisioner`):
+ * One-shot provisioning as the Go CLI sends it (baton-sdk v0.2.45 `pkg/provisioner`):
  *  - Grant: entitlement loaded from the sync file by id, principal by (type, id); the principal is sent as
  *    `{id, display_name, annotations, description, external_id}`, `parent_resource_id` deliberately left out;
  *  - Revoke: grant loaded by id, then its entitlement and principal; sends `{id, entitlement, principal (no parent),

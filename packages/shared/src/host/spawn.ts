@@ -71,6 +71,11 @@ export interface SpawnConnectorOptions {
   callTimeoutMs?: number;
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * Start the child in its own process group (its pid is the group id), so everything it starts can be found, and
+   * killed, after it exits (the conformance kit's orphan check). Default false, like the Go host.
+   */
+  processGroup?: boolean;
   logger?: Logger;
 }
 
@@ -162,6 +167,7 @@ export async function spawnConnector(options: SpawnConnectorOptions): Promise<Co
       cwd: options.cwd,
       env,
       stdio: ['pipe', options.stdout ?? 'inherit', 'pipe', listener.fd],
+      detached: options.processGroup ?? false,
     });
   } finally {
     listener.close();

@@ -1,41 +1,34 @@
 /**
- * The host-side full sync (spec 3.1, 3.2, 3.3, 3.4): Validate → ResourceTypes → Resources (incl. child types,
- * depth-first) → Entitlements → Grants → GrantExpansion, every list paged until `next_page_token == ""`.
+ * The host-side full sync: Validate → ResourceTypes → Resources (child types depth-first) → Entitlements → Grants →
+ * grant expansion, walked by walk.ts (the same walker the conformance kit uses) and stored as it goes
+ * (docs/testing.md, "How a host walks a connector").
  *
- * It follows the v0.1.7/v0.2.45 state machine with a few HEAD traits (tolerant of sloppy connectors):
+ * It follows the Go syncer of baton-sdk v0.1.7/v0.2.45 with a few traits of the newest one (tolerant of sloppy
+ * connectors):
  *  - resource types without an id, resources without an id, entitlements without an id/resource, and grants without
- *    an id/entitlement/principal are dropped and counted instead of stored;
- *  - skip annotations (`SkipEntitlementsAndGrants`, `SkipEntitlements`, `SkipGrants`) are honoured on the resource
- *    type and on the resource itself;
- *  - retries on UNAVAILABLE / DEADLINE_EXCEEDED use HEAD's wait rules (linear 1 s steps capped at 60 s, or the
- *    RateLimitDescription status detail), but with a bounded number of attempts so a dead API cannot hang a sync;
- *  - `active_sync_id` is sent when the connector's Validate reports sdk_version >= 0.4.3 (HEAD rule);
- *  - `ConnectorService.Cleanup` is called after EndSync (HEAD); its errors are only logged.
- * Not done: `ListStaticEntitlements` (HEAD only; our connectors and the old SDKs return all entitlements from
- * `ListEntitlements`, and old connectors do not implement it), ETag replay (removed at HEAD), resumable checkpoints.
+ *    an id/entitlement/principal are dropped and counted instead of stored; of two resources with the same id, the
+ *    first copy wins;
+ *  - a resource missing the trait annotation its type declares fails the sync, as in every Go host;
+ *  - `active_sync_id` is sent when the connector's Validate reports sdk_version >= 0.4.3;
+ *  - `ConnectorService.Cleanup` is called after EndSync; its errors are only logged.
+ * Not done: `ListStaticEntitlements` (only the newest hosts call it; our connectors and older SDKs return every
+ * entitlement from `ListEntitlements`), ETag replay (removed from Go hosts), resumable checkpoints.
  *
  * Memory: resource types and the expandable-grant edges are kept in memory (both small); resources, entitlements
  * and grants are read back from the store through its paged iterables, never collected.
  */
-import { timestampMs } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
 import type { Entitlement } from '../gen/c1/connector/v2/entitlement_pb.js';
 import type { Grant } from '../gen/c1/connector/v2/grant_pb.js';
 import { type Resource, type ResourceId, type ResourceType } from '../gen/c1/connector/v2/resource_pb.js';
 import { GrantExpandableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
-import {
-  ChildResourceTypeSchema,
-  SkipEntitlementsAndGrantsSchema,
-  SkipEntitlementsSchema,
-  SkipGrantsSchema,
-} from '../gen/c1/connector/v2/annotation_resource_tree_pb.js';
 import { TRAIT_ANNOTATIONS } from '../sdk/resources.js';
-import type { Any } from '@bufbuild/protobuf/wkt';
 import type { Logger } from '../log/logger.js';
-import { findAnnotation, hasAnnotation, typeNameOf } from '../sdk/annotations.js';
-import { resourceKey, shortToken } from '../util/text.js';
-import { ConnectorExitedError, describeError, RpcError, type ConnectorClient, type ServerStats } from './client.js';
+import { findAnnotation, hasAnnotation } from '../sdk/annotations.js';
+import { resourceKey } from '../util/text.js';
+import { describeError, RpcError, type ConnectorClient, type ServerStats } from './client.js';
 import { expandGrants, type ExpandableGrant } from './grant-expansion.js';
+import { ConnectorWalker, skipsListing, type WalkPage, type WalkRetryOptions } from './walk.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Store contract (structural, so the c1z SyncStore and in-memory test stores both fit)
@@ -143,21 +136,16 @@ export interface SyncSummary {
   serverStats?: ServerStats;
 }
 
-export interface SyncRetryOptions {
-  /** Attempts per call, including the first (default 10). */
-  maxAttempts?: number;
-  /** Cap for one wait (default 60 s, like HEAD). */
-  maxWaitMs?: number;
-  /** Linear step: wait = attempts × step (default 1 s). */
-  stepMs?: number;
-}
+/** Retry limits of the sync's calls (see walk.ts). */
+export type SyncRetryOptions = WalkRetryOptions;
 
 export interface SyncOptions {
   logger?: Logger;
   onProgress?: (p: SyncProgress) => void;
   /**
    * A resource type is finished in a phase: its resources are listed (child types: when the resources phase ends),
-   * or the entitlements / grants of all its resources are. Types without resources are not reported.
+   * or the entitlements / grants of all its resources are. Types without resources, or whose resources all skip
+   * the phase, are not reported.
    */
   onTypeFinished?: (e: TypeFinished) => void;
   retry?: SyncRetryOptions;
@@ -174,6 +162,19 @@ export interface SyncOptions {
   };
   /** Call `ConnectorService.Cleanup` after EndSync (default true; errors are only logged). */
   cleanup?: boolean;
+  /** `page_size` of every list request (default 0: the connector chooses, as every Go host sends). */
+  pageSize?: number;
+  /** Pages one listing may take before the sync fails (default: no limit, like Go hosts). */
+  maxPagesPerListing?: number;
+  /** Stops the sync: it fails with the signal's reason, and the call in flight is cancelled. */
+  signal?: AbortSignal;
+  /** Sees every page as the connector answered it, before the sync drops or dedupes anything. */
+  observer?: (page: WalkPage) => void;
+  /**
+   * Fail the sync on a resource without the trait annotation its type declares (default true, like Go hosts). The
+   * conformance kit turns it off and reports every such resource instead of stopping at the first.
+   */
+  checkTraits?: boolean;
 }
 
 /** The sync failed; `cause` holds the underlying RpcError / ConnectorExitedError when there is one. */
@@ -190,8 +191,6 @@ export class SyncError extends Error {
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
-
 /** Parse "v1.2.3" / "1.2.3-rc1" → [1,2,3]; undefined if not semver-like. */
 function parseVersion(v: string): [number, number, number] | undefined {
   const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v.trim());
@@ -204,31 +203,6 @@ export function sendsActiveSyncId(sdkVersion: string): boolean {
   if (!v) return false;
   const [a, b, c] = v;
   return a > 0 || b > 4 || (b === 4 && c >= 3);
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * The page tokens of one listing. A returned token equal to the one sent (`stuck`), or one the listing already
- * returned (`cycle`), is a connector bug that would page forever.
- */
-export class PageTokenGuard {
-  private readonly seen = new Set<string>();
-  private token = '';
-
-  /** The token to send for the next page (`''` for the first). */
-  get current(): string {
-    return this.token;
-  }
-
-  /** Take the non-empty token a page returned: the problem if it is stuck or repeats, else it becomes `current`. */
-  advance(next: string): 'stuck' | 'cycle' | undefined {
-    if (next === this.token) return 'stuck';
-    if (this.seen.has(next)) return 'cycle';
-    this.seen.add(next);
-    this.token = next;
-    return undefined;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -246,21 +220,12 @@ export async function runSync(
 
 class SyncRun {
   private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly logger?: Logger;
-  private readonly maxAttempts: number;
-  private readonly maxWaitMs: number;
-  private readonly stepMs: number;
+  private readonly walker: ConnectorWalker;
 
   private phase: SyncPhase = 'validate';
   private currentType?: string;
   private readonly started: number;
-  private activeSyncId = '';
-
-  private rpcCount = 0;
-  private retries = 0;
-  private rateLimitWaits = 0;
-  private rateLimitWaitMs = 0;
 
   private readonly perType = new Map<string, TypeCounts>();
   private readonly types = new Map<string, ResourceType>();
@@ -282,12 +247,20 @@ class SyncRun {
     private readonly options: SyncOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? defaultSleep;
     this.logger = options.logger;
-    this.maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 10);
-    this.maxWaitMs = options.retry?.maxWaitMs ?? 60_000;
-    this.stepMs = options.retry?.stepMs ?? 1_000;
     this.started = this.now();
+    this.walker = new ConnectorWalker(client, {
+      pageSize: options.pageSize,
+      retry: options.retry,
+      maxPagesPerListing: options.maxPagesPerListing,
+      signal: options.signal,
+      observer: options.observer,
+      onRetry: () => this.emit(),
+      fail: (message, cause) => this.fail(message, cause),
+      logger: options.logger,
+      sleep: options.sleep,
+      now: options.now,
+    });
   }
 
   async run(): Promise<SyncSummary> {
@@ -311,13 +284,13 @@ class SyncRun {
 
     let sdkVersion = '';
     await timed('validate', 'validate', async () => {
-      const resp = await this.rpc('Validate', () => this.client.validate({}));
+      const resp = await this.walker.call('Validate', (opts) => this.client.validate({}, opts));
       sdkVersion = resp.sdkVersion;
     });
 
     const started = await this.store.startSync();
     const syncId = typeof started === 'string' ? started : undefined;
-    if (syncId && sendsActiveSyncId(sdkVersion)) this.activeSyncId = syncId;
+    if (syncId && sendsActiveSyncId(sdkVersion)) this.walker.activeSyncId = syncId;
 
     await timed('resourceTypes', 'resource-types', () => this.syncResourceTypes());
     await timed('resources', 'resources', () => this.syncAllResources());
@@ -327,11 +300,10 @@ class SyncRun {
 
     await this.store.endSync();
     if (this.options.cleanup ?? true) {
+      this.walker.rpcCount++;
       try {
-        await this.client.cleanup({ activeSyncId: this.activeSyncId });
-        this.rpcCount++;
+        await this.client.cleanup({ activeSyncId: this.walker.activeSyncId });
       } catch (err) {
-        this.rpcCount++;
         const unimplemented = err instanceof RpcError && err.code === grpc.status.UNIMPLEMENTED;
         this.logger?.[unimplemented ? 'debug' : 'warn']('connector Cleanup failed', { error: describeError(err) });
       }
@@ -342,6 +314,7 @@ class SyncRun {
     this.emit();
 
     const stats = this.client.lastStats;
+    const w = this.walker;
     return {
       syncId,
       sdkVersion,
@@ -350,10 +323,10 @@ class SyncRun {
       dropped: { ...this.dropped },
       perType: this.perTypeSnapshot(),
       durationsMs: durations,
-      rpcCount: this.rpcCount,
-      retries: this.retries,
-      rateLimitWaits: this.rateLimitWaits,
-      rateLimitWaitMs: this.rateLimitWaitMs,
+      rpcCount: w.rpcCount,
+      retries: w.retries,
+      rateLimitWaits: w.rateLimitWaits,
+      rateLimitWaitMs: w.rateLimitWaitMs,
       apiRequests: stats?.apiRequests,
       serverStats: stats ? { ...stats } : undefined,
     };
@@ -379,141 +352,23 @@ class SyncRun {
   private emit(): void {
     if (!this.options.onProgress) return;
     const stats = this.client.lastStats;
+    const w = this.walker;
     try {
       this.options.onProgress({
         phase: this.phase,
         resourceTypeId: this.currentType,
         perType: this.perTypeSnapshot(),
         totals: { ...this.totals },
-        rpcCount: this.rpcCount,
-        retries: this.retries,
-        rateLimitWaits: this.rateLimitWaits,
-        rateLimitWaitMs: this.rateLimitWaitMs,
+        rpcCount: w.rpcCount,
+        retries: w.retries,
+        rateLimitWaits: w.rateLimitWaits,
+        rateLimitWaitMs: w.rateLimitWaitMs,
         serverStats: stats ? { ...stats } : undefined,
         elapsedMs: this.now() - this.started,
       });
     } catch (err) {
       this.logger?.debug('progress callback threw', { error: describeError(err) });
     }
-  }
-
-  // -- RPC with retries ---------------------------------------------------------------------------------------
-
-  private fail(message: string, cause?: unknown): SyncError {
-    return new SyncError(this.phase, message, { cause });
-  }
-
-  /** HEAD's wait rule for one retry (spec 3.2), in ms. */
-  private retryWaitMs(err: RpcError, attempts: number): { waitMs: number; fromRateLimit: boolean } {
-    const rl = err.rateLimit;
-    if (rl?.resetAt) {
-      const now = this.now();
-      const resetMs = timestampMs(rl.resetAt);
-      if (resetMs > now) {
-        const untilReset = resetMs - now;
-        const waitMs = rl.remaining <= 0n ? untilReset : Math.ceil(untilReset / 1000 / Number(rl.remaining)) * 1000;
-        return { waitMs: Math.min(waitMs, this.maxWaitMs), fromRateLimit: true };
-      }
-    }
-    return { waitMs: Math.min(attempts * this.stepMs, this.maxWaitMs), fromRateLimit: false };
-  }
-
-  private async rpc<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    let attempts = 0;
-    for (;;) {
-      this.rpcCount++;
-      try {
-        return await fn();
-      } catch (err) {
-        if (err instanceof ConnectorExitedError) throw this.fail(`${what}: ${err.message}`, err);
-        if (!(err instanceof RpcError) || !RETRYABLE.has(err.code)) {
-          throw this.fail(`${what} failed: ${describeError(err)}`, err);
-        }
-        attempts++;
-        if (attempts >= this.maxAttempts) {
-          throw this.fail(`${what} failed after ${attempts} attempts: ${describeError(err)}`, err);
-        }
-        const { waitMs, fromRateLimit } = this.retryWaitMs(err, attempts);
-        this.retries++;
-        if (fromRateLimit) {
-          this.rateLimitWaits++;
-          this.rateLimitWaitMs += waitMs;
-        }
-        this.logger?.warn('retrying connector call', {
-          call: what,
-          attempt: attempts,
-          waitMs,
-          error: describeError(err),
-        });
-        this.emit();
-        await this.sleep(waitMs);
-      }
-    }
-  }
-
-  /**
-   * Page through one listing until `next_page_token == ""`. A token equal to the one sent, or one already used in
-   * this listing, is a connector bug that would loop forever; both fail the sync.
-   */
-  private async listAll<R extends { nextPageToken: string }>(
-    what: string,
-    call: (pageToken: string) => Promise<R>,
-    onPage: (resp: R) => Promise<void>,
-  ): Promise<void> {
-    const tokens = new PageTokenGuard();
-    for (;;) {
-      const token = tokens.current;
-      const resp = await this.rpc(token ? `${what} (page token ${shortToken(token)})` : what, () => call(token));
-      await onPage(resp);
-      this.emit();
-      const next = resp.nextPageToken;
-      if (next === '') return;
-      const problem = tokens.advance(next);
-      if (problem === 'stuck') {
-        throw this.fail(
-          `${what}: stuck page token: the connector returned the page token it was sent (${shortToken(next)})`,
-        );
-      }
-      if (problem === 'cycle') {
-        throw this.fail(
-          `${what}: page token cycle: the connector returned page token ${shortToken(next)} a second time`,
-        );
-      }
-    }
-  }
-
-  // -- phases ----------------------------------------------------------------------------------------------------
-
-  private async syncResourceTypes(): Promise<void> {
-    await this.listAll(
-      'ListResourceTypes',
-      (pageToken) => this.client.listResourceTypes({ pageToken, activeSyncId: this.activeSyncId }),
-      async (resp) => {
-        const keep = resp.list.filter((rt) => {
-          if (rt.id) return true;
-          this.dropped.resourceTypes++;
-          this.logger?.warn('dropping resource type without an id', { displayName: rt.displayName });
-          return false;
-        });
-        if (keep.length) await this.store.putResourceTypes(keep);
-      },
-    );
-    for await (const rt of this.store.resourceTypes()) {
-      this.types.set(rt.id, rt);
-      this.counts(rt.id);
-    }
-    this.totals.resourceTypes = this.types.size;
-  }
-
-  private async syncAllResources(): Promise<void> {
-    // Every stored type gets a top-level call, child-only types included (spec 3.1 step 5).
-    for (const typeId of [...this.types.keys()]) {
-      this.typeStarted.set(typeId, this.typeStarted.get(typeId) ?? this.now());
-      await this.syncResources(typeId, undefined);
-      if (!this.childTypes.has(typeId)) this.typeFinished('resources', typeId);
-    }
-    for (const typeId of this.childTypes) this.typeFinished('resources', typeId);
-    this.typeStarted.clear();
   }
 
   private typeFinished(phase: TypeFinished['phase'], typeId: string): void {
@@ -531,73 +386,102 @@ class SyncRun {
     }
   }
 
-  /** Entitlements / grants phases: one more resource of its type done; the type is finished with its last one. */
-  private resourceDone(phase: 'entitlements' | 'grants', typeId: string, skipped: boolean): void {
-    const done = (this.processed.get(typeId) ?? 0) + 1;
-    this.processed.set(typeId, done);
-    if (!skipped) this.worked.add(typeId);
-    if (done === this.perType.get(typeId)?.resources && this.worked.has(typeId)) this.typeFinished(phase, typeId);
-  }
-
-  private startPhaseCounts(): void {
+  /**
+   * The resources of the entitlements / grants phase, counted as the walker takes them: it lists a resource to its
+   * last page before it takes the next, so taking the next (or the end) means the previous one is done, and a type
+   * is finished with its last resource.
+   */
+  private async *counted(phase: 'entitlements' | 'grants', resources: AsyncIterable<Resource> | Iterable<Resource>) {
     this.processed.clear();
     this.worked.clear();
     this.typeStarted.clear();
+    let previous: Resource | undefined;
+    const done = (r: Resource) => {
+      const typeId = r.id?.resourceType ?? '';
+      const n = (this.processed.get(typeId) ?? 0) + 1;
+      this.processed.set(typeId, n);
+      if (!skipsListing(this.typeOf(typeId), r, phase)) this.worked.add(typeId);
+      if (n === this.perType.get(typeId)?.resources && this.worked.has(typeId)) this.typeFinished(phase, typeId);
+    };
+    for await (const r of resources) {
+      if (previous) done(previous);
+      const typeId = r.id?.resourceType ?? '';
+      if (!this.typeStarted.has(typeId)) this.typeStarted.set(typeId, this.now());
+      previous = r;
+      yield r;
+    }
+    if (previous) done(previous);
   }
 
-  /** List one type (optionally under a parent), then recurse into child types before the next page (DFS). */
-  private async syncResources(typeId: string, parent: ResourceId | undefined): Promise<void> {
-    const what = parent ? `ListResources(${typeId}, parent ${resourceKey(parent)})` : `ListResources(${typeId})`;
-    await this.listAll(
-      what,
-      (pageToken) =>
-        this.client.listResources({
-          resourceTypeId: typeId,
-          parentResourceId: parent,
-          pageToken,
-          activeSyncId: this.activeSyncId,
-        }),
-      async (resp) => {
-        this.currentType = typeId;
-        const fresh: Resource[] = [];
-        const inPage = new Set<string>();
-        for (const r of resp.list) {
-          if (!r.id?.resource || !r.id.resourceType) {
-            this.dropped.resources++;
-            this.logger?.warn('dropping resource without an id', {
-              resourceTypeId: typeId,
-              displayName: r.displayName,
-            });
-            continue;
-          }
-          const key = resourceKey(r.id);
-          if (inPage.has(key) || (await this.store.hasResource(r.id.resourceType, r.id.resource))) {
-            this.dropped.duplicateResources++;
-            continue; // first copy wins
-          }
-          inPage.add(key);
-          this.checkTraits(r);
-          fresh.push(r);
+  private fail(message: string, cause?: unknown): SyncError {
+    return new SyncError(this.phase, message, { cause });
+  }
+
+  // -- phases ----------------------------------------------------------------------------------------------------
+
+  private async syncResourceTypes(): Promise<void> {
+    await this.walker.resourceTypes(async (list) => {
+      const keep = list.filter((rt) => {
+        if (rt.id) return true;
+        this.dropped.resourceTypes++;
+        this.logger?.warn('dropping resource type without an id', { displayName: rt.displayName });
+        return false;
+      });
+      if (keep.length) await this.store.putResourceTypes(keep);
+      this.emit();
+    });
+    for await (const rt of this.store.resourceTypes()) {
+      this.types.set(rt.id, rt);
+      this.counts(rt.id);
+    }
+    this.totals.resourceTypes = this.types.size;
+  }
+
+  /** Every stored type at top level, child-only types included; children depth-first (see walk.ts). */
+  private async syncAllResources(): Promise<void> {
+    const onPage = async (list: Resource[], typeId: string, parent: ResourceId | undefined) => {
+      if (parent) {
+        this.childTypes.add(typeId);
+        if (!this.typeStarted.has(typeId)) this.typeStarted.set(typeId, this.now());
+      }
+      this.currentType = typeId;
+      const fresh: Resource[] = [];
+      const inPage = new Set<string>();
+      for (const r of list) {
+        if (!r.id?.resource || !r.id.resourceType) {
+          this.dropped.resources++;
+          this.logger?.warn('dropping resource without an id', {
+            resourceTypeId: typeId,
+            displayName: r.displayName,
+          });
+          continue;
         }
-        if (fresh.length === 0) return;
+        const key = resourceKey(r.id);
+        if (inPage.has(key) || (await this.store.hasResource(r.id.resourceType, r.id.resource))) {
+          this.dropped.duplicateResources++;
+          continue; // first copy wins
+        }
+        inPage.add(key);
+        if (this.options.checkTraits ?? true) this.checkTraits(r);
+        fresh.push(r);
+      }
+      if (fresh.length > 0) {
         await this.store.putResources(fresh);
         for (const r of fresh) {
           this.counts(r.id!.resourceType).resources++;
           this.totals.resources++;
         }
-        for (const r of fresh) {
-          for (const ann of r.annotations) {
-            if (typeNameOf(ann) !== ChildResourceTypeSchema.typeName) continue;
-            const child = decodeChildType(ann);
-            if (!child) continue;
-            this.childTypes.add(child);
-            this.typeStarted.set(child, this.typeStarted.get(child) ?? this.now());
-            await this.syncResources(child, r.id);
-          }
-        }
-        this.currentType = typeId;
-      },
-    );
+      }
+      this.emit();
+      return fresh;
+    };
+    // One top-level type at a time, so each is reported finished when its listing (children included) ends.
+    for (const topLevel of [...this.types.keys()]) {
+      if (!this.typeStarted.has(topLevel)) this.typeStarted.set(topLevel, this.now());
+      await this.walker.resources([topLevel], onPage);
+      if (!this.childTypes.has(topLevel)) this.typeFinished('resources', topLevel);
+    }
+    for (const typeId of this.childTypes) this.typeFinished('resources', typeId);
   }
 
   private checkTraits(r: Resource): void {
@@ -617,95 +501,65 @@ class SyncRun {
     }
   }
 
-  private skips(r: Resource, which: 'entitlements' | 'grants'): boolean {
-    const rt = this.types.get(r.id?.resourceType ?? '');
-    const specific = which === 'entitlements' ? SkipEntitlementsSchema : SkipGrantsSchema;
-    const on = (list: Any[] | undefined) =>
-      hasAnnotation(list, SkipEntitlementsAndGrantsSchema) || hasAnnotation(list, specific);
-    return on(rt?.annotations) || on(r.annotations);
-  }
+  private readonly typeOf = (id: string) => this.types.get(id);
 
   private async syncEntitlements(): Promise<void> {
-    this.startPhaseCounts();
-    for await (const r of this.store.resources()) {
+    const resources = this.counted('entitlements', this.store.resources());
+    await this.walker.entitlements(resources, this.typeOf, async (list, r) => {
       const typeId = r.id?.resourceType ?? '';
-      this.typeStarted.set(typeId, this.typeStarted.get(typeId) ?? this.now());
-      if (this.skips(r, 'entitlements')) {
-        this.resourceDone('entitlements', typeId, true);
-        continue;
-      }
       this.currentType = typeId;
-      await this.listAll(
-        `ListEntitlements(${resourceKey(r.id)})`,
-        (pageToken) => this.client.listEntitlements({ resource: r, pageToken, activeSyncId: this.activeSyncId }),
-        async (resp) => {
-          const keep = resp.list.filter((e) => {
-            if (e.id && e.resource?.id?.resource) return true;
-            this.dropped.entitlements++;
-            this.logger?.warn('dropping entitlement without an id or resource', {
-              resource: resourceKey(r.id),
-              id: e.id,
-            });
-            return false;
-          });
-          if (keep.length === 0) return;
-          await this.store.putEntitlements(keep);
-          this.counts(typeId).entitlements += keep.length;
-          this.totals.entitlements += keep.length;
-        },
-      );
-      this.resourceDone('entitlements', typeId, false);
-    }
+      const keep = list.filter((e) => {
+        if (e.id && e.resource?.id?.resource) return true;
+        this.dropped.entitlements++;
+        this.logger?.warn('dropping entitlement without an id or resource', { resource: resourceKey(r.id), id: e.id });
+        return false;
+      });
+      if (keep.length > 0) {
+        await this.store.putEntitlements(keep);
+        this.counts(typeId).entitlements += keep.length;
+        this.totals.entitlements += keep.length;
+      }
+      this.emit();
+    });
   }
 
   private async syncGrants(): Promise<void> {
-    this.startPhaseCounts();
-    for await (const r of this.store.resources()) {
+    await this.walker.grants(this.counted('grants', this.store.resources()), this.typeOf, async (list, r) => {
       const typeId = r.id?.resourceType ?? '';
-      this.typeStarted.set(typeId, this.typeStarted.get(typeId) ?? this.now());
-      if (this.skips(r, 'grants')) {
-        this.resourceDone('grants', typeId, true);
-        continue;
-      }
       this.currentType = typeId;
-      await this.listAll(
-        `ListGrants(${resourceKey(r.id)})`,
-        (pageToken) => this.client.listGrants({ resource: r, pageToken, activeSyncId: this.activeSyncId }),
-        async (resp) => {
-          const keep: Grant[] = [];
-          for (const g of resp.list) {
-            if (!g.id || !g.entitlement?.id || !g.principal?.id?.resource) {
-              this.dropped.grants++;
-              this.logger?.warn('dropping grant without an id, entitlement or principal', {
-                resource: resourceKey(r.id),
-                id: g.id,
-              });
-              continue;
-            }
-            const exp = findAnnotation(g.annotations, GrantExpandableSchema);
-            if (exp && exp.entitlementIds.length > 0) {
-              this.expandable.push({
-                grantId: g.id,
-                principal: g.principal.id,
-                dst: g.entitlement,
-                srcIds: [...exp.entitlementIds],
-                shallow: exp.shallow,
-                resourceTypeIds: [...exp.resourceTypeIds],
-              });
-            }
-            keep.push(g);
-          }
-          if (keep.length === 0) return;
-          await this.store.putGrants(keep);
-          this.counts(typeId).grants += keep.length;
-          this.totals.grants += keep.length;
-        },
-      );
-      this.resourceDone('grants', typeId, false);
-    }
+      const keep: Grant[] = [];
+      for (const g of list) {
+        if (!g.id || !g.entitlement?.id || !g.principal?.id?.resource) {
+          this.dropped.grants++;
+          this.logger?.warn('dropping grant without an id, entitlement or principal', {
+            resource: resourceKey(r.id),
+            id: g.id,
+          });
+          continue;
+        }
+        const exp = findAnnotation(g.annotations, GrantExpandableSchema);
+        if (exp && exp.entitlementIds.length > 0) {
+          this.expandable.push({
+            grantId: g.id,
+            principal: g.principal.id,
+            dst: g.entitlement,
+            srcIds: [...exp.entitlementIds],
+            shallow: exp.shallow,
+            resourceTypeIds: [...exp.resourceTypeIds],
+          });
+        }
+        keep.push(g);
+      }
+      if (keep.length > 0) {
+        await this.store.putGrants(keep);
+        this.counts(typeId).grants += keep.length;
+        this.totals.grants += keep.length;
+      }
+      this.emit();
+    });
   }
 
-  // -- grant expansion (spec 3.4) --------------------------------------------------------------------------------
+  // -- grant expansion (grant-expansion.ts) ----------------------------------------------------------------------
 
   private async expandGrants(): Promise<void> {
     const result = await expandGrants(this.store, this.expandable, {
@@ -718,14 +572,5 @@ class SyncRun {
     this.totals.expandedGrants += result.created;
     this.totals.grants += result.created;
     this.updatedGrants += result.updated;
-  }
-}
-
-function decodeChildType(ann: Any): string | undefined {
-  try {
-    const child = findAnnotation([ann], ChildResourceTypeSchema);
-    return child?.resourceTypeId || undefined;
-  } catch {
-    return undefined;
   }
 }

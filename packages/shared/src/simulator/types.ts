@@ -57,7 +57,3 @@ export type AuthHook = (req: SimRequest) => AuthResult | Promise<AuthResult>;
 
 /** Maps a request to its rate-limit class (`read`, `write`, ...); `null` means "not rate limited". */
 export type RateClassifier = (req: SimRequest) => string | null;
-
-export function jsonResponse(status: number, json: unknown, headers?: Record<string, string>): SimResponse {
-  return { status, json, headers };
-}

@@ -1,11 +1,11 @@
 /**
- * Conformance kit: what every connector's tests call to check it behaves like a Baton connector.
+ * Conformance kit: what every connector's tests call to check it behaves like a Baton connector (docs/testing.md).
  *
- *  - `runConformance`: spawn the connector executable through the real subprocess handshake (`_connector-service`,
- *    mTLS, fd 3), run a full host sync into a temp store, check the store (`checkSyncInvariants`), re-list the
- *    connector page by page twice (`checkRpcInvariants`: duplicates, page tokens, parents, stable pagination,
- *    agreement with the sync), then close it and check it exits with status 0 once its stdin is closed.
+ *  - `runConformance`: every named check of `baton-conform` (lifecycle, protocol, capabilities, walk, stability,
+ *    validation) against a connector executable spawned through the real subprocess handshake
+ *    (`_connector-service`, fd 3, mTLS); the first walk is a real host sync whose store is handed back.
  *  - `checkSyncInvariants`: the store checks alone, for any store (e.g. a c1z written by the CLI).
+ *  - `checkRpcInvariants`: the walk and stability checks over any client (e.g. an in-memory one in a unit test).
  *  - `provisioningRoundTrip`: grant → the next sync shows the grant → grant again answers `GrantAlreadyExists` with
  *    no mutating API call → revoke → the next sync no longer shows it → revoke again answers `GrantAlreadyRevoked`
  *    with no mutating API call.
@@ -18,29 +18,26 @@ import { create } from '@bufbuild/protobuf';
 import { GrantSchema, type Grant } from '../gen/c1/connector/v2/grant_pb.js';
 import { ResourceIdSchema, type ResourceId } from '../gen/c1/connector/v2/resource_pb.js';
 import { SyncStore, type StoreCounts } from '../c1z/index.js';
-import type { ExitStatus } from '../host/client.js';
-import { grantEntitlement, revokeGrant, type ProvisionFlags, type ProvisionStoreLike } from '../host/provision.js';
-import { spawnConnector, type ConnectorProcess } from '../host/spawn.js';
-import { runSync, SyncError, type SyncSummary } from '../host/sync.js';
+import {
+  grantEntitlement,
+  PagingError,
+  revokeGrant,
+  runSync,
+  spawnConnector,
+  SyncError,
+  type ConnectorProcess,
+  type ExitStatus,
+  type ProvisionFlags,
+  type ProvisionStoreLike,
+  type SyncSummary,
+} from '../host/index.js';
 import type { Logger } from '../log/logger.js';
 import { errorMessage, lastLines } from '../util/text.js';
-import { checkSyncInvariants } from './invariants.js';
-import { checkRpcInvariants, type RelistPassStats } from './relist.js';
+import type { CheckName, CheckResult } from './checks/result.js';
+import type { ProvisionTarget } from './checks/provisioning.js';
+import type { RelistPassStats } from './page-checks.js';
+import { DEFAULT_MAX_SYNC_MS, runChecks } from './run-checks.js';
 import { ConformanceError, quote, resourceKey, ViolationCollector } from './violations.js';
-
-export { checkSyncInvariants, SYNC_INVARIANT_RULES, type InvariantStore, type InvariantOptions } from './invariants.js';
-export {
-  checkRpcInvariants,
-  RPC_INVARIANT_RULES,
-  type RelistCompareStore,
-  type RelistPassStats,
-  type RpcCheckOptions,
-  type RpcCheckResult,
-} from './relist.js';
-export { assertNoViolations, ConformanceError, formatViolations, DEFAULT_MAX_PER_RULE } from './violations.js';
-
-/** Default budget for one sync (and for one re-listing pass). */
-export const DEFAULT_MAX_SYNC_MS = 120_000;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared plumbing
@@ -70,61 +67,35 @@ async function syncWithDeadline(
   what: string,
   logger?: Logger,
 ): Promise<SyncSummary> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), maxMs);
-  });
-  const sync = runSync(proc.client, store, { logger });
-  sync.catch(() => {}); // observed below; never an unhandled rejection
-  const stderr = () => {
-    const tail = lastLines(proc.stderrTail());
-    return tail ? `\nconnector stderr (last lines):\n${tail}` : '';
-  };
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`did not finish within ${maxMs} ms`)), maxMs);
   try {
-    const winner = await Promise.race([sync, timeout]);
-    if (winner === 'timeout') {
-      await proc.close();
-      await sync.catch(() => {});
-      const msg = `${what} did not finish within ${maxMs} ms (page tokens may not terminate, or the connector hangs)`;
-      throw new ConformanceError(`[sync-timeout] ${msg}${stderr()}`, [`[sync-timeout] ${msg}`], {
-        listViolations: false,
-      });
-    }
-    return winner;
+    return await runSync(proc.client, store, { logger, signal: controller.signal });
   } catch (err) {
-    if (err instanceof ConformanceError) throw err;
-    const phase = err instanceof SyncError ? ` in phase ${err.phase}` : '';
-    const rule = /stuck page token|page token cycle/.test(errorMessage(err)) ? 'page-token-stuck' : 'sync-failed';
-    const msg = `${what} failed${phase}: ${errorMessage(err)}`;
-    throw new ConformanceError(`[${rule}] ${msg}${stderr()}`, [`[${rule}] ${msg}`], {
-      cause: err,
-      listViolations: false,
-    });
+    throw syncFailure(err, what, maxMs, controller.signal.aborted, proc.stderrTail());
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** Close the child and report how it exited (spec 2.6: status 0 once stdin is closed). */
-async function closeAndCheckExit(proc: ConnectorProcess, v: ViolationCollector): Promise<ExitStatus> {
-  await proc.close();
-  const exit = await proc.exited;
-  if (exit.signal === 'SIGKILL') {
-    v.add('exit', `the connector process did not exit after its stdin was closed (killed after the grace period)`);
-  } else if (exit.signal) {
-    v.add('exit', `the connector process was killed by ${exit.signal} after its stdin was closed`);
-  } else if (exit.code !== 0) {
-    v.add(
-      'exit',
-      `the connector process exited with code ${exit.code} after its stdin was closed (expected 0)${stderrNote(proc)}`,
-    );
+/** The `ConformanceError` for a sync that failed or ran out of time, with the connector's last stderr lines. */
+function syncFailure(
+  err: unknown,
+  what: string,
+  maxMs: number,
+  timedOut: boolean,
+  stderrTail: string,
+): ConformanceError {
+  const tail = lastLines(stderrTail);
+  const stderr = tail ? `\nconnector stderr (last lines):\n${tail}` : '';
+  if (timedOut) {
+    const msg = `${what} did not finish within ${maxMs} ms (page tokens may not terminate, or the connector hangs)`;
+    return new ConformanceError(`[sync-timeout] ${msg}${stderr}`, [`[sync-timeout] ${msg}`], { listViolations: false });
   }
-  return exit;
-}
-
-function stderrNote(proc: ConnectorProcess): string {
-  const tail = lastLines(proc.stderrTail(), 5);
-  return tail ? `; last stderr lines:\n${tail}` : '';
+  const phase = err instanceof SyncError ? ` in phase ${err.phase}` : '';
+  const rule = err instanceof SyncError && err.cause instanceof PagingError ? 'page-token-stuck' : 'sync-failed';
+  const msg = `${what} failed${phase}: ${errorMessage(err)}`;
+  return new ConformanceError(`[${rule}] ${msg}${stderr}`, [`[${rule}] ${msg}`], { cause: err, listViolations: false });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -140,11 +111,11 @@ export interface ConformanceOptions {
   env?: NodeJS.ProcessEnv;
   /** Resource type ids that must be listed. */
   expectTypes?: string[];
-  /** Budget for the sync and for each re-listing pass (default 120 s). */
+  /** Budget for each walk (default 120 s). */
   maxSyncMs?: number;
-  /** Full re-listing passes over the RPCs (default 2; 1 skips the stability check, 0 skips re-listing). */
+  /** Walks (default 2: the second is the stability check; 1 or 0 skips it). */
   relistPasses?: number;
-  /** `page_size` for the re-listing (default 0, the connector's choice, like hosts). */
+  /** `page_size` of the second walk (default 50; 0: the connector's choice). The first sends 0, as hosts do. */
   pageSize?: number;
   /** Sentences per rule (default 20). */
   maxPerRule?: number;
@@ -153,69 +124,78 @@ export interface ConformanceOptions {
   /** Parent directory of the temp store. */
   tempDir?: string;
   logger?: Logger;
+  /** Time limit for one answer (default 30 s). */
+  callTimeoutMs?: number;
+  /**
+   * How soon the connector must be ready (default 30 s: test machines are shared and loaded; `baton-conform` holds
+   * connectors to the 5 s a Go host waits).
+   */
+  startupLimitMs?: number;
+  /** Checks not to run. */
+  skip?: CheckName[];
+  /** Also run the provisioning check with this entitlement and principal (see `provisioningRoundTrip` too). */
+  provision?: ProvisionTarget;
+  /** Send nothing that could change the application (skips the capabilities' provisioning probes). */
+  readOnly?: boolean;
 }
 
 export interface ConformanceReport {
   summary: SyncSummary;
   counts: StoreCounts;
-  /** Empty when the connector conforms. */
+  /** Empty when the connector conforms (warnings are in `checks`). */
   violations: string[];
-  /** The synced store, still open: the caller closes it. */
+  /** The synced store (the first walk), still open: the caller closes it. */
   store: SyncStore;
-  /** What each re-listing pass saw. */
+  /** What each walk saw. */
   relist: RelistPassStats[];
-  /** How the child exited after it was closed. */
+  /** How the child exited after its stdin was closed. */
   exit: ExitStatus;
+  /** Every named check with its status, summary line and findings (what `baton-conform` prints). */
+  checks: CheckResult[];
+  /** Nothing failed. */
+  ok: boolean;
 }
 
 /**
- * Sync the connector through the real handshake and check every invariant. Throws `ConformanceError` only when
- * the connector cannot be synced at all; otherwise returns the violations (see `assertNoViolations`).
+ * Runs every check against the connector. Throws `ConformanceError` only when the connector cannot be synced at
+ * all; otherwise returns the violations (see `assertNoViolations`).
  */
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceReport> {
   const maxSyncMs = options.maxSyncMs ?? DEFAULT_MAX_SYNC_MS;
-  const proc = await spawnChild(options, options.args);
-  const store = SyncStore.create({ tempDir: options.tempDir });
-  let handedOver = false;
-  try {
-    const summary = await syncWithDeadline(proc, store, maxSyncMs, 'the sync', options.logger);
-    const v = new ViolationCollector(options.maxPerRule);
-    v.addAll(checkSyncInvariants(store, { maxPerRule: options.maxPerRule }));
-
-    if (options.expectTypes?.length) {
-      const listed = [...store.resourceTypes()].map((rt) => rt.id);
-      for (const t of options.expectTypes) {
-        if (!listed.includes(t)) {
-          v.add(
-            'expected-type',
-            `resource type ${quote(t)} was expected but not listed (listed: ${listed.map(quote).join(', ') || 'none'})`,
-          );
-        }
-      }
+  const report = await runChecks({
+    target: { kind: 'spawn', command: options.command, args: options.args, env: options.env, stderr: options.stderr },
+    expectTypes: options.expectTypes,
+    walkTimeoutMs: maxSyncMs,
+    stability: (options.relistPasses ?? 2) >= 2,
+    pageSize: options.pageSize,
+    callTimeoutMs: options.callTimeoutMs,
+    startupLimitMs: options.startupLimitMs ?? 30_000,
+    maxPerRule: options.maxPerRule,
+    skip: options.skip,
+    provision: options.provision,
+    readOnly: options.readOnly,
+    tempDir: options.tempDir,
+    stopAfterWalkFailure: true,
+    keepStore: true,
+    logger: options.logger,
+  });
+  if (!report.store || !report.summary || !report.counts) {
+    const failure = report.walkFailure;
+    if (failure) {
+      throw syncFailure(failure.error, 'the sync', maxSyncMs, failure.rule === 'deadline', report.stderrTail ?? '');
     }
-
-    let relist: RelistPassStats[] = [];
-    if ((options.relistPasses ?? 2) > 0) {
-      const rpc = await checkRpcInvariants(proc.client, {
-        passes: options.relistPasses ?? 2,
-        pageSize: options.pageSize,
-        deadlineMs: maxSyncMs,
-        maxPerRule: options.maxPerRule,
-        compareWith: { store, expandedGrants: summary.expandedGrants },
-      });
-      v.addAll(rpc.violations);
-      relist = rpc.passes;
-    }
-
-    const exit = await closeAndCheckExit(proc, v);
-    handedOver = true;
-    return { summary, counts: store.counts(), violations: v.result(), store, relist, exit };
-  } finally {
-    if (!handedOver) {
-      store.close();
-      await proc.close();
-    }
+    throw new ConformanceError('[start] the connector did not start', report.violations, {});
   }
+  return {
+    summary: report.summary,
+    counts: report.counts,
+    violations: report.violations,
+    store: report.store,
+    relist: report.walks,
+    exit: report.exit ?? { code: null, signal: null },
+    checks: report.checks,
+    ok: report.ok,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,7 +3,11 @@
  * It models: users (TRAIT_USER), groups (TRAIT_GROUP) with a `member` entitlement and provisioning, a child-only
  * `project` type under each group whose `viewer` entitlement is granted to the group's members through an
  * expandable grant, and account creation. Users are computed from their index, so a million of them cost no memory.
+ *
+ * The hidden `--break` flag turns on deliberate bugs, one per conformance rule that must be able to fail
+ * (docs/testing.md lists them); `baton-conform`'s tests run one variant each.
  */
+import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import {
   defineConnector,
@@ -35,9 +39,70 @@ const config = z.object({
     .default(false)
     .describe('Throw an unexpected error in ListResources')
     .meta({ hidden: true }),
+  break: z
+    .string()
+    .default('')
+    .describe('Deliberate bugs for conformance tests, comma-separated (docs/testing.md)')
+    .meta({ hidden: true }),
 });
 
 export type FixtureConfig = z.output<typeof config>;
+
+/** Deliberate bugs of `--break`, each caught by one conformance check (docs/testing.md). */
+const FIXTURE_BREAKS = [
+  // walk
+  'page-token-cycle', // the third page of users returns the token of the second page again
+  'dangling-principal', // group g0 has a member that is not a listed user
+  'oversized-page', // ListResources(user) returns one user more than the page size asked for
+  'duplicate-grant', // a page of grants with room left repeats its first grant
+  'missing-trait', // user u3 lacks its UserTrait
+  // stability
+  'unstable', // every second top-level listing of users leaves out u1
+  // validation
+  'crash-on-bad-input', // entitlements or grants of a group that does not exist crash the process
+  // lifecycle
+  'slow-exit', // exiting takes 1.5 s (a synchronous shutdown hook)
+  'orphan', // starts a helper process that outlives the connector
+  'slow-answer', // Validate answers after 1.2 s
+  // provisioning
+  'grant-not-idempotent', // granting an existing membership fails instead of answering GrantAlreadyExists
+] as const;
+
+type FixtureBreak = (typeof FIXTURE_BREAKS)[number];
+
+function parseBreaks(value: string): Set<FixtureBreak> {
+  const out = new Set<FixtureBreak>();
+  for (const name of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (!(FIXTURE_BREAKS as readonly string[]).includes(name)) {
+      throw invalidArgument(`unknown --break ${JSON.stringify(name)} (known: ${FIXTURE_BREAKS.join(', ')})`);
+    }
+    out.add(name as FixtureBreak);
+  }
+  return out;
+}
+
+/** Process-wide bugs (exit and helper processes): installed once, when a connector is built. */
+let processBreaksInstalled = false;
+function installProcessBreaks(breaks: Set<FixtureBreak>): void {
+  if (processBreaksInstalled) return;
+  processBreaksInstalled = true;
+  if (breaks.has('slow-exit')) {
+    process.on('exit', () => {
+      const until = Date.now() + 1500;
+      while (Date.now() < until) {
+        // a synchronous shutdown hook that takes its time
+      }
+    });
+  }
+  if (breaks.has('orphan')) {
+    spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' }).unref();
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const userType = resourceType({ id: 'user', displayName: 'User', traits: ['user'], skipEntitlementsAndGrants: true });
 const groupType = resourceType({
@@ -88,6 +153,11 @@ function buildUser(state: FixtureState, index: number) {
   });
 }
 
+/** A user resource without its UserTrait (`--break missing-trait`). */
+function userWithoutTrait(index: number) {
+  return resource({ type: userType, id: userIdOf(index), displayName: `User ${index}` });
+}
+
 function buildGroup(index: number) {
   return groupResource({
     type: groupType,
@@ -100,6 +170,16 @@ function buildGroup(index: number) {
 
 export function createFixtureConnector(cfg: FixtureConfig): Connector & { state: FixtureState } {
   const state = new FixtureState(cfg);
+  const breaks = parseBreaks(cfg.break);
+  installProcessBreaks(breaks);
+  let userListings = 0;
+  /** `crash-on-bad-input`: kill the process, as an unhandled exception in a callback would. */
+  const crash = (what: string) => {
+    setImmediate(() => {
+      throw new Error(`fixture: crashed on ${what}`);
+    });
+    return new Promise<never>(() => {});
+  };
   const memberEntitlement = (group: ReturnType<typeof buildGroup>) =>
     entitlement(group, 'member', { displayName: `${group.displayName} Member`, grantableTo: [userType] });
 
@@ -109,13 +189,19 @@ export function createFixtureConnector(cfg: FixtureConfig): Connector & { state:
     async list(_parent, page) {
       if (cfg.throwInList) throw new Error(`database password=${cfg.apiToken} exploded`);
       const start = (page.state as number | undefined) ?? 0;
+      if (start === 0) userListings++;
+      const size = breaks.has('oversized-page') ? page.size + 1 : page.size;
       const items = [];
       let i = start;
-      for (; i < cfg.users && items.length < page.size; i++) {
-        if (!state.deletedUsers.has(userIdOf(i))) items.push(buildUser(state, i));
+      for (; i < cfg.users && items.length < size; i++) {
+        if (state.deletedUsers.has(userIdOf(i))) continue;
+        if (breaks.has('unstable') && i === 1 && userListings % 2 === 0) continue;
+        items.push(breaks.has('missing-trait') && i === 3 ? userWithoutTrait(i) : buildUser(state, i));
       }
       const created = i >= cfg.users && start <= cfg.users ? state.createdUsers.map((id) => buildCreated(id)) : [];
-      return { items: [...items, ...created], next: i < cfg.users ? i : undefined };
+      let next = i < cfg.users ? i : undefined;
+      if (breaks.has('page-token-cycle') && start === 2 * page.size) next = page.size;
+      return { items: [...items, ...created], next };
     },
     async entitlements() {
       return { items: [] };
@@ -146,20 +232,34 @@ export function createFixtureConnector(cfg: FixtureConfig): Connector & { state:
       return pageOfArray(all, page as never);
     },
     async entitlements(group) {
+      if (breaks.has('crash-on-bad-input') && !state.members.has(group.id!.resource)) {
+        return crash(`entitlements of unknown group ${group.id!.resource}`);
+      }
       return { items: [memberEntitlement(group)] };
     },
     async grants(group, page) {
+      if (breaks.has('crash-on-bad-input') && !state.members.has(group.id!.resource)) {
+        return crash(`grants of unknown group ${group.id!.resource}`);
+      }
       const members = [...(state.members.get(group.id!.resource) ?? [])].sort();
+      if (breaks.has('dangling-principal') && group.id!.resource === 'g0') members.push('u-not-listed');
       const slice = pageOfArray(members, page as never);
       const ent = memberEntitlement(group);
-      return { items: slice.items.map((u) => grant(ent, resourceId(userType, u))), next: slice.next };
+      const items = slice.items.map((u) => grant(ent, resourceId(userType, u)));
+      // On a page with room left, so the page stays within the size asked for.
+      if (breaks.has('duplicate-grant') && items.length > 0 && items.length < page.size) items.push(items[0]);
+      return { items, next: slice.next };
     },
     async grant(principal, ent) {
       if (principal.id?.resourceType !== 'user') throw invalidArgument('only users can be group members');
       if (!state.userExists(principal.id.resource)) throw notFound(`user ${principal.id.resource} not found`);
       const set = state.members.get(ent.resource!.id!.resource);
       if (!set) throw notFound(`group ${ent.resource!.id!.resource} not found`);
-      if (set.has(principal.id.resource)) return { alreadyExists: true };
+      if (set.has(principal.id.resource)) {
+        if (breaks.has('grant-not-idempotent'))
+          throw failedPrecondition(`${principal.id.resource} is already a member`);
+        return { alreadyExists: true };
+      }
       set.add(principal.id.resource);
       state.mutations++;
       return { grants: [grant(ent, principal)] };
@@ -207,6 +307,7 @@ export function createFixtureConnector(cfg: FixtureConfig): Connector & { state:
     state,
     syncers: [users, groups, projects],
     async validate() {
+      if (breaks.has('slow-answer')) await sleep(1200);
       if (cfg.failValidate === 'unauthenticated') throw unauthenticated('fixture: the API token was rejected');
       if (cfg.failValidate === 'unavailable') {
         throw unavailable('fixture: API is rate limited', {

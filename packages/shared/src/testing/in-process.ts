@@ -1,20 +1,28 @@
 /**
  * Helpers for a connector's unit tests that call its syncers directly, without a subprocess: a captured logger, a
  * call context, paging to the end with every state passed through a real page token (so states must be
- * self-contained, as they are across a host's checkpoints), and a full sync in the host's order.
+ * self-contained, as they are across a host's checkpoints), and a full sync walked exactly as the host walks.
  * For the real thing (subprocess, handshake, gRPC), use `runConformance`.
  */
-import { hasAnnotation } from '../sdk/annotations.js';
+import { create } from '@bufbuild/protobuf';
+import type { Any } from '@bufbuild/protobuf/wkt';
 import type { CallContext, Connector, ResourceSyncer } from '../sdk/connector.js';
-import type { Entitlement, Grant } from '../sdk/entitlements.js';
 import { decodePageToken, encodePageToken } from '../sdk/pagination.js';
-import type { Resource } from '../sdk/resources.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import {
-  ChildResourceTypeSchema,
-  SkipEntitlementsAndGrantsSchema,
-} from '../gen/c1/connector/v2/annotation_resource_tree_pb.js';
+  EntitlementsServiceListEntitlementsResponseSchema,
+  type Entitlement,
+} from '../gen/c1/connector/v2/entitlement_pb.js';
+import { GrantsServiceListGrantsResponseSchema, type Grant } from '../gen/c1/connector/v2/grant_pb.js';
+import {
+  ResourceIdSchema,
+  ResourceSchema,
+  ResourcesServiceListResourcesResponseSchema,
+  ResourceTypesServiceListResourceTypesResponseSchema,
+  type Resource,
+  type ResourceType,
+} from '../gen/c1/connector/v2/resource_pb.js';
+import { ConnectorWalker, type WalkClient } from '../host/walk.js';
 
 export interface CapturedLogger {
   logger: Logger;
@@ -60,8 +68,11 @@ export interface InProcessSyncResult {
 }
 
 /**
- * A full sync in host order: validate, every type's top-level resources (children of resources that announce
- * child types), then every resource's entitlements, then grants, skipping what the type's annotations say.
+ * A full sync in host order, walked by the host's own walker (host/walk.ts) over the connector's syncers in-process:
+ * validate, every type at top level (types declared `childOnly` answer nothing there, as the server makes them),
+ * children of every resource that announces child types (depth first), then every resource's entitlements and
+ * grants unless skip annotations say otherwise. Every page state goes through a real page token, and a page larger
+ * than `pageSize` fails.
  */
 export async function syncInProcess(
   connector: Connector,
@@ -69,42 +80,83 @@ export async function syncInProcess(
   pageSize = 100,
 ): Promise<InProcessSyncResult> {
   await connector.validate(ctx);
-  const syncerOf = (type: string): ResourceSyncer => {
+  const walker = new ConnectorWalker(inProcessClient(connector, ctx), {
+    pageSize,
+    retry: { maxAttempts: 1 },
+    maxPagesPerListing: 1_000_000,
+    observer: (page) => {
+      // Resource types come in one page whatever the size asked for, as the server answers them.
+      if (page.list.length > pageSize && page.listing.kind !== 'resource-types') {
+        throw new Error(
+          `${page.listing.label} page ${page.number} held ${page.list.length} items, more than the ${pageSize} asked for`,
+        );
+      }
+    },
+  });
+  const types: ResourceType[] = [];
+  await walker.resourceTypes((list) => void types.push(...list));
+  const resources: Resource[] = [];
+  await walker.resources(
+    types.map((t) => t.id),
+    (list) => {
+      resources.push(...list);
+      return list;
+    },
+  );
+  const typeOf = (id: string) => types.find((t) => t.id === id);
+  const entitlements: Entitlement[] = [];
+  await walker.entitlements(resources, typeOf, (list) => void entitlements.push(...list));
+  const grants: Grant[] = [];
+  await walker.grants(resources, typeOf, (list) => void grants.push(...list));
+  return { resources, entitlements, grants };
+}
+
+/**
+ * The walk's calls answered by the connector's syncers, as the server answers them: page states as page tokens,
+ * `childOnly` types empty without a parent, children given their parent.
+ */
+function inProcessClient(connector: Connector, ctx: CallContext): WalkClient {
+  const syncerOf = (type: string | undefined): ResourceSyncer => {
     const syncer = connector.syncers.find((s) => s.resourceType.id === type);
-    if (!syncer) throw new Error(`no syncer for resource type "${type}"`);
+    if (!syncer) throw new Error(`no syncer for resource type "${type ?? ''}"`);
     return syncer;
   };
-  const resources: Resource[] = [];
-  for (const syncer of connector.syncers) {
-    if (syncer.childOnly) continue;
-    resources.push(...(await allPages((state, size) => syncer.list(undefined, { state, size }, ctx), pageSize)));
-  }
-  // Children of every resource that announces child types, breadth first (the list grows while we walk it).
-  for (let i = 0; i < resources.length; i++) {
-    const parent = resources[i]!;
-    for (const ann of parent.annotations) {
-      if (!ann.typeUrl.endsWith(`/${ChildResourceTypeSchema.typeName}`)) continue;
-      const child = anyUnpack(ann, ChildResourceTypeSchema);
-      if (!child) continue;
-      const syncer = syncerOf(child.resourceTypeId);
-      resources.push(...(await allPages((state, size) => syncer.list(parent.id, { state, size }, ctx), pageSize)));
-    }
-  }
-  const entitlements: Entitlement[] = [];
-  const grants: Grant[] = [];
-  const skips = (r: Resource) =>
-    hasAnnotation(syncerOf(r.id!.resourceType).resourceType.annotations, SkipEntitlementsAndGrantsSchema);
-  for (const r of resources) {
-    if (skips(r)) continue;
-    const syncer = syncerOf(r.id!.resourceType);
-    entitlements.push(...(await allPages((state, size) => syncer.entitlements(r, { state, size }, ctx), pageSize)));
-  }
-  for (const r of resources) {
-    if (skips(r)) continue;
-    const syncer = syncerOf(r.id!.resourceType);
-    grants.push(...(await allPages((state, size) => syncer.grants(r, { state, size }, ctx), pageSize)));
-  }
-  return { resources, entitlements, grants };
+  const page = (req: { pageToken?: string; pageSize?: number }) => ({
+    state: decodePageToken(req.pageToken),
+    size: req.pageSize ?? 100,
+  });
+  const answer = <T>(result: { items: T[]; next?: unknown; annotations?: Any[] }) => ({
+    list: result.items,
+    nextPageToken: encodePageToken(result.next),
+    annotations: result.annotations ?? [],
+  });
+  return {
+    async listResourceTypes() {
+      return create(ResourceTypesServiceListResourceTypesResponseSchema, {
+        list: connector.syncers.map((s) => s.resourceType),
+      });
+    },
+    async listResources(req) {
+      const syncer = syncerOf(req.resourceTypeId);
+      const parent = req.parentResourceId ? create(ResourceIdSchema, req.parentResourceId) : undefined;
+      if (syncer.childOnly && !parent) return create(ResourcesServiceListResourcesResponseSchema);
+      const result = await syncer.list(parent, page(req), ctx);
+      const items = parent
+        ? result.items.map((r) => (r.parentResourceId ? r : create(ResourceSchema, { ...r, parentResourceId: parent })))
+        : result.items;
+      return create(ResourcesServiceListResourcesResponseSchema, answer({ ...result, items }));
+    },
+    async listEntitlements(req) {
+      const resource = create(ResourceSchema, req.resource);
+      const result = await syncerOf(resource.id?.resourceType).entitlements(resource, page(req), ctx);
+      return create(EntitlementsServiceListEntitlementsResponseSchema, answer(result));
+    },
+    async listGrants(req) {
+      const resource = create(ResourceSchema, req.resource);
+      const result = await syncerOf(resource.id?.resourceType).grants(resource, page(req), ctx);
+      return create(GrantsServiceListGrantsResponseSchema, answer(result));
+    },
+  };
 }
 
 /** Stable JSON for comparing protobuf messages (bytes as base64, bigints as strings). */

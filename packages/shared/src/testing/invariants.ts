@@ -1,8 +1,9 @@
 /**
- * Invariants over a finished sync, read from a store (spec 1.3, 1.4, 3.1, 3.4). Works on any store that pages
- * through its rows and answers point lookups: the `SyncStore` a conformance run syncs into, or a c1z written by
- * the CLI (`SyncStore.openC1z`). Duplicate ids cannot be seen here (the store keeps one row per id); the RPC
- * re-listing in relist.ts checks those on the raw answers.
+ * Invariants over a finished sync, read from a store: Baton's id conventions, trait annotations, and references
+ * between records (docs/testing.md, "walk"). Works on any store that pages through its rows and answers point
+ * lookups: the `SyncStore` a conformance walk syncs into, or a c1z written by the CLI (`SyncStore.openC1z`).
+ * Duplicate ids cannot be seen here (the store keeps one row per id); page-checks.ts checks those on the raw
+ * answers.
  *
  * Memory: rows are streamed; only resource types, the set of principals and entitlements already looked up (ids
  * only) are kept.
@@ -12,6 +13,11 @@ import type { Grant } from '../gen/c1/connector/v2/grant_pb.js';
 import { type Resource, type ResourceId, type ResourceType } from '../gen/c1/connector/v2/resource_pb.js';
 import { TRAIT_ANNOTATIONS } from '../sdk/resources.js';
 import { GrantExpandableSchema } from '../gen/c1/connector/v2/annotation_grant_pb.js';
+import {
+  ExternalResourceMatchAllSchema,
+  ExternalResourceMatchIDSchema,
+  ExternalResourceMatchSchema,
+} from '../gen/c1/connector/v2/annotation_baton_id_pb.js';
 import { findAnnotation, hasAnnotation } from '../sdk/annotations.js';
 import { quote, resourceKey, ViolationCollector } from './violations.js';
 
@@ -57,22 +63,30 @@ export const SYNC_INVARIANT_RULES = [
  *    type declares, and its parent_resource_id (if any) names an emitted resource;
  *  - every entitlement's resource was emitted, its id is `<type>:<resource>:<slug>`, it has a display name;
  *  - every grant's id is `<entitlement id>:<principal type>:<principal id>` (expansion-created grants included),
- *    its entitlement was emitted (on the same resource), its principal was emitted when the principal's type is
- *    one the connector lists, and every `GrantExpandable` source entitlement was emitted.
+ *    its entitlement was emitted (on the same resource), its principal was emitted unless it is external (its type
+ *    is not one the connector lists, or the grant or principal carries an `ExternalResourceMatch*` annotation, which
+ *    asks the host to match the principal in another connector's data), and every `GrantExpandable` source
+ *    entitlement was emitted.
  */
 export function checkSyncInvariants(store: InvariantStore, options: InvariantOptions = {}): string[] {
   const v = new ViolationCollector(options.maxPerRule);
+  collectSyncInvariants(store, v);
+  return v.result();
+}
 
+/** `checkSyncInvariants`, reporting into a collector (the walk check's). */
+export function collectSyncInvariants(store: InvariantStore, v: ViolationCollector): void {
   // -- resource types ------------------------------------------------------------------------------------------
   const types = new Map<string, ResourceType>();
   for (const rt of store.resourceTypes()) {
     types.set(rt.id, rt);
     if (!rt.displayName.trim())
-      v.add('resource-type-display-name', `resource type ${quote(rt.id)} has no display name`);
+      v.add('resource-type-display-name', `resource type ${quote(rt.id)} has no display name; expected one`, rt.id);
     if (rt.id !== rt.id.toLowerCase() || /\s/.test(rt.id)) {
       v.add(
         'resource-type-id',
-        `resource type id ${quote(rt.id)} is not lowercase without spaces (the SDK would use ${quote(rt.id.toLowerCase().replace(/ /g, '-'))})`,
+        `resource type id ${quote(rt.id)} is not lowercase without spaces; expected ${quote(rt.id.toLowerCase().replace(/ /g, '-'))}, as the SDK builds it`,
+        rt.id,
       );
     }
   }
@@ -93,12 +107,14 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
     const key = resourceKey(r.id);
     const typeId = r.id?.resourceType ?? '';
     if (r.id) existing.set(`${r.id.resourceType}\u0000${r.id.resource}`, true);
-    if (!r.displayName.trim()) v.add('resource-display-name', `resource ${quote(key)} has no display name`);
+    if (!r.displayName.trim())
+      v.add('resource-display-name', `resource ${quote(key)} has no display name; expected one`, key);
     const rt = types.get(typeId);
     if (!rt) {
       v.add(
         'resource-type-unknown',
-        `resource ${quote(key)} has resource type ${quote(typeId)}, which the connector did not list`,
+        `resource ${quote(key)} has resource type ${quote(typeId)}, which the connector did not list; expected a listed type`,
+        key,
       );
     } else {
       for (const trait of rt.traits) {
@@ -107,7 +123,8 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
         if (!hasAnnotation(r.annotations, schema)) {
           v.add(
             'trait-missing',
-            `resource ${quote(key)} lacks the ${schema.name} annotation that its type ${quote(typeId)} declares`,
+            `resource ${quote(key)} lacks the ${schema.name} annotation that its type ${quote(typeId)} declares (a host fails the sync on it)`,
+            key,
           );
           continue;
         }
@@ -116,7 +133,8 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
         } catch (err) {
           v.add(
             'trait-missing',
-            `resource ${quote(key)} has a ${schema.name} annotation that does not decode: ${(err as Error).message}`,
+            `resource ${quote(key)} has a ${schema.name} annotation that does not decode: ${(err as Error).message}; expected a valid ${schema.name}`,
+            key,
           );
         }
       }
@@ -125,7 +143,8 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
     if (parent && (parent.resourceType || parent.resource) && !resourceExists(parent)) {
       v.add(
         'parent-missing',
-        `resource ${quote(key)} names parent ${quote(resourceKey(parent))}, which was not emitted as a resource`,
+        `resource ${quote(key)} names parent ${quote(resourceKey(parent))}, which was not emitted as a resource; expected a listed parent`,
+        key,
       );
     }
   }
@@ -134,18 +153,24 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
   for (const e of store.entitlements()) {
     const rid = e.resource?.id;
     if (!rid) {
-      v.add('entitlement-resource-missing', `entitlement ${quote(e.id)} has no resource`);
+      v.add(
+        'entitlement-resource-missing',
+        `entitlement ${quote(e.id)} has no resource; expected the resource it is on`,
+        e.id,
+      );
     } else {
       if (!resourceExists(rid)) {
         v.add(
           'entitlement-resource-missing',
-          `entitlement ${quote(e.id)} is on resource ${quote(resourceKey(rid))}, which was not emitted as a resource`,
+          `entitlement ${quote(e.id)} is on resource ${quote(resourceKey(rid))}, which was not emitted as a resource; expected a listed resource`,
+          e.id,
         );
       }
       if (!e.slug) {
         v.add(
           'entitlement-id',
-          `entitlement ${quote(e.id)} has an empty slug (its id should be "${resourceKey(rid)}:<slug>")`,
+          `entitlement ${quote(e.id)} has an empty slug; expected a slug and the id "${resourceKey(rid)}:<slug>"`,
+          e.id,
         );
       } else {
         const expected = `${rid.resourceType}:${rid.resource}:${e.slug}`;
@@ -153,11 +178,13 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
           v.add(
             'entitlement-id',
             `entitlement id ${quote(e.id)} does not follow <type>:<resource>:<slug>; expected ${quote(expected)}`,
+            e.id,
           );
         }
       }
     }
-    if (!e.displayName.trim()) v.add('entitlement-display-name', `entitlement ${quote(e.id)} has no display name`);
+    if (!e.displayName.trim())
+      v.add('entitlement-display-name', `entitlement ${quote(e.id)} has no display name; expected one`, e.id);
   }
 
   // -- grants --------------------------------------------------------------------------------------------------
@@ -177,31 +204,42 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
     const entId = g.entitlement?.id ?? '';
     const pid = g.principal?.id;
     if (!entId) {
-      v.add('grant-entitlement-missing', `grant ${quote(g.id)} has no entitlement id`);
+      v.add(
+        'grant-entitlement-missing',
+        `grant ${quote(g.id)} has no entitlement id; expected the entitlement it grants`,
+        g.id,
+      );
     } else {
       const entResource = lookupEntitlement(entId);
       if (entResource === null) {
         v.add(
           'grant-entitlement-missing',
-          `grant ${quote(g.id)} points at entitlement ${quote(entId)}, which was not emitted as an entitlement`,
+          `grant ${quote(g.id)} points at entitlement ${quote(entId)}, which was not emitted as an entitlement; expected every grant's entitlement to be listed`,
+          g.id,
         );
       } else {
         const grantEntResource = g.entitlement?.resource?.id;
         if (grantEntResource && entResource !== '' && resourceKey(grantEntResource) !== entResource) {
           v.add(
             'grant-entitlement-resource',
-            `grant ${quote(g.id)} carries entitlement ${quote(entId)} on resource ${quote(resourceKey(grantEntResource))}, but that entitlement was emitted on ${quote(entResource)}`,
+            `grant ${quote(g.id)} carries entitlement ${quote(entId)} on resource ${quote(resourceKey(grantEntResource))}, but that entitlement was emitted on ${quote(entResource)}; expected the same resource`,
+            g.id,
           );
         }
       }
     }
     if (!pid) {
-      v.add('grant-principal-missing', `grant ${quote(g.id)} has no principal`);
+      v.add(
+        'grant-principal-missing',
+        `grant ${quote(g.id)} has no principal; expected the principal it is granted to`,
+        g.id,
+      );
     } else {
-      if (types.has(pid.resourceType) && !resourceExists(pid)) {
+      if (types.has(pid.resourceType) && !resourceExists(pid) && !markedExternal(g)) {
         v.add(
           'grant-principal-missing',
-          `grant ${quote(g.id)} has principal ${quote(resourceKey(pid))}, which was not emitted as a resource`,
+          `grant ${quote(g.id)} has principal ${quote(resourceKey(pid))}, which was not emitted as a resource; expected a listed principal, or an ExternalResourceMatch annotation that marks it external`,
+          g.id,
         );
       }
       if (entId) {
@@ -214,6 +252,7 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
           v.add(
             'grant-id',
             `grant id ${quote(g.id)}${how} does not follow <entitlement id>:<principal type>:<principal id>; expected ${quote(expected)}`,
+            g.id,
           );
         }
       }
@@ -228,11 +267,18 @@ export function checkSyncInvariants(store: InvariantStore, options: InvariantOpt
       if (lookupEntitlement(src) === null) {
         v.add(
           'grant-expandable-source-missing',
-          `grant ${quote(g.id)} is expandable from entitlement ${quote(src)}, which was not emitted as an entitlement`,
+          `grant ${quote(g.id)} is expandable from entitlement ${quote(src)}, which was not emitted as an entitlement; expected a listed entitlement`,
+          g.id,
         );
       }
     }
   }
+}
 
-  return v.result();
+const EXTERNAL_MARKS = [ExternalResourceMatchSchema, ExternalResourceMatchAllSchema, ExternalResourceMatchIDSchema];
+
+/** The grant (or its principal) asks the host to match the principal in another connector's data. */
+function markedExternal(g: Grant): boolean {
+  const on = (list: Grant['annotations'] | undefined) => EXTERNAL_MARKS.some((schema) => hasAnnotation(list, schema));
+  return on(g.annotations) || on(g.principal?.annotations);
 }

@@ -104,8 +104,13 @@ interface GroupListState {
 }
 
 interface GroupGrantsState {
-  /** Cursor of the last member already returned. */
-  after: string;
+  /** Cursor the API page being returned starts after (absent: the first API page). */
+  after?: string;
+  /**
+   * Members of that API page already returned. Set only when a client asks for pages smaller than the API's (hosts
+   * never do): the page is then read again and this many members skipped, so no page holds more than asked for.
+   */
+  skip?: number;
 }
 
 export interface GroupSyncerDeps {
@@ -158,11 +163,17 @@ export function groupSyncer(deps: GroupSyncerDeps): ResourceSyncer {
       const ent = memberEntitlement(resource);
       // Memberships of SYNCED/SYSTEM groups cannot be revoked here: say so on each grant, as on the entitlement.
       const immutable = protectedGroupReason(profileString(resource, 'type'), resource.displayName);
+      const skip = page.state?.skip ?? 0;
+      const userIds = members.userIds.slice(skip, skip + page.size);
+      const returned = skip + userIds.length;
       return {
-        items: members.userIds.map((userId) =>
-          grant(ent, resourceId(userType, userId), { immutable: immutable ?? false }),
-        ),
-        next: members.hasNextPage && members.endCursor ? { after: members.endCursor } : undefined,
+        items: userIds.map((userId) => grant(ent, resourceId(userType, userId), { immutable: immutable ?? false })),
+        next:
+          returned < members.userIds.length
+            ? { after: page.state?.after, skip: returned }
+            : members.hasNextPage && members.endCursor
+              ? { after: members.endCursor }
+              : undefined,
       };
     },
 
