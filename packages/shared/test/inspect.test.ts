@@ -24,7 +24,8 @@ import {
 import { GrantExpandableSchema } from '../src/gen/c1/connector/v2/annotation_grant_pb.js';
 import { SyncStore } from '../src/c1z/index.js';
 import { protocolRegistry as c1Registry } from '../src/descriptors.js';
-import { INSPECT_VERSION, runInspect } from '../src/cli/inspect.js';
+import { runInspect } from '../src/cli/inspect.js';
+import { SHARED_VERSION } from '../src/version.js';
 import { runProcess } from '../src/testing/bin-process.js';
 
 let root: string;
@@ -410,10 +411,10 @@ describe('baton-inspect, the bundled bin', () => {
   });
 
   it('--version, -v and --help', async () => {
-    expect(await run('--version')).toEqual({ code: 0, out: `baton-inspect ${INSPECT_VERSION}\n`, err: '' });
-    expect((await run('-v')).out).toBe(`baton-inspect ${INSPECT_VERSION}\n`);
+    expect(await run('--version')).toEqual({ code: 0, out: `baton-inspect ${SHARED_VERSION}\n`, err: '' });
+    expect((await run('-v')).out).toBe(`baton-inspect ${SHARED_VERSION}\n`);
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-    expect(INSPECT_VERSION).toBe(pkg.version);
+    expect(SHARED_VERSION).toBe(pkg.version);
     const help = await run('--help');
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/^Usage: baton-inspect <file\.c1z\|file\.jsonl>/);

@@ -31,10 +31,8 @@ import {
 import { sniffFile } from '../c1z/envelope.js';
 import { messageToJson } from '../c1z/protojson.js';
 import { BufferedWriter } from '../c1z/io.js';
+import { SHARED_VERSION } from '../version.js';
 import { closeMatches } from './suggest.js';
-
-/** Version of `baton-inspect`: keep in step with packages/shared/package.json (a test checks it). */
-export const INSPECT_VERSION = '0.1.0';
 
 export interface InspectIo {
   stdout: Writable | NodeJS.WritableStream;
@@ -186,7 +184,7 @@ export async function runInspect(argv: string[], io: InspectIo): Promise<number>
     return 0;
   }
   if (parsed === 'version') {
-    io.stdout.write(`baton-inspect ${INSPECT_VERSION}\n`);
+    io.stdout.write(`baton-inspect ${SHARED_VERSION}\n`);
     return 0;
   }
   let store: SyncStore | undefined;
