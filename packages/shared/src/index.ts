@@ -9,6 +9,8 @@
  * - `@baton-ts/shared/testing`   the conformance kit and helpers for a connector's tests
  * - `@baton-ts/shared/host`      the parent side (spawn, sync, provision), for tests, benchmarks and tools
  * - `@baton-ts/shared/c1z`       reading and writing sync files
+ * - `@baton-ts/shared/scim`      a SCIM 2.0 client and the user/group syncers SCIM connectors share
+ * - `@baton-ts/shared/scim-simulator` a SCIM 2.0 server for tests and `--demo` (never loaded by production runs)
  * See docs/sdk.md.
  */
 export {

@@ -1,4 +1,4 @@
-import { SeededRandom, UniqueEmails, randomPersonName, teamName } from '@baton-ts/shared/simulator';
+import { SeededRandom, UniqueEmails, groupSizes, randomPersonName, teamName } from '@baton-ts/shared/simulator';
 
 import { encodeId } from './ids.js';
 import type { GroupRecord, GroupType, UserRecord, UserRole, UserState, UserType } from './model.js';
@@ -139,39 +139,15 @@ export function generateDataset(input: DatasetName | DatasetSpec): TwingateData 
   // Membership sizes: the requested large groups first, the rest spread unevenly over the other groups. The last
   // group stays empty when there are enough groups, so clients meet a group with no members.
   const candidates = groups.slice(1, groupCount >= 5 ? groupCount - 1 : groupCount);
-  const sizes = new Map<GroupRecord, number>();
-  let remaining = Math.max(0, Math.floor(spec.memberships));
-  const large = spec.largeGroupSizes ?? [];
-  for (let i = 0; i < candidates.length && i < large.length; i++) {
-    const size = Math.min(large[i]!, userCount, remaining);
-    sizes.set(candidates[i]!, size);
-    remaining -= size;
-  }
-  const rest = candidates.slice(large.length);
-  if (rest.length > 0 && remaining > 0) {
-    const weights = rest.map(() => rng.next() ** 2 + 0.05);
-    const total = weights.reduce((a, b) => a + b, 0);
-    let assigned = 0;
-    rest.forEach((g, i) => {
-      const size = Math.min(userCount, Math.floor((remaining * weights[i]!) / total));
-      sizes.set(g, size);
-      assigned += size;
-    });
-    // Hand out what rounding left over, one member at a time, to groups that still have room.
-    let leftover = remaining - assigned;
-    for (let i = 0; leftover > 0 && i < rest.length * (userCount + 1); i++) {
-      const g = rest[i % rest.length]!;
-      const size = sizes.get(g)!;
-      if (size < userCount) {
-        sizes.set(g, size + 1);
-        leftover--;
-      }
-    }
-  }
-
+  const sizes = groupSizes(rng, {
+    groups: candidates.length,
+    users: userCount,
+    memberships: spec.memberships,
+    fixed: spec.largeGroupSizes,
+  });
   const memberships: Array<[string, string]> = [];
-  for (const [group, size] of sizes) {
-    for (const index of rng.sampleIndexes(userCount, size)) memberships.push([group.id, users[index]!.id]);
-  }
+  candidates.forEach((group, i) => {
+    for (const index of rng.sampleIndexes(userCount, sizes[i]!)) memberships.push([group.id, users[index]!.id]);
+  });
   return { users, groups, memberships };
 }

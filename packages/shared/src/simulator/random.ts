@@ -278,3 +278,48 @@ export function teamName(index: number): string {
   const round = Math.floor(index / TEAM_NAMES.length);
   return round === 0 ? base : `${base} ${round + 1}`;
 }
+
+export interface GroupSizeOptions {
+  /** Number of groups to size. */
+  groups: number;
+  /** Users to draw members from: no group gets more. */
+  users: number;
+  /** Memberships to hand out in total (fewer when the groups cannot hold them). */
+  memberships: number;
+  /** Exact sizes of the first groups (e.g. groups large enough to need several pages). */
+  fixed?: readonly number[];
+}
+
+/**
+ * Member counts for seeded test tenants: the first groups get the `fixed` sizes, the others an uneven share (weights
+ * drawn from `rng`, squared so a few groups are large and many small), and what rounding leaves over is handed out
+ * one member at a time to groups that still have room.
+ */
+export function groupSizes(rng: SeededRandom, options: GroupSizeOptions): number[] {
+  const users = Math.max(0, Math.floor(options.users));
+  const sizes = new Array<number>(Math.max(0, options.groups)).fill(0);
+  let remaining = Math.max(0, Math.floor(options.memberships));
+  const fixed = options.fixed ?? [];
+  for (let i = 0; i < sizes.length && i < fixed.length; i++) {
+    sizes[i] = Math.min(fixed[i]!, users, remaining);
+    remaining -= sizes[i]!;
+  }
+  const first = Math.min(fixed.length, sizes.length);
+  const rest = sizes.length - first;
+  if (rest === 0 || remaining <= 0) return sizes;
+  const weights = Array.from({ length: rest }, () => rng.next() ** 2 + 0.05);
+  const total = weights.reduce((a, b) => a + b, 0);
+  let assigned = 0;
+  for (let i = 0; i < rest; i++) {
+    sizes[first + i] = Math.min(users, Math.floor((remaining * weights[i]!) / total));
+    assigned += sizes[first + i]!;
+  }
+  for (let leftover = remaining - assigned, i = 0; leftover > 0 && i < rest * (users + 1); i++) {
+    const at = first + (i % rest);
+    if (sizes[at]! < users) {
+      sizes[at]!++;
+      leftover--;
+    }
+  }
+  return sizes;
+}

@@ -1,0 +1,2 @@
+/** The application's name in resource descriptions and messages. */
+export const PRODUCT = 'RudderStack';
