@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineConnector, type ConnectorDefinition } from '../src/sdk/connector.js';
 import {
@@ -18,10 +18,12 @@ import {
   UsageError,
   validateConnectorConfig,
 } from '../src/cli/config.js';
-import { connectorFields, envNameOf, flagNameOf } from '../src/cli/flags.js';
+import { connectorFields, endpointHint, envNameOf, flagNameOf } from '../src/cli/flags.js';
 import { runCli, type CliIo } from '../src/cli/runner.js';
 import { selectAction } from '../src/cli/one-shot.js';
-import { renderProgress, createProgressDisplay } from '../src/cli/progress.js';
+import { createSyncMonitor, renderProgress } from '../src/cli/progress.js';
+import type { ChildWaitEvent } from '../src/cli/child-events.js';
+import { createLogger } from '../src/log/logger.js';
 import type { SyncProgress } from '../src/host/sync.js';
 // @ts-expect-error plain JS fixture (compiled SDK), no type declarations
 import { acmeConnector as acmeUntyped } from './fixtures/cli-acme.mjs';
@@ -222,11 +224,28 @@ describe('config errors', () => {
     expect((await run(acme, ['--log-level', 'loud'])).stderr).toContain(
       'invalid configuration: --log-level (BATON_LOG_LEVEL) must be debug, info, warn or error, got "loud"',
     );
-    expect((await run(acme, ['--no-such-flag'])).stderr).toContain('error: unknown flag --no-such-flag');
-    expect((await run(acme, ['frobnicate'])).stderr).toContain('error: unknown command "frobnicate"');
+    expect((await run(acme, ['--no-such-flag'])).stderr).toBe('error: unknown flag --no-such-flag (see --help)\n');
+    expect((await run(acme, ['--api-kye=acme-key-123'])).stderr).toBe(
+      'error: unknown flag --api-kye: did you mean --api-key? (see --help)\n',
+    );
+    // A stray word may be a secret whose flag name was forgotten: its position is named, never the word.
+    const stray = await run(acme, ['--base-url', 'http://127.0.0.1:1', 'acme-secret-7731']);
+    expect(stray.code).toBe(1);
+    expect(stray.stderr).toMatch(/^error: argument 3 is not a command; it is not shown in case it is a secret\./);
+    expect(stray.stderr).not.toContain('acme-secret-7731');
+    const afterSwitch = await run(acme, ['--demo', 'acme-secret-7731']);
+    expect(afterSwitch.stderr).toContain('argument 2 is not a command (it follows --demo, which takes no value)');
+    expect(afterSwitch.stderr).not.toContain('acme-secret-7731');
+    const extra = await run(acme, ['config', 'acme-secret-7731']);
+    expect(extra.stderr).toContain('argument 2 is not expected after "config"');
+    expect(extra.stderr).not.toContain('acme-secret-7731');
+    // A near miss of a command is safe to show, with the command meant.
+    expect((await run(acme, ['capabilites'])).stderr).toBe(
+      'error: unknown command "capabilites": did you mean "capabilities"? (see --help)\n',
+    );
     const svc = await run(acme, ['--client-id', 'cid', '--client-secret', 'csecret-123456']);
     expect(svc.code).toBe(1);
-    expect(svc.stderr).toMatch(/service mode .* is not supported/);
+    expect(svc.stderr).toMatch(/service mode .* is not supported by baton-acme: a host runs it as a plugin/);
     expect(svc.stderr).not.toContain('csecret-123456');
   });
 
@@ -357,20 +376,67 @@ describe('commands that need no connector service', () => {
     expect(again.stdout).toBe(r.stdout);
   });
 
-  it('lenient config fills what is missing so create() can run', () => {
-    const parsed = parseCommandLine(acme, ['--page-size', '7'], {}, dir);
+  it('lenient config keeps valid values and gives the others their default or the neutral value of their type', () => {
+    const parsed = parseCommandLine(acme, ['--page-size', '7', '--domain', 'NOT VALID', '--tags', 'a,b'], {}, dir);
     expect(() => validateConnectorConfig(acme, parsed)).toThrow(ConfigError);
-    const lenient = lenientConnectorConfig(acme, parsed);
-    expect(lenient).toMatchObject({
-      apiKey: 'placeholder',
-      baseUrl: 'https://placeholder.invalid',
+    expect(lenientConnectorConfig(acme, parsed)).toEqual({
+      apiKey: '',
+      baseUrl: '',
+      domain: '',
       pageSize: 7,
       includeDisabled: false,
+      tags: ['a', 'b'],
+      crashOnList: false,
     });
+  });
+
+  it('capabilities of a connector that cannot be built without its config names the missing flags', async () => {
+    const strict = defineConnector({
+      name: 'strict',
+      version: '0',
+      metadata: { displayName: 'Strict' },
+      config: z.object({ baseUrl: z.url().describe('API URL') }),
+      create: (cfg) => {
+        new URL(cfg.baseUrl); // throws on ''
+        return { syncers: [], validate: async () => {} };
+      },
+    });
+    const r = await run(strict, ['capabilities']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('invalid configuration: --base-url (BATON_BASE_URL) is required\n');
+    expect((await run(strict, ['capabilities', '--base-url', 'https://api.example.com'])).code).toBe(0);
   });
 
   it('throws UsageError for --bool=garbage', () => {
     expect(() => parseCommandLine(acme, ['--demo=perhaps'], {}, dir)).toThrow(UsageError);
+  });
+});
+
+describe('the flag to check when the API cannot be reached', () => {
+  it('names the endpoint field whose value names the failing host, else the first one set', () => {
+    const parsed = parseCommandLine(
+      acme,
+      ['--base-url', 'https://api.example.com/v1', '--domain', 'acme-corp', '--api-key', 'k-123456'],
+      {},
+      dir,
+    );
+    const hint = endpointHint(acme, parsed)!;
+    expect(hint('api.example.com')).toBe('--base-url (BATON_BASE_URL)');
+    expect(hint('acme-corp.example.net:443')).toBe('--domain (BATON_DOMAIN)');
+    expect(hint('corp.example.net')).toBe('--base-url (BATON_BASE_URL)'); // no whole-label match: the first set
+    const domainOnly = parseCommandLine(acme, ['--domain', 'acme-corp'], {}, dir);
+    expect(endpointHint(acme, domainOnly)!('elsewhere.example')).toBe('--domain (BATON_DOMAIN)');
+    // A definition that lists its endpoint fields is taken at its word; the API key is never a candidate.
+    const declared = { ...acme, endpointFields: ['domain'] } as ConnectorDefinition;
+    expect(endpointHint(declared, parsed)!('api.example.com')).toBe('--domain (BATON_DOMAIN)');
+    const none = defineConnector({
+      name: 'none',
+      version: '0',
+      metadata: { displayName: 'None' },
+      config: z.object({ apiKey: z.string() }),
+      create: () => ({ syncers: [], validate: async () => {} }),
+    });
+    expect(endpointHint(none, parseCommandLine(none, [], {}, dir))).toBeUndefined();
   });
 });
 
@@ -399,34 +465,123 @@ describe('progress display', () => {
     expect(lines[3]).toMatch(/^ {2}user\s+5\s+0\s+0$/);
   });
 
-  it('draws nothing when disabled; when enabled it redraws in place, keeps other writes above it, and at most ~10x/s', () => {
-    const writes: string[] = [];
-    const fake = {
-      write: (s: string) => (writes.push(String(s)), true),
-      columns: 120,
-    } as unknown as NodeJS.WriteStream;
-    const off = createProgressDisplay({ stream: fake, enabled: false });
-    off.update(progress);
-    off.stop();
-    expect(writes).toEqual([]);
+  /** The connector's counters in the event: `waits` rate-limit waits, the newest of 18 s. */
+  const waitEvent = (type: 'wait-started' | 'wait-ended', waits: number): ChildWaitEvent => ({
+    type,
+    wait: {
+      service: 'acme',
+      method: 'GET',
+      path: '/users',
+      reason: 'rate-limit',
+      status: 429,
+      waitMs: 18_000,
+      startedAt: 1,
+      attempt: 1,
+    },
+    stats: { apiRequests: 11, rateLimitWaits: waits, rateLimitWaitMs: 500 + 18_000, retries: waits },
+  });
 
-    let now = 1000;
-    const display = createProgressDisplay({ stream: fake, enabled: true, now: () => now });
-    display.update(progress);
-    expect(writes.length).toBe(1);
-    expect(writes[0]).toContain('listing grants (group)');
-    display.update({ ...progress, rpcCount: 13 }); // within 100 ms: deferred
-    expect(writes.length).toBe(1);
-    fake.write('a log line\n');
-    // erase block, the log line, the block again
-    expect(writes.slice(1)).toEqual([`\x1b[4A\r\x1b[J`, 'a log line\n', expect.stringContaining('RPCs 13')]);
-    now += 200;
-    display.update({ ...progress, rpcCount: 14 });
-    expect(writes.at(-1)).toContain('RPCs 14');
-    display.stop();
-    expect(writes.at(-1)).toBe(`\x1b[4A\r\x1b[J`);
-    const count = writes.length;
-    fake.write('after\n');
-    expect(writes.length).toBe(count + 1);
+  it('on a terminal: redraws in place, keeps other writes above, ticks every second and counts a wait down', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const writes: string[] = [];
+      const fake = {
+        write: (s: string) => (writes.push(String(s)), true),
+        columns: 120,
+      } as unknown as NodeJS.WriteStream;
+      const logger = createLogger({ write: (l) => void fake.write(l) });
+      const monitor = createSyncMonitor({
+        logger,
+        connector: { name: 'acme', displayName: 'Acme' },
+        interactive: true,
+        stream: fake,
+      });
+      monitor.update(progress);
+      expect(writes.length).toBe(1);
+      expect(writes[0]).toContain('listing grants (group) · 0.0s');
+      monitor.update({ ...progress, rpcCount: 13 }); // within 100 ms: deferred
+      expect(writes.length).toBe(1);
+      fake.write('a log line\n');
+      // erase block, the log line, the block again
+      expect(writes.slice(1)).toEqual([`\x1b[4A\r\x1b[J`, 'a log line\n', expect.stringContaining('RPCs 13')]);
+
+      // A wait inside the connector: the countdown appears at once and the wait counts as soon as it starts.
+      monitor.childEvent(waitEvent('wait-started', 3));
+      expect(writes.at(-1)).toContain('  rate limited by Acme: resuming in 18 s\n');
+      expect(writes.at(-1)).toContain('API requests 11 · rate-limit waits 4 (20.0s)');
+      // Nothing else happens for 5 s: the block still moves (elapsed time, countdown).
+      vi.advanceTimersByTime(5_000);
+      expect(writes.at(-1)).toContain('listing grants (group) · 5.0s');
+      expect(writes.at(-1)).toContain('resuming in 13 s');
+      monitor.childEvent(waitEvent('wait-ended', 3));
+      expect(writes.at(-1)).not.toContain('resuming');
+      monitor.stop();
+      expect(writes.at(-1)).toMatch(/^\x1b\[\d+A\r\x1b\[J$/);
+      const count = writes.length;
+      fake.write('after\n');
+      vi.advanceTimersByTime(5_000);
+      expect(writes.length).toBe(count + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('without a terminal: an info line per finished type and every interval, with the wait in progress', () => {
+    vi.useFakeTimers({ now: 2_000_000 });
+    try {
+      const lines: Array<Record<string, unknown>> = [];
+      const logger = createLogger({ write: (l) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+      const monitor = createSyncMonitor({
+        logger,
+        connector: { name: 'acme', displayName: 'Acme' },
+        interactive: false,
+        intervalMs: 10_000,
+      });
+      monitor.update(progress);
+      monitor.typeFinished({
+        phase: 'grants',
+        resourceTypeId: 'group',
+        counts: { resources: 2, entitlements: 2, grants: 3 },
+        elapsedMs: 1234,
+      });
+      expect(lines).toEqual([
+        expect.objectContaining({
+          level: 'info',
+          msg: 'finished grants of group',
+          resourceType: 'group',
+          resources: 2,
+          grants: 3,
+          seconds: 1.2,
+        }),
+      ]);
+      vi.advanceTimersByTime(9_999);
+      expect(lines.length).toBe(1);
+      monitor.childEvent(waitEvent('wait-started', 1));
+      vi.advanceTimersByTime(1);
+      expect(lines[1]).toMatchObject({
+        level: 'info',
+        msg: 'sync progress',
+        phase: 'grants',
+        resourceType: 'group',
+        seconds: 10,
+        resources: 7,
+        grants: 3,
+        apiRequests: 11,
+        rpcs: 12,
+        rateLimitWaits: 3, // 1 of the sync engine, 2 of the connector (the stats header is newer than the event)
+        rateLimitWaitSeconds: 20,
+        waiting: 'rate limited by Acme: resuming in 18 s',
+      });
+      vi.advanceTimersByTime(10_000);
+      expect(lines[2]).toMatchObject({ seconds: 20, waiting: 'rate limited by Acme: resuming in 8 s' });
+      vi.advanceTimersByTime(10_000);
+      expect(lines[3]).toMatchObject({ seconds: 30 });
+      expect(lines[3].waiting).toBeUndefined();
+      monitor.stop();
+      vi.advanceTimersByTime(60_000);
+      expect(lines.length).toBe(4);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -412,6 +412,30 @@ describe('runSync: order, paging and child types', () => {
     expect(progress.at(-1)!.serverStats?.apiRequests).toBe(42);
   });
 
+  it('reports each resource type finished per phase: child types when their phase ends, after their last resource', async () => {
+    const finished: string[] = [];
+    await runSync(new FakeClient(data), new MemoryStore(), {
+      sleep: noSleep,
+      onTypeFinished: (e) => finished.push(`${e.phase}:${e.resourceTypeId}:${e.counts.resources}/${e.counts.grants}`),
+    });
+    expect(finished).toEqual([
+      // resources: top-level types as their listing ends; repo (a child type) when the phase ends, complete
+      'resources:user:5/0',
+      'resources:group:1/0',
+      'resources:project:3/0',
+      'resources:repo:4/0',
+      // entitlements and grants: a type is finished with its last resource (repos sit between p2 and p3)
+      'entitlements:user:5/0',
+      'entitlements:group:1/0',
+      'entitlements:repo:4/0',
+      'entitlements:project:3/0',
+      'grants:user:5/0',
+      'grants:group:1/3',
+      'grants:repo:4/0',
+      'grants:project:3/0',
+    ]);
+  });
+
   it('does not send active_sync_id to an old connector', async () => {
     const client = new FakeClient(data);
     client.sdkVersion = '';
@@ -441,7 +465,13 @@ describe('runSync: skip annotations', () => {
       grants: {},
     };
     const client = new FakeClient(data);
-    await runSync(client, new MemoryStore(), { sleep: noSleep });
+    const finished: string[] = [];
+    await runSync(client, new MemoryStore(), {
+      sleep: noSleep,
+      onTypeFinished: (e) => finished.push(`${e.phase}:${e.resourceTypeId}`),
+    });
+    // A type whose resources were all skipped in a phase is not reported as finished there.
+    expect(finished).toEqual(['resources:a', 'resources:b', 'resources:c', 'entitlements:c', 'grants:b', 'grants:c']);
     expect(client.methods('listEntitlements').map((r) => key(r.resource?.id))).toEqual(['c:1', 'c:2']);
     expect(client.methods('listGrants').map((r) => key(r.resource?.id))).toEqual(['b:1', 'c:1']);
   });

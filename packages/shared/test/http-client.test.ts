@@ -4,7 +4,12 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   HttpClientError,
+  asConfigurationCheck,
   backoffDelayMs,
+  endpointProblemOf,
+  inConfigurationCheck,
+  observeHttpWaits,
+  setEndpointHint,
   codeForHttpStatus,
   createHttpClient,
   parseRateLimitHeaders,
@@ -245,6 +250,109 @@ describe('status -> gRPC code', () => {
     const err = await catchError(client.get('/x'));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.errorCode).toBe('ECONNREFUSED');
+  });
+});
+
+describe('configuration check (Validate): a wrong endpoint fails at once', () => {
+  it('connection refused: one attempt, FailedPrecondition naming the host and the hint; retried outside', async () => {
+    const { client, stats, sleeps } = makeClient({ baseURL: closedPortURL });
+    const host = new URL(closedPortURL).host;
+    setEndpointHint('--base-url (BATON_BASE_URL)');
+    try {
+      const err = await catchError(asConfigurationCheck(() => client.get('/users')));
+      expect(err.code).toBe(Code.FailedPrecondition);
+      expect(err.errorCode).toBe('ECONNREFUSED');
+      expect(err.message).toBe(
+        `svc: cannot connect to ${host}: connection refused (ECONNREFUSED): check --base-url (BATON_BASE_URL)`,
+      );
+      expect(stats.apiRequests).toBe(1);
+      expect(sleeps).toEqual([]);
+    } finally {
+      setEndpointHint(undefined);
+    }
+    // The same failure in the middle of a sync is retried patiently, as before.
+    const outside = makeClient({ baseURL: closedPortURL });
+    const err = await catchError(outside.client.get('/users'));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(outside.stats.apiRequests).toBe(5);
+    expect(inConfigurationCheck()).toBe(false);
+  });
+
+  it('every request inside the check is covered, however deep the call chain', async () => {
+    const { client, stats } = makeClient({ baseURL: closedPortURL });
+    const validate = async () => {
+      await Promise.resolve();
+      await new Promise((r) => setTimeout(r, 1));
+      return client.post('/graphql', { query: '{ me }' });
+    };
+    const err = await catchError(asConfigurationCheck(validate));
+    expect(err.code).toBe(Code.FailedPrecondition);
+    expect(err.message).not.toContain('check');
+    expect(stats.apiRequests).toBe(1);
+  });
+
+  it('a 503 during the check is still retried: the API is busy, not misconfigured', async () => {
+    route('/api/busy-then-ok', (_req, res, ctx) => (ctx.hits === 1 ? json(res, 503, {}) : json(res, 200, { ok: 1 })));
+    const { client, sleeps } = makeClient();
+    const res = await asConfigurationCheck(() => client.get<{ ok: number }>('/busy-then-ok'));
+    expect(res.data.ok).toBe(1);
+    expect(sleeps).toHaveLength(1);
+  });
+
+  it('classifies transport codes', () => {
+    expect(endpointProblemOf('ENOTFOUND')).toBe('dns');
+    expect(endpointProblemOf('EAI_AGAIN')).toBe('dns');
+    expect(endpointProblemOf('ECONNREFUSED')).toBe('refused');
+    expect(endpointProblemOf('EHOSTUNREACH')).toBe('unreachable');
+    expect(endpointProblemOf('DEPTH_ZERO_SELF_SIGNED_CERT')).toBe('tls');
+    expect(endpointProblemOf('ERR_TLS_CERT_ALTNAME_INVALID')).toBe('tls');
+    expect(endpointProblemOf('ECONNRESET')).toBeUndefined();
+    expect(endpointProblemOf('ETIMEDOUT')).toBeUndefined();
+    expect(endpointProblemOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('wait events', () => {
+  it('tell observers when a wait starts and ends, with its reason and length; the wait counts when it starts', async () => {
+    route('/api/limited-event', (_req, res, ctx) =>
+      ctx.hits === 1 ? json(res, 429, {}, { 'retry-after': '3' }) : json(res, 200, { ok: true }),
+    );
+    const events: Array<{ kind: string; reason: string; status?: number; waitMs: number; waitsCounted: number }> = [];
+    const { client, stats } = makeClient();
+    const stop = observeHttpWaits({
+      waitStarted: (e) => events.push({ kind: 'start', ...e, waitsCounted: stats.rateLimitWaits }),
+      waitEnded: (e) => events.push({ kind: 'end', ...e, waitsCounted: stats.rateLimitWaits }),
+    });
+    try {
+      await client.get('/limited-event');
+    } finally {
+      stop();
+    }
+    expect(events).toEqual([
+      expect.objectContaining({ kind: 'start', reason: 'rate-limit', status: 429, waitMs: 3000, waitsCounted: 1 }),
+      expect.objectContaining({ kind: 'end', reason: 'rate-limit', status: 429, waitMs: 3000, waitsCounted: 1 }),
+    ]);
+    // Unsubscribed: nothing more arrives.
+    await client.get('/limited-event');
+    expect(events).toHaveLength(2);
+  });
+
+  it('log a rate-limit wait at info level, a short backoff at debug', async () => {
+    route('/api/limited-log', (_req, res, ctx) =>
+      ctx.hits === 1
+        ? json(res, 429, {}, { 'retry-after': '1' })
+        : ctx.hits === 2
+          ? json(res, 500, {})
+          : json(res, 200, {}),
+    );
+    const lines: string[] = [];
+    const { client } = makeClient({ logger: captureLogger(lines) });
+    await client.get('/limited-log');
+    const waits = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg !== 'http request');
+    expect(waits).toEqual([
+      expect.objectContaining({ level: 'info', msg: 'rate limited: waiting before the next request', waitMs: 1000 }),
+      expect.objectContaining({ level: 'debug', msg: 'waiting before retrying', reason: 500 }),
+    ]);
   });
 });
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { create, fromJson } from '@bufbuild/protobuf';
 import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
@@ -24,6 +25,8 @@ import { GrantExpandableSchema } from '../src/gen/c1/connector/v2/annotation_gra
 import { SyncStore } from '../src/c1z/index.js';
 import { protocolRegistry as c1Registry } from '../src/descriptors.js';
 import { runInspect } from '../src/cli/inspect.js';
+import { SHARED_VERSION } from '../src/version.js';
+import { runProcess } from '../src/testing/bin-process.js';
 
 let root: string;
 let c1z: string;
@@ -303,15 +306,26 @@ describe('inspect', () => {
     const missing = await inspect(join(root, 'nope.c1z'), 'resources');
     expect(missing.code).toBe(1);
     expect(missing.out).toBe('');
-    expect(missing.err).toMatch(/file not found: .*nope\.c1z/);
+    expect(missing.err).toBe(`baton-inspect: ${join(root, 'nope.c1z')} does not exist\n`);
 
+    // Usage mistakes: one line that points to --help, never the whole usage.
     const unknown = await inspect(c1z, 'users');
     expect(unknown.code).toBe(2);
     expect(unknown.out).toBe('');
-    expect(unknown.err).toMatch(/unknown subcommand "users"/);
-    expect(unknown.err).toMatch(/Usage: inspect/);
+    expect(unknown.err).toBe(
+      'baton-inspect: unknown subcommand "users" (one of: resource-types, resources, entitlements, grants, stats, syncs) (see baton-inspect --help)\n',
+    );
+    expect((await inspect(c1z, 'grant')).err).toContain('unknown subcommand "grant" (did you mean grants?)');
+    const bogus = await inspect(c1z, 'grants', '--bogus');
+    expect(bogus.err).toBe('baton-inspect: unknown option --bogus (see baton-inspect --help)\n');
+    expect((await inspect(c1z, 'grants', '--principle', 'user:bob')).err).toBe(
+      'baton-inspect: unknown option --principle (did you mean --principal?) (see baton-inspect --help)\n',
+    );
+    expect((await inspect(c1z, 'grants', '--type')).err).toBe(
+      'baton-inspect: --type needs a value (see baton-inspect --help)\n',
+    );
 
-    expect((await inspect()).err).toMatch(/missing file/);
+    expect((await inspect()).err).toMatch(/missing the file to read/);
     expect((await inspect(c1z, 'resources', '--entitlement', 'x')).err).toMatch(
       /--entitlement does not apply to resources/,
     );
@@ -337,6 +351,72 @@ describe('inspect', () => {
 
     const help = await inspect('--help');
     expect(help.code).toBe(0);
-    expect(help.out).toMatch(/^Usage: inspect/);
+    expect(help.out).toMatch(/^Usage: baton-inspect/);
+  });
+
+  it('refuses a directory, an empty file and a file without a sync, whatever the extension', async () => {
+    const dirErr = await inspect(root);
+    expect(dirErr).toMatchObject({ code: 1, out: '' });
+    expect(dirErr.err).toBe(`baton-inspect: ${root} is a directory, not a sync file (.c1z or .jsonl)\n`);
+    for (const name of ['empty.jsonl', 'empty.c1z', 'empty.json']) {
+      const empty = join(root, name);
+      writeFileSync(empty, '');
+      const r = await inspect(empty);
+      expect(r).toMatchObject({ code: 1, out: '' });
+      expect(r.err).toBe(`baton-inspect: ${empty} is empty, not a sync file\n`);
+    }
+    const blank = join(root, 'blank.jsonl');
+    writeFileSync(blank, '\n\n');
+    expect((await inspect(blank)).err).toBe(`baton-inspect: ${blank} holds no sync: it has no records\n`);
+  });
+});
+
+describe('baton-inspect, the bundled bin', () => {
+  const bin = fileURLToPath(new URL('../bin/baton-inspect.mjs', import.meta.url));
+  const run = async (...argv: string[]) => {
+    const r = await runProcess(process.execPath, [bin, ...argv]);
+    return { code: r.code, out: r.stdout, err: r.stderr };
+  };
+
+  it('a usage error is one line pointing to --help; an unknown option is named with its close matches', async () => {
+    const usage = await run(c1z, 'grants', 'extra');
+    expect(usage).toEqual({
+      code: 2,
+      out: '',
+      err: 'baton-inspect: unexpected argument 3 after the subcommand (see baton-inspect --help)\n',
+    });
+    const bogus = await run(c1z, '--bogus');
+    expect(bogus).toEqual({
+      code: 2,
+      out: '',
+      err: 'baton-inspect: unknown option --bogus (see baton-inspect --help)\n',
+    });
+    const typo = await run(c1z, 'grants', '--entitlment', 'x');
+    expect(typo.err).toBe(
+      'baton-inspect: unknown option --entitlment (did you mean --entitlement?) (see baton-inspect --help)\n',
+    );
+  });
+
+  it('an empty .jsonl and an empty .c1z are both errors; a directory is named as one', async () => {
+    for (const name of ['bin-empty.jsonl', 'bin-empty.c1z']) {
+      const file = join(root, name);
+      writeFileSync(file, '');
+      expect(await run(file)).toEqual({ code: 1, out: '', err: `baton-inspect: ${file} is empty, not a sync file\n` });
+    }
+    expect(await run(root)).toEqual({
+      code: 1,
+      out: '',
+      err: `baton-inspect: ${root} is a directory, not a sync file (.c1z or .jsonl)\n`,
+    });
+  });
+
+  it('--version, -v and --help', async () => {
+    expect(await run('--version')).toEqual({ code: 0, out: `baton-inspect ${SHARED_VERSION}\n`, err: '' });
+    expect((await run('-v')).out).toBe(`baton-inspect ${SHARED_VERSION}\n`);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(SHARED_VERSION).toBe(pkg.version);
+    const help = await run('--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^Usage: baton-inspect <file\.c1z\|file\.jsonl>/);
   });
 });

@@ -129,10 +129,18 @@ export const twingate = defineConnector({
     helpUrl: 'https://www.twingate.com/docs/api-overview',
   },
   config: configSchema,
+  // --base-url replaces the address built from --domain, so it is the one to check when it is set.
+  endpointFields: ['baseUrl', 'domain'],
   create: (config, runtime) => createTwingateConnector(config, runtime),
   simulator: async () => {
-    const { startTwingateSimulator } = await import('../simulator/index.js');
+    const { startTwingateSimulator, DATASETS } = await import('../simulator/index.js');
     return {
+      datasets: Object.entries(DATASETS).map(([name, spec]) => ({
+        name,
+        description:
+          `${spec.users.toLocaleString('en-US')} users, ${spec.groups.toLocaleString('en-US')} groups, ` +
+          `${spec.memberships.toLocaleString('en-US')} memberships${name === 'small' ? ' (default)' : ''}`,
+      })),
       start: (options) =>
         startTwingateSimulator({
           host: options.host,

@@ -477,6 +477,13 @@ export class SyncStore {
   }
 
   /** Everything is encoded before the transaction starts, so a bad message never leaves a half-written batch. */
+  /** Removes a grant from a sync; false when it was not there (one-shot revoke keeps its sync file current). */
+  deleteGrantIn(syncId: string, grantId: string): boolean {
+    return (
+      this.stmt(`delete from ${TABLE_GRANTS} where external_id = ? and sync_id = ?`).run(grantId, syncId).changes > 0
+    );
+  }
+
   private runBatch(sql: string, rows: Param[][]): void {
     if (rows.length === 0) return;
     const insert = this.stmt(sql);

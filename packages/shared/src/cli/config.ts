@@ -1,5 +1,5 @@
 /**
- * Configuration sources of the CLI runner, as Baton's cobra + viper setup has them (docs/protocol.md, "CLI conventions"): command-line flags,
+ * Configuration sources of the CLI runner, as Baton's cobra + viper setup has them (docs/cli.md): command-line flags,
  * `BATON_<FLAG>` environment variables and a YAML file (`$BATON_CONFIG_PATH`, else `./.baton.yaml`) whose keys are
  * flag names. Precedence: flag > env > file > default. `--demo` adds a layer above flags for the values that point
  * the connector at the bundled simulator.
@@ -15,6 +15,7 @@ import type { z } from 'zod';
 import { registerSecret, redactSecrets } from '../log/secrets.js';
 import type { ConnectorDefinition } from '../sdk/connector.js';
 import { BATON_FLAGS, connectorFields, envNameOf, type BatonFlag, type ConnectorField } from './flags.js';
+import { closeMatches } from './suggest.js';
 
 export type Source = 'flag' | 'env' | 'file' | 'default' | 'demo';
 
@@ -111,12 +112,16 @@ function parseArgsOptions(fields: ConnectorField[]): NonNullable<ParseArgsConfig
   return options;
 }
 
-function describeParseError(err: unknown, secretFlags: Set<string>): UsageError {
+function describeParseError(err: unknown, secretFlags: Set<string>, flagNames: string[]): UsageError {
   const e = err as { code?: string; message: string };
   const text = redactSecrets(e.message);
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const m = /Unknown option '([^']+)'/.exec(text);
-    return new UsageError(`unknown flag ${m ? m[1] : text} (see --help)`);
+    const name = /Unknown option '([^']+)'/.exec(text)?.[1];
+    if (!name) return new UsageError(`${text.split('. To specify')[0]} (see --help)`);
+    const near = name.startsWith('--') ? closeMatches(name.slice(2), flagNames).map((n) => `--${n}`) : [];
+    return new UsageError(
+      `unknown flag ${name}${near.length ? `: did you mean ${near.join(' or ')}?` : ''} (see --help)`,
+    );
   }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     const m = /Option '(?:-\w, )?--([\w-]+)/.exec(text);
@@ -195,7 +200,10 @@ export function parseCommandLine(
   try {
     parsed = parseArgs({ args: rest, options: parseArgsOptions(fields), allowPositionals: true, strict: true });
   } catch (err) {
-    throw describeParseError(err, secretFlags);
+    throw describeParseError(err, secretFlags, [
+      ...BATON_FLAGS.filter((b) => !b.hidden).map((b) => b.name),
+      ...fields.filter((f) => !f.hidden).map((f) => f.flag),
+    ]);
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   for (const [name, value] of explicit) values[name] = value;
@@ -413,19 +421,31 @@ export function registerFieldSecrets(parsed: ParsedCli): void {
   if (typeof clientSecret === 'string') registerSecret(clientSecret);
 }
 
-const PLACEHOLDERS: unknown[] = [
-  'placeholder',
-  'https://placeholder.invalid',
-  'placeholder@example.com',
-  1,
-  true,
-  false,
-  [],
-];
+/** The value of the field's declared type that says "nothing given": no guessing, no trial parses. */
+function neutralValue(field: ConnectorField): unknown {
+  if (field.default !== undefined) return field.default;
+  switch (field.kind) {
+    case 'string':
+      return '';
+    case 'number':
+    case 'integer':
+      return 0;
+    case 'boolean':
+      return false;
+    case 'enum':
+      return field.enumValues?.[0];
+    case 'array':
+      return [];
+    default:
+      return undefined;
+  }
+}
 
 /**
- * A config good enough to build the connector without I/O (`capabilities`, `config`): every valid field as given,
- * the others replaced by the default, or by the first placeholder the field accepts.
+ * A config good enough to build the connector without I/O (`capabilities`): every field that is valid as given,
+ * the others set to their default, else to the neutral value of their declared type ('' , 0, false, the first enum
+ * value, []). Connectors must not do I/O in `create()`; one that also refuses such values makes `capabilities`
+ * report which flags it needs.
  */
 export function lenientConnectorConfig(definition: ConnectorDefinition, parsed: ParsedCli): Record<string, unknown> {
   registerFieldSecrets(parsed);
@@ -434,22 +454,9 @@ export function lenientConnectorConfig(definition: ConnectorDefinition, parsed: 
   if (strict.success) return strict.data as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const field of parsed.fields) {
-    const schema = field.schema as z.ZodType;
-    const given = schema.safeParse(input[field.key]);
-    if (given.success) {
-      if (given.data !== undefined) out[field.key] = given.data;
-      continue;
-    }
-    const candidates = [...(field.enumValues ?? []), ...PLACEHOLDERS];
-    let chosen: unknown = input[field.key] ?? 'placeholder';
-    for (const c of candidates) {
-      const r = schema.safeParse(c);
-      if (r.success) {
-        chosen = r.data;
-        break;
-      }
-    }
-    out[field.key] = chosen;
+    const given = field.schema.safeParse(input[field.key]);
+    const value = given.success ? given.data : neutralValue(field);
+    if (value !== undefined) out[field.key] = value;
   }
   return out;
 }

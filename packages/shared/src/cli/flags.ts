@@ -1,9 +1,8 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- TODO(issue 7): give these values real types */
 /**
- * The flag table of the CLI runner: Baton's own flags (docs/protocol.md, "CLI conventions"), the commands' flags, and the connector's flags
+ * The flag table of the CLI runner: Baton's own flags (docs/cli.md), the commands' flags, and the connector's flags
  * derived from its zod config schema (`apiKey` -> `--api-key` -> `BATON_API_KEY`).
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ConnectorDefinition } from '../sdk/connector.js';
 
 export type FlagType = 'string' | 'boolean';
@@ -137,6 +136,14 @@ export const BATON_FLAGS: readonly BatonFlag[] = [
     description: 'Directory for the temporary SQLite database',
   }),
   f({
+    name: 'progress-interval',
+    type: 'string',
+    default: '10',
+    group: 'sync',
+    hidden: true,
+    description: 'Seconds between progress log lines when stderr is not a terminal (0: none)',
+  }),
+  f({
     name: 'quiet',
     short: 'q',
     type: 'boolean',
@@ -262,55 +269,66 @@ export function envNameOf(flag: string): string {
   return 'BATON_' + flag.toUpperCase().replace(/-/g, '_');
 }
 
-interface ZodInternals {
-  _zod: { def: Record<string, any> & { type: string } };
-  meta?: () => Record<string, unknown> | undefined;
+/** The JSON Schema (draft 2020-12) zod produces for one property, as far as the CLI reads it. */
+interface PropertySchema {
+  type?: string | string[];
+  enum?: unknown[];
+  const?: unknown;
+  default?: unknown;
   description?: string;
-  isOptional?: () => boolean;
+  secret?: unknown;
+  hidden?: unknown;
 }
 
-/** The chain outer -> inner through optional/default/nullable/pipe wrappers. */
-function unwrapChain(schema: z.ZodType): ZodInternals[] {
-  const chain: ZodInternals[] = [];
-  let current: ZodInternals | undefined = schema as unknown as ZodInternals;
-  for (let i = 0; current && i < 20; i++) {
-    chain.push(current);
-    const def: Record<string, any> = current._zod.def;
-    if (def.innerType) current = def.innerType;
-    else if (def.type === 'pipe') current = def.in;
-    else current = undefined;
-  }
-  return chain;
+/**
+ * The config object as JSON Schema, read through zod's public API (`z.toJSONSchema`): types, enums, defaults,
+ * `required`, and every `.describe()`/`.meta()` value (outer wrappers win over inner ones). `io: 'input'` because
+ * the CLI supplies the input side: a field with a default is not required.
+ */
+function configJsonSchema(definition: ConnectorDefinition): {
+  properties: Record<string, PropertySchema>;
+  required: Set<string>;
+} {
+  const doc = z.toJSONSchema(definition.config, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, PropertySchema>;
+    required?: string[];
+  };
+  return { properties: doc.properties ?? {}, required: new Set(doc.required ?? []) };
 }
 
-function kindOf(def: Record<string, any>): { kind: FieldKind; enumValues?: string[] } {
-  switch (def.type) {
+function kindOf(prop: PropertySchema): { kind: FieldKind; enumValues?: string[] } {
+  if (Array.isArray(prop.enum)) return { kind: 'enum', enumValues: prop.enum.map(String) };
+  if (prop.const !== undefined) return { kind: 'enum', enumValues: [String(prop.const)] };
+  // `nullable()` gives ["string", "null"]; the CLI never produces null, so the other type decides.
+  const types = (Array.isArray(prop.type) ? prop.type : prop.type ? [prop.type] : []).filter((t) => t !== 'null');
+  if (types.length !== 1) return { kind: 'other' };
+  switch (types[0]) {
     case 'string':
-    case 'template_literal':
-      return { kind: 'string' };
-    case 'number': {
-      const checks: Array<{ _zod?: { def?: { check?: string; format?: string } } }> = def.checks ?? [];
-      const int = checks.some((c) => c._zod?.def?.format === 'safeint' || c._zod?.def?.format === 'int32');
-      return { kind: int ? 'integer' : 'number' };
-    }
-    case 'int':
-      return { kind: 'integer' };
+    case 'number':
+    case 'integer':
     case 'boolean':
-      return { kind: 'boolean' };
-    case 'enum':
-      return { kind: 'enum', enumValues: Object.values(def.entries ?? {}).map(String) };
-    case 'literal':
-      return { kind: 'enum', enumValues: (def.values ?? []).map(String) };
     case 'array':
-      return { kind: 'array' };
+      return { kind: types[0] };
     default:
       return { kind: 'other' };
   }
 }
 
+const fieldsCache = new WeakMap<ConnectorDefinition, ConnectorField[]>();
+
 /** The connector's fields, in schema order. Throws if a field's flag collides with a Baton flag. */
 export function connectorFields(definition: ConnectorDefinition): ConnectorField[] {
+  let fields = fieldsCache.get(definition);
+  if (!fields) {
+    fields = readConnectorFields(definition);
+    fieldsCache.set(definition, fields);
+  }
+  return fields;
+}
+
+function readConnectorFields(definition: ConnectorDefinition): ConnectorField[] {
   const shape = definition.config.shape as Record<string, z.ZodType>;
+  const { properties, required } = configJsonSchema(definition);
   const reserved = new Set(BATON_FLAGS.map((b) => b.name));
   const seen = new Map<string, string>();
   return Object.entries(shape).map(([key, schema]) => {
@@ -321,33 +339,61 @@ export function connectorFields(definition: ConnectorDefinition): ConnectorField
     if (other) throw new Error(`config fields ${other} and ${key} of ${definition.name} both map to --${flag}`);
     seen.set(flag, key);
 
-    const chain = unwrapChain(schema);
-    // Metadata of outer wrappers wins over inner ones (zod 4 clones inherit their parent's metadata already).
-    const meta: Record<string, unknown> = {};
-    for (const s of [...chain].reverse()) Object.assign(meta, s.meta?.() ?? {});
-    let defaultValue: unknown;
-    for (const s of chain) {
-      if (s._zod.def.type === 'default' || s._zod.def.type === 'prefault') {
-        const d = s._zod.def.defaultValue;
-        defaultValue = typeof d === 'function' ? d() : d;
-        break;
-      }
-    }
-    const inner = chain[chain.length - 1];
-    const { kind, enumValues } = kindOf(inner._zod.def);
-    const optional = (schema as unknown as ZodInternals).isOptional?.() ?? false;
+    const prop = properties[key] ?? {};
+    const { kind, enumValues } = kindOf(prop);
     return {
       key,
       flag,
       env: envNameOf(flag),
       kind,
       enumValues,
-      required: !optional && defaultValue === undefined,
-      secret: meta.secret === true,
-      hidden: meta.hidden === true,
-      description: typeof meta.description === 'string' ? meta.description : undefined,
-      default: defaultValue,
+      required: required.has(key),
+      secret: prop.secret === true,
+      hidden: prop.hidden === true,
+      description: typeof prop.description === 'string' ? prop.description : undefined,
+      default: prop.default,
       schema,
     };
   });
+}
+
+/** Config keys that look like an endpoint, for connectors that do not declare `endpointFields`. */
+const ENDPOINT_KEY = /(url|uri|domain|host|hostname|endpoint|subdomain|region|tenant|instance)$/i;
+
+/** The host part of a field's value: a URL's `host:port`, else the value itself (a domain, a region). */
+function hostPartOf(value: string): string {
+  try {
+    return new URL(value).host.toLowerCase();
+  } catch {
+    return value.trim().toLowerCase();
+  }
+}
+
+/**
+ * The flag to check when the API cannot be reached, as `--base-url (BATON_BASE_URL)`: the endpoint field whose value
+ * names the failing host (`--base-url http://127.0.0.1:1` for 127.0.0.1:1, `--domain acme` for acme.twingate.com),
+ * else the first endpoint field that is set, else the first of them. Undefined when the connector has none.
+ */
+export function endpointHint(
+  definition: ConnectorDefinition,
+  parsed: { fields: ConnectorField[]; connector: Map<string, { value: unknown }> },
+): ((host: string) => string) | undefined {
+  const declared = definition.endpointFields;
+  const candidates = declared
+    ? declared.flatMap((key) => parsed.fields.filter((fd) => fd.key === key))
+    : parsed.fields.filter((fd) => ENDPOINT_KEY.test(fd.key) && !fd.secret);
+  const fallback = candidates.find((fd) => parsed.connector.has(fd.key)) ?? candidates[0];
+  if (!fallback) return undefined;
+  const label = (fd: ConnectorField) => `--${fd.flag} (${fd.env})`;
+  return (host) => {
+    const failing = host.toLowerCase();
+    const named = candidates.find((fd) => {
+      const value = parsed.connector.get(fd.key)?.value;
+      if (typeof value !== 'string' || value.trim() === '') return false;
+      const part = hostPartOf(value);
+      // Whole labels only: `--domain acme` names acme.twingate.com, `--region us` names api.us.example.com.
+      return part === failing || `.${failing.replace(/:\d+$/, '')}.`.includes(`.${part}.`);
+    });
+    return label(named ?? fallback);
+  };
 }

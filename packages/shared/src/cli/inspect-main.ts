@@ -13,7 +13,7 @@ runInspect(process.argv.slice(2), { stdout: process.stdout, stderr: process.stde
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`inspect: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`baton-inspect: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -9,8 +9,10 @@
  *
  * Output: `table` (default) prints aligned columns with a header; `json` prints **JSON lines**, one protojson
  * object per line (the stored message as-is), so output streams and pipes into `jq -c`. `stats --output json`
- * prints a single object. Only data goes to stdout; errors go to stderr.
+ * prints a single object. Only data goes to stdout; errors go to stderr: a usage mistake in one line that points to
+ * `--help` (exit 2), a file that cannot be read (missing, a directory, empty, no sync) in one line (exit 1).
  */
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { extname } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -29,10 +31,14 @@ import {
 import { sniffFile } from '../c1z/envelope.js';
 import { messageToJson } from '../c1z/protojson.js';
 import { BufferedWriter } from '../c1z/io.js';
+import { SHARED_VERSION } from '../version.js';
+import { closeMatches } from './suggest.js';
 
 export interface InspectIo {
   stdout: Writable | NodeJS.WritableStream;
   stderr: Writable | NodeJS.WritableStream;
+  /** How the user called it, for messages: `baton-inspect` (default) or `baton-twingate inspect`. */
+  program?: string;
 }
 
 const SUBCOMMANDS = ['resource-types', 'resources', 'entitlements', 'grants', 'stats', 'syncs'] as const;
@@ -69,6 +75,9 @@ Flags:
   --sync-id <id>          read this sync instead of the latest finished full sync
   --output table|json     table (default) or JSON lines (one protojson object per line)
   -h, --help              show this help
+  -v, --version           print the version
+
+Exit codes: 0 ok, 1 the file cannot be read (missing, a directory, empty, not a sync file), 2 usage error.
 `;
 
 class UsageError extends Error {}
@@ -81,35 +90,54 @@ interface Parsed {
   filters: Partial<Record<'type' | 'id' | 'resource' | 'parent' | 'entitlement' | 'principal', string>>;
 }
 
-function parse(argv: string[]): Parsed | 'help' {
+const OPTIONS = {
+  type: { type: 'string' },
+  id: { type: 'string' },
+  resource: { type: 'string' },
+  parent: { type: 'string' },
+  entitlement: { type: 'string' },
+  principal: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  'sync-id': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+/** node's parser errors in our words: "unknown option --bogus (did you mean --id?)". */
+function describeParseError(err: unknown): UsageError {
+  const e = err as { code?: string; message: string };
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const name = /Unknown option '([^']+)'/.exec(e.message)?.[1] ?? '';
+    const bare = name.replace(/^-+/, '').split('=')[0];
+    const near = closeMatches(bare, Object.keys(OPTIONS)).map((o) => `--${o}`);
+    return new UsageError(`unknown option ${name}${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}`);
+  }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const name = /--([\w-]+)/.exec(e.message)?.[1];
+    if (name) return new UsageError(`--${name} needs a value`);
+  }
+  return new UsageError(e.message.split('. To specify')[0]);
+}
+
+function parse(argv: string[]): Parsed | 'help' | 'version' {
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        type: { type: 'string' },
-        id: { type: 'string' },
-        resource: { type: 'string' },
-        parent: { type: 'string' },
-        entitlement: { type: 'string' },
-        principal: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        'sync-id': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    ({ values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw describeParseError(err);
   }
   if (values.help) return 'help';
+  if (values.version) return 'version';
   const [file, sub = 'stats', ...extra] = positionals;
-  if (!file) throw new UsageError('missing file argument');
-  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  if (!file) throw new UsageError('missing the file to read (a .c1z or .jsonl sync file)');
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${positionals.length} after the subcommand`);
   if (!(SUBCOMMANDS as readonly string[]).includes(sub)) {
-    throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (expected one of: ${SUBCOMMANDS.join(', ')})`);
+    const near = closeMatches(sub, SUBCOMMANDS);
+    throw new UsageError(
+      `unknown subcommand ${JSON.stringify(sub)}` +
+        (near.length ? ` (did you mean ${near.join(' or ')}?)` : ` (one of: ${SUBCOMMANDS.join(', ')})`),
+    );
   }
   const subcommand = sub as Subcommand;
   const output = (values.output as string | undefined) ?? 'table';
@@ -143,15 +171,20 @@ function parseResourceRef(text: string, flag: string): ResourceId {
 
 /** Runs the inspect command; returns the exit code (0 ok, 1 failure, 2 usage error). */
 export async function runInspect(argv: string[], io: InspectIo): Promise<number> {
-  let parsed: Parsed | 'help';
+  const program = io.program ?? 'baton-inspect';
+  let parsed: Parsed | 'help' | 'version';
   try {
     parsed = parse(argv);
   } catch (err) {
-    io.stderr.write(`inspect: ${(err as Error).message}\n\n${INSPECT_USAGE}`);
+    io.stderr.write(`${program}: ${(err as Error).message} (see ${program} --help)\n`);
     return 2;
   }
   if (parsed === 'help') {
-    io.stdout.write(INSPECT_USAGE);
+    io.stdout.write(INSPECT_USAGE.replace(/^Usage: inspect/, `Usage: ${program}`));
+    return 0;
+  }
+  if (parsed === 'version') {
+    io.stdout.write(`baton-inspect ${SHARED_VERSION}\n`);
     return 0;
   }
   let store: SyncStore | undefined;
@@ -171,7 +204,7 @@ export async function runInspect(argv: string[], io: InspectIo): Promise<number>
   } catch (err) {
     const code = (stdoutError ?? (err as NodeJS.ErrnoException)).code;
     if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') return 0;
-    io.stderr.write(`inspect: ${(err as Error).message}\n`);
+    io.stderr.write(`${program}: ${(err as Error).message}\n`);
     return 1;
   } finally {
     store?.close();
@@ -180,7 +213,24 @@ export async function runInspect(argv: string[], io: InspectIo): Promise<number>
 }
 
 async function openInput(file: string): Promise<SyncStore> {
+  const info = await stat(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new Error(`${file} does not exist`);
+    if (err.code === 'ENOTDIR') throw new Error(`${file} does not exist (a part of the path is a file)`);
+    throw new Error(`cannot read ${file}: ${err.message}`);
+  });
+  if (info.isDirectory()) throw new Error(`${file} is a directory, not a sync file (.c1z or .jsonl)`);
+  const store = await openSyncFile(file);
+  // A file without a sync (an empty JSON lines file, a c1z whose sync never started) has nothing to show.
+  if (store.listSyncs().length === 0) {
+    store.close();
+    throw new Error(`${file} holds no sync: it has no records`);
+  }
+  return store;
+}
+
+async function openSyncFile(file: string): Promise<SyncStore> {
   const { kind, head } = await sniffFile(file);
+  if (kind === 'empty') throw new Error(`${file} is empty, not a sync file`);
   if (kind === 'c1z') return SyncStore.openC1z(file);
   if (kind === 'c1z-v3') {
     throw new Error(`${file} is a v3 (Pebble) c1z, which is not supported; write it with --storage-engine sqlite`);
@@ -190,7 +240,6 @@ async function openInput(file: string): Promise<SyncStore> {
   if (ext === '.jsonl' || ext === '.ndjson' || looksJson || (ext === '.json' && kind !== 'sqlite')) {
     return SyncStore.fromJsonl(file);
   }
-  if (kind === 'empty') throw new Error(`${file} is empty`);
   throw new Error(`${file} is neither a c1z file nor JSON lines`);
 }
 

@@ -15,7 +15,7 @@
 import type { z } from 'zod';
 import { createLogger, isLogLevel, type LogFormat, type LogLevel, type Logger } from '../log/logger.js';
 import { redactSecrets } from '../log/secrets.js';
-import { newRuntimeStats, type ConnectorDefinition } from '../sdk/connector.js';
+import { newRuntimeStats, type Connector, type ConnectorDefinition } from '../sdk/connector.js';
 import {
   batonBool,
   batonString,
@@ -27,9 +27,11 @@ import {
   type ParsedCli,
 } from './config.js';
 import { setupDemo, startBundledSimulator, type DemoSetup } from './demo-mode.js';
-import { BATON_FLAGS, connectorFields, envNameOf, PROVISIONING_ACTION_FLAGS } from './flags.js';
-import { helpText } from './help.js';
+import { setEndpointHint } from '../http/config-check.js';
+import { BATON_FLAGS, connectorFields, endpointHint, envNameOf, PROVISIONING_ACTION_FLAGS } from './flags.js';
+import { commandHelpText, helpText, HELP_COMMANDS, isHelpCommand } from './help.js';
 import { configSchemaDocument } from './schema.js';
+import { closeMatches } from './suggest.js';
 
 export { ConfigError, UsageError } from './config.js';
 
@@ -37,15 +39,7 @@ export { ConfigError, UsageError } from './config.js';
 // host, SQLite and zstd, nor `--version` for any of it.
 
 export const CONNECTOR_SERVICE_COMMAND = '_connector-service';
-const COMMANDS = new Set([
-  CONNECTOR_SERVICE_COMMAND,
-  'serve',
-  'capabilities',
-  'config',
-  'simulator',
-  'inspect',
-  'help',
-]);
+const COMMANDS = new Set([CONNECTOR_SERVICE_COMMAND, ...HELP_COMMANDS, 'help']);
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -84,8 +78,8 @@ function reportError(err: unknown, io: CliIo): number {
   return 1;
 }
 
-/** Index of the first positional argument (the command), skipping flags and their values. */
-function commandIndex(definition: ConnectorDefinition, argv: string[]): number {
+/** Indexes in argv of the positional arguments (the command and what follows it), skipping flags and their values. */
+function positionalIndexes(definition: ConnectorDefinition, argv: string[]): number[] {
   const valued = new Set<string>();
   const shortValued = new Set<string>();
   for (const b of BATON_FLAGS) {
@@ -94,9 +88,13 @@ function commandIndex(definition: ConnectorDefinition, argv: string[]): number {
     if (b.short) shortValued.add(b.short);
   }
   for (const f of connectorFields(definition)) if (f.kind !== 'boolean') valued.add(f.flag);
+  const out: number[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--') return i + 1 < argv.length ? i + 1 : -1;
+    if (a === '--') {
+      for (let j = i + 1; j < argv.length; j++) out.push(j);
+      break;
+    }
     if (a.startsWith('--')) {
       if (!a.includes('=') && valued.has(a.slice(2))) i++;
       continue;
@@ -105,9 +103,37 @@ function commandIndex(definition: ConnectorDefinition, argv: string[]): number {
       if (a.length === 2 && shortValued.has(a.slice(1))) i++;
       continue;
     }
-    return i;
+    out.push(i);
   }
-  return -1;
+  return out;
+}
+
+/**
+ * A word where no command or value was expected. A user who forgets a flag name (`--domain acme tgk_...`) puts a
+ * secret there, so the word itself is never printed unless it is a near miss of a command name; its position is.
+ */
+function strayArgumentError(argv: string[], index: number, after?: string): UsageError {
+  const word = argv[index];
+  const position = `argument ${index + 1}`;
+  if (after === undefined) {
+    const near = closeMatches(word, [...HELP_COMMANDS]);
+    if (near.length > 0)
+      return new UsageError(
+        `unknown command "${word}": did you mean ${near.map((c) => `"${c}"`).join(' or ')}? (see --help)`,
+      );
+  }
+  const previous = index > 0 ? argv[index - 1] : undefined;
+  const switchBefore =
+    previous !== undefined && previous !== '--' && /^--?[\w-]+$/.test(previous)
+      ? ` (it follows ${previous}, which takes no value)`
+      : '';
+  const what = after === undefined ? 'is not a command' : `is not expected after "${after}"`;
+  return new UsageError(
+    `${position} ${what}${switchBefore}; it is not shown in case it is a secret. ` +
+      (after === undefined
+        ? `If it is a flag's value, the flag name before it is missing. Commands: ${[...HELP_COMMANDS].join(', ')} (see --help)`
+        : `See \`${after} --help\``),
+  );
 }
 
 function makeLogger(parsed: ParsedCli, io: CliIo): Logger {
@@ -131,26 +157,39 @@ function makeLogger(parsed: ParsedCli, io: CliIo): Logger {
 
 async function dispatch(definition: ConnectorDefinition, argv: string[], io: CliIo): Promise<number> {
   // `inspect` has flags of its own: hand it everything after the word.
-  const at = commandIndex(definition, argv);
+  const positions = positionalIndexes(definition, argv);
+  const at = positions[0] ?? -1;
   if (at >= 0 && argv[at] === 'inspect') {
     const { runInspect } = await import('./inspect.js');
-    return runInspect(argv.slice(at + 1), { stdout: io.stdout, stderr: io.stderr });
+    return runInspect(argv.slice(at + 1), {
+      stdout: io.stdout,
+      stderr: io.stderr,
+      program: `baton-${definition.name} inspect`,
+    });
   }
 
   const parsed = parseCommandLine(definition, argv, io.env, io.cwd);
-  if (parsed.baton.get('help')?.value === true || parsed.command === 'help') {
-    io.stdout.write(helpText(definition));
+  if (parsed.command !== undefined && !COMMANDS.has(parsed.command)) throw strayArgumentError(argv, at);
+  if (parsed.command === 'help') {
+    // `help` alone, or `help <command>`.
+    const topic = parsed.args[0];
+    if (topic !== undefined && !isHelpCommand(topic)) throw strayArgumentError(argv, positions[1], 'help');
+    io.stdout.write(topic ? await commandHelpText(definition, topic) : helpText(definition));
+    return 0;
+  }
+  if (parsed.baton.get('help')?.value === true) {
+    io.stdout.write(
+      parsed.command && isHelpCommand(parsed.command)
+        ? await commandHelpText(definition, parsed.command)
+        : helpText(definition),
+    );
     return 0;
   }
   if (parsed.baton.get('version')?.value === true) {
     io.stdout.write(`baton-${definition.name} ${definition.version}\n`);
     return 0;
   }
-  if (parsed.command !== undefined && !COMMANDS.has(parsed.command)) {
-    throw new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see --help)`);
-  }
-  if (parsed.args.length > 0)
-    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.args[0])} (see --help)`);
+  if (parsed.args.length > 0) throw strayArgumentError(argv, positions[1], parsed.command);
 
   const logger = makeLogger(parsed, io);
   switch (parsed.command) {
@@ -208,14 +247,16 @@ async function rootCommand(
 ): Promise<number> {
   if (batonString(parsed, 'client-id') !== undefined || batonString(parsed, 'client-secret') !== undefined) {
     throw new UsageError(
-      `service mode (--client-id/--client-secret, ${envNameOf('client-id')}/${envNameOf('client-secret')}) is not supported by baton-${definition.name}: ` +
-        'run it without them to sync into --file or provision with the one-shot flags, or use `serve` to expose its gRPC API',
+      `ConductorOne service mode (--client-id/--client-secret, ${envNameOf('client-id')}/${envNameOf('client-secret')}) is not supported by baton-${definition.name}: ` +
+        'a host runs it as a plugin (it spawns the bin with `_connector-service`), or run it yourself without them to sync into --file, ' +
+        'provision with the one-shot flags, or `serve` its gRPC API',
     );
   }
+  const { checkOneShotFlags, runOneShot } = await import('./one-shot.js');
+  checkOneShotFlags(parsed);
   return withDemo(definition, parsed, logger, io, async (demo) => {
     // Validate in the parent so config mistakes are reported once, clearly, before anything is spawned.
-    validateConnectorConfig(definition, parsed);
-    const { runOneShot } = await import('./one-shot.js');
+    const config = validateConnectorConfig(definition, parsed);
     return runOneShot({
       definition,
       parsed,
@@ -223,6 +264,8 @@ async function rootCommand(
       argv,
       childEnv: demo?.childEnv ?? io.env,
       stdout: io.stdout,
+      stderr: io.stderr,
+      config,
     });
   });
 }
@@ -238,7 +281,11 @@ async function connectorServiceCommand(
   // A simulator started here (demo without a parent's simulator) lives as long as this process.
   await setupDemo(definition, parsed, io.env, logger);
   const config = validateConnectorConfig(definition, parsed);
+  setEndpointHint(endpointHint(definition, parsed));
   const { connector, stats } = buildConnector(definition, config, logger);
+  // The one-shot parent asks for the HTTP client's waits while RPCs run (child-events.ts); other hosts do not.
+  const { forwardEventsToParent } = await import('./child-events.js');
+  forwardEventsToParent(io.env, stats);
   const { runConnectorService } = await import('../server/handshake.js');
   return runConnectorService({ definition, connector, logger, stats, provisioning: provisioningEnabled(parsed) });
 }
@@ -271,6 +318,7 @@ async function serveCommand(
     throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key');
   return withDemo(definition, parsed, logger, io, async () => {
     const config = validateConnectorConfig(definition, parsed);
+    setEndpointHint(endpointHint(definition, parsed));
     const { connector, stats } = buildConnector(definition, config, logger);
     const { serveLocal } = await import('../server/serve.js');
     const server = await serveLocal({
@@ -303,7 +351,14 @@ async function capabilitiesCommand(
 ): Promise<number> {
   // create() does no I/O, so an incomplete config (no credentials in a CI workflow) still yields the capabilities.
   const config = lenientConnectorConfig(definition, parsed);
-  const { connector } = buildConnector(definition, config, logger);
+  let connector: Connector;
+  try {
+    connector = buildConnector(definition, config, logger).connector;
+  } catch (err) {
+    // This connector needs real values to build itself: name the missing or invalid flags (ConfigError), else its error.
+    validateConnectorConfig(definition, parsed);
+    throw err;
+  }
   const { capabilitiesJson } = await import('../server/capabilities-json.js');
   io.stdout.write(capabilitiesJson(connector));
   return 0;

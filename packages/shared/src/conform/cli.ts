@@ -17,6 +17,7 @@ import {
 import type { ConnectorTarget } from '../testing/session.js';
 import { errorMessage } from '../util/text.js';
 import { formatJson, formatText } from './report.js';
+import { SHARED_VERSION } from '../version.js';
 
 const CONFORM_USAGE = `Usage:
   baton-conform [options] -- <connector> [connector flags...]
@@ -45,6 +46,7 @@ Options:
                                *password* are hidden already)
   -v, --verbose                also print informational notes and the connector's stderr
   -h, --help                   this text
+  --version                    print the version
 
 Exit status: 0 when no check failed (warnings allowed), 1 when one did, 2 for a usage error.
 `;
@@ -99,7 +101,7 @@ interface ParsedArgs {
   display: string;
 }
 
-function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' {
+function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' | 'version' {
   const dash = argv.indexOf('--');
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
   const connector = dash >= 0 ? argv.slice(dash + 1) : [];
@@ -120,6 +122,8 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' 
       case '-h':
       case '--help':
         return 'help';
+      case '--version':
+        return 'version';
       case '--json':
         json = true;
         break;
@@ -213,7 +217,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' 
 /** Runs `baton-conform` with `argv` (without the program name); resolves with the exit status. */
 export async function runConformCli(argv: string[], io: ConformIo): Promise<number> {
   const env = io.env ?? process.env;
-  let parsed: ParsedArgs | 'help';
+  let parsed: ParsedArgs | 'help' | 'version';
   try {
     parsed = parseArgs(argv, env);
   } catch (err) {
@@ -223,6 +227,10 @@ export async function runConformCli(argv: string[], io: ConformIo): Promise<numb
   }
   if (parsed === 'help') {
     io.stdout.write(CONFORM_USAGE);
+    return 0;
+  }
+  if (parsed === 'version') {
+    io.stdout.write(`baton-conform ${SHARED_VERSION}\n`);
     return 0;
   }
   const { options, target, json, verbose, file, display } = parsed;

@@ -28,7 +28,7 @@ import { findAnnotation, hasAnnotation } from '../sdk/annotations.js';
 import { resourceKey } from '../util/text.js';
 import { describeError, RpcError, type ConnectorClient, type ServerStats } from './client.js';
 import { expandGrants, type ExpandableGrant } from './grant-expansion.js';
-import { ConnectorWalker, type WalkPage, type WalkRetryOptions } from './walk.js';
+import { ConnectorWalker, skipsListing, type WalkPage, type WalkRetryOptions } from './walk.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Store contract (structural, so the c1z SyncStore and in-memory test stores both fit)
@@ -86,6 +86,16 @@ export interface SyncProgress {
   elapsedMs: number;
 }
 
+/** One resource type is done in one phase (see `SyncOptions.onTypeFinished`). */
+export interface TypeFinished {
+  phase: 'resources' | 'entitlements' | 'grants';
+  resourceTypeId: string;
+  /** The type's counts so far (resources, entitlements and grants listed for resources of that type). */
+  counts: TypeCounts;
+  /** From the first page of this type in this phase to its last. */
+  elapsedMs: number;
+}
+
 export interface SyncSummary {
   syncId?: string;
   /** `sdk_version` from Validate ("" if not sent). */
@@ -132,6 +142,12 @@ export type SyncRetryOptions = WalkRetryOptions;
 export interface SyncOptions {
   logger?: Logger;
   onProgress?: (p: SyncProgress) => void;
+  /**
+   * A resource type is finished in a phase: its resources are listed (child types: when the resources phase ends),
+   * or the entitlements / grants of all its resources are. Types without resources, or whose resources all skip
+   * the phase, are not reported.
+   */
+  onTypeFinished?: (e: TypeFinished) => void;
   retry?: SyncRetryOptions;
   /** Injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
@@ -218,6 +234,12 @@ class SyncRun {
   private readonly dropped = { resourceTypes: 0, resources: 0, entitlements: 0, grants: 0, duplicateResources: 0 };
   /** Expandable grants seen in the grants phase: (grant id, principal, dst entitlement, annotation). */
   private readonly expandable: ExpandableGrant[] = [];
+  /** For onTypeFinished: child types (reported when the resources phase ends), per-type work done and start times. */
+  private readonly childTypes = new Set<string>();
+  private readonly processed = new Map<string, number>();
+  /** Types with at least one resource not skipped in the current phase (all-skipped types are not reported). */
+  private readonly worked = new Set<string>();
+  private readonly typeStarted = new Map<string, number>();
 
   constructor(
     private readonly client: ConnectorClient,
@@ -349,6 +371,48 @@ class SyncRun {
     }
   }
 
+  private typeFinished(phase: TypeFinished['phase'], typeId: string): void {
+    const counts = this.perType.get(typeId);
+    if (!this.options.onTypeFinished || !counts || counts.resources === 0) return;
+    try {
+      this.options.onTypeFinished({
+        phase,
+        resourceTypeId: typeId,
+        counts: { ...counts },
+        elapsedMs: this.now() - (this.typeStarted.get(typeId) ?? this.now()),
+      });
+    } catch (err) {
+      this.logger?.debug('type-finished callback threw', { error: describeError(err) });
+    }
+  }
+
+  /**
+   * The resources of the entitlements / grants phase, counted as the walker takes them: it lists a resource to its
+   * last page before it takes the next, so taking the next (or the end) means the previous one is done, and a type
+   * is finished with its last resource.
+   */
+  private async *counted(phase: 'entitlements' | 'grants', resources: AsyncIterable<Resource> | Iterable<Resource>) {
+    this.processed.clear();
+    this.worked.clear();
+    this.typeStarted.clear();
+    let previous: Resource | undefined;
+    const done = (r: Resource) => {
+      const typeId = r.id?.resourceType ?? '';
+      const n = (this.processed.get(typeId) ?? 0) + 1;
+      this.processed.set(typeId, n);
+      if (!skipsListing(this.typeOf(typeId), r, phase)) this.worked.add(typeId);
+      if (n === this.perType.get(typeId)?.resources && this.worked.has(typeId)) this.typeFinished(phase, typeId);
+    };
+    for await (const r of resources) {
+      if (previous) done(previous);
+      const typeId = r.id?.resourceType ?? '';
+      if (!this.typeStarted.has(typeId)) this.typeStarted.set(typeId, this.now());
+      previous = r;
+      yield r;
+    }
+    if (previous) done(previous);
+  }
+
   private fail(message: string, cause?: unknown): SyncError {
     return new SyncError(this.phase, message, { cause });
   }
@@ -375,7 +439,11 @@ class SyncRun {
 
   /** Every stored type at top level, child-only types included; children depth-first (see walk.ts). */
   private async syncAllResources(): Promise<void> {
-    await this.walker.resources([...this.types.keys()], async (list, typeId) => {
+    const onPage = async (list: Resource[], typeId: string, parent: ResourceId | undefined) => {
+      if (parent) {
+        this.childTypes.add(typeId);
+        if (!this.typeStarted.has(typeId)) this.typeStarted.set(typeId, this.now());
+      }
       this.currentType = typeId;
       const fresh: Resource[] = [];
       const inPage = new Set<string>();
@@ -406,7 +474,14 @@ class SyncRun {
       }
       this.emit();
       return fresh;
-    });
+    };
+    // One top-level type at a time, so each is reported finished when its listing (children included) ends.
+    for (const topLevel of [...this.types.keys()]) {
+      if (!this.typeStarted.has(topLevel)) this.typeStarted.set(topLevel, this.now());
+      await this.walker.resources([topLevel], onPage);
+      if (!this.childTypes.has(topLevel)) this.typeFinished('resources', topLevel);
+    }
+    for (const typeId of this.childTypes) this.typeFinished('resources', typeId);
   }
 
   private checkTraits(r: Resource): void {
@@ -429,7 +504,8 @@ class SyncRun {
   private readonly typeOf = (id: string) => this.types.get(id);
 
   private async syncEntitlements(): Promise<void> {
-    await this.walker.entitlements(this.store.resources(), this.typeOf, async (list, r) => {
+    const resources = this.counted('entitlements', this.store.resources());
+    await this.walker.entitlements(resources, this.typeOf, async (list, r) => {
       const typeId = r.id?.resourceType ?? '';
       this.currentType = typeId;
       const keep = list.filter((e) => {
@@ -448,7 +524,7 @@ class SyncRun {
   }
 
   private async syncGrants(): Promise<void> {
-    await this.walker.grants(this.store.resources(), this.typeOf, async (list, r) => {
+    await this.walker.grants(this.counted('grants', this.store.resources()), this.typeOf, async (list, r) => {
       const typeId = r.id?.resourceType ?? '';
       this.currentType = typeId;
       const keep: Grant[] = [];

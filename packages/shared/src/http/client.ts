@@ -24,9 +24,11 @@ import type { Logger } from '../log/logger.js';
 import { redactSecrets, registerSecret } from '../log/secrets.js';
 import type { RuntimeStats } from '../sdk/connector.js';
 import type { RateLimitInfo } from '../sdk/rate-limit.js';
+import { endpointProblemOf, getEndpointHint, inConfigurationCheck } from './config-check.js';
 import {
   abortedError,
   bodyExcerpt,
+  endpointError,
   httpStatusError,
   malformedBodyError,
   networkError,
@@ -35,6 +37,7 @@ import {
   type Redactor,
 } from './errors.js';
 import { parseRateLimitHeaders, serverRetryDelayMs } from './rate-limit-headers.js';
+import { notifyWaitEnded, notifyWaitStarted, type HttpWaitEvent } from './wait-events.js';
 import {
   PRE_CONNECT_CODES,
   abortableSleep,
@@ -177,6 +180,18 @@ function collectSecrets(headers: Record<string, string> | undefined): string[] {
 
 const ABSOLUTE_URL = /^[a-z][a-z\d+\-.]*:\/\//i;
 
+/** Backoff waits at least this long are logged at info level (shorter ones at debug). */
+const LONG_WAIT_MS = 5_000;
+
+/** `host:port` of a URL, for messages (never userinfo). */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
 export function buildUrl(baseURL: string, path: string, query?: HttpRequest['query']): string {
   let url: string;
   if (ABSOLUTE_URL.test(path)) url = path;
@@ -268,7 +283,7 @@ class AbortedSignal extends Error {}
 
 type AttemptResult<T> =
   | { ok: true; response: HttpResponse<T> }
-  | { ok: false; failure: AttemptFailure; error: HttpClientError; serverDelayMs?: number };
+  | { ok: false; failure: AttemptFailure; error: HttpClientError; serverDelayMs?: number; final?: boolean };
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const service = options.service;
@@ -342,6 +357,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
 
     const base = { service, method, path: displayPath, redact };
+    // Inside Validate (see config-check.ts): a wrong endpoint is reported at once instead of retried.
+    const checkingConfiguration = inConfigurationCheck();
 
     const attemptOnce = async (attempt: number): Promise<AttemptResult<T>> => {
       const controller = new AbortController();
@@ -379,6 +396,23 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           ms: elapsed(),
           attempt,
         });
+        const problem = checkingConfiguration ? endpointProblemOf(codeStr) : undefined;
+        if (problem && codeStr) {
+          return {
+            ok: false,
+            final: true,
+            failure: { kind: 'network', code: codeStr, nothingSent: nothingSent(err, codeStr) },
+            error: endpointError({
+              ...base,
+              attempts: attempt,
+              code: codeStr,
+              detail,
+              problem,
+              host: hostOf(url),
+              hint: getEndpointHint(hostOf(url)),
+            }),
+          };
+        }
         return {
           ok: false,
           failure: { kind: 'network', code: codeStr, nothingSent: nothingSent(err, codeStr) },
@@ -443,7 +477,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         const result = await attemptOnce(attempt);
         if (result.ok) return result.response;
         const { failure, error } = result;
-        if (attempt >= policy.maxAttempts || !shouldRetry(failure, mode)) throw error;
+        if (result.final || attempt >= policy.maxAttempts || !shouldRetry(failure, mode)) throw error;
 
         const waitMs = nextDelayMs(attempt, policy, result.serverDelayMs, random);
         const rateLimited = failure.kind === 'status' && (failure.status === 429 || failure.hasRetryAfter);
@@ -454,7 +488,20 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
             stats.rateLimitWaitMs += waitMs;
           }
         }
-        logger?.debug('http retry', {
+        const wait: HttpWaitEvent = {
+          service,
+          method,
+          path: logPath,
+          reason: rateLimited ? 'rate-limit' : 'retry',
+          ...(failure.kind === 'status' ? { status: failure.status } : {}),
+          ...(failure.kind === 'network' && failure.code ? { errorCode: failure.code } : {}),
+          waitMs,
+          startedAt: Date.now(),
+          attempt,
+        };
+        // A rate-limit wait or a long backoff is worth telling at info level: the run looks stuck otherwise.
+        const level = rateLimited || waitMs >= LONG_WAIT_MS ? 'info' : 'debug';
+        logger?.[level](rateLimited ? 'rate limited: waiting before the next request' : 'waiting before retrying', {
           service,
           method,
           path: logPath,
@@ -468,7 +515,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           waitMs,
           rateLimited,
         });
-        await waitFor(waitMs, signal);
+        notifyWaitStarted(wait);
+        try {
+          await waitFor(waitMs, signal);
+        } finally {
+          notifyWaitEnded(wait);
+        }
       }
     } catch (err) {
       if (

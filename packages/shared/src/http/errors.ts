@@ -10,6 +10,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Code, ConnectorError } from '../sdk/errors.js';
 import type { RateLimitInfo } from '../sdk/rate-limit.js';
+import { describeEndpointProblem, type EndpointProblem } from './config-check.js';
 
 export const MAX_BODY_EXCERPT = 300;
 
@@ -221,6 +222,32 @@ export function networkError(p: TransportErrorParams & { code?: string; detail: 
   );
   return new HttpClientError(
     local ? Code.Unknown : Code.Unavailable,
+    message,
+    { service: p.service, method: p.method, path: p.path, errorCode: p.code, attempts: p.attempts },
+    { cause: new HttpTransportError(detail, p.code) },
+  );
+}
+
+/**
+ * The endpoint is misconfigured (see config-check.ts): FailedPrecondition, so no host retries it, with a message
+ * naming the host and what to check. Only raised inside a configuration check (Validate).
+ */
+export function endpointError(
+  p: TransportErrorParams & { code: string; detail: string; problem: EndpointProblem; host: string; hint?: string },
+): HttpClientError {
+  const detail = p.redact(p.detail);
+  const message = p.redact(
+    describeEndpointProblem({
+      service: p.service,
+      problem: p.problem,
+      host: p.host,
+      code: p.code,
+      detail,
+      hint: p.hint,
+    }),
+  );
+  return new HttpClientError(
+    Code.FailedPrecondition,
     message,
     { service: p.service, method: p.method, path: p.path, errorCode: p.code, attempts: p.attempts },
     { cause: new HttpTransportError(detail, p.code) },

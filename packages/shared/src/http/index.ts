@@ -52,6 +52,7 @@ export {
   abortedError,
   bodyExcerpt,
   codeForHttpStatus,
+  endpointError,
   httpStatusError,
   malformedBodyError,
   networkError,
@@ -60,6 +61,17 @@ export {
   type HttpErrorDetails,
   type Redactor,
 } from './errors.js';
+export {
+  asConfigurationCheck,
+  describeEndpointProblem,
+  endpointProblemOf,
+  getEndpointHint,
+  inConfigurationCheck,
+  setEndpointHint,
+  type EndpointHint,
+  type EndpointProblem,
+} from './config-check.js';
+export { observeHttpWaits, type HttpWaitEvent, type HttpWaitListener } from './wait-events.js';
 /** RFC 8288 `Link` header paging: parse and format the header, follow `rel="next"` safely, serve big API pages in slices. */
 export {
   LinkPager,

@@ -149,6 +149,8 @@ export interface ConnectorMetadataInput {
 /** A simulator bundled with the connector, for --demo and the `simulator` command. */
 export interface BundledSimulator {
   start(options: { port?: number; host?: string; dataset?: string }): Promise<RunningSimulator>;
+  /** The datasets `--dataset` accepts, each with a line for `simulator --help` (say which is the default). */
+  datasets?: ReadonlyArray<{ name: string; description?: string }>;
 }
 
 export interface ConnectorDefinition<Schema extends z.ZodObject = z.ZodObject> {
@@ -162,6 +164,13 @@ export interface ConnectorDefinition<Schema extends z.ZodObject = z.ZodObject> {
    * for secrets and `.meta({ hidden: true })` for flags left out of help, and `.describe()` for help text.
    */
   config: Schema;
+  /**
+   * Config keys that decide which host the connector talks to, most specific first (e.g. `['baseUrl', 'domain']`).
+   * When the API cannot be reached during Validate, the CLI names the first of them that is set ("check --base-url
+   * (BATON_BASE_URL)"). Default: the fields whose names look like an endpoint (url, domain, host, endpoint,
+   * subdomain, region, tenant).
+   */
+  endpointFields?: ReadonlyArray<keyof z.input<Schema> & string>;
   /** Builds the connector. Must not do I/O: `capabilities` builds it without talking to the API. */
   create(config: z.output<Schema>, runtime: ConnectorRuntime): Connector;
   /** Loaded lazily so production runs never import simulator code. */

@@ -37,6 +37,7 @@ import {
 } from '../sdk/errors.js';
 import type { Logger } from '../log/logger.js';
 import { connectorMetadata } from './capabilities.js';
+import { asConfigurationCheck } from '../http/config-check.js';
 
 /** The SDK generation whose wire behaviour we match; >= 0.4.3 makes newer hosts send active_sync_id. */
 export const COMPATIBLE_SDK_VERSION = 'v0.7.27';
@@ -105,7 +106,8 @@ export function connectorServices(options: ServiceOptions) {
       return { metadata: connectorMetadata(options.definition, connector) };
     },
     async validate(_req, handler) {
-      await connector.validate(ctxOf(handler));
+      // A wrong endpoint (DNS, refused, TLS) fails at once here instead of being retried (http/config-check.ts).
+      await asConfigurationCheck(() => connector.validate(ctxOf(handler)));
       return { sdkVersion: COMPATIBLE_SDK_VERSION };
     },
     async cleanup() {
