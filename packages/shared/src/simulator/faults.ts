@@ -6,14 +6,17 @@ import { SeededRandom } from './random.js';
  * - `serverError`: HTTP 500/502/503;
  * - `reset`: the TCP connection is reset before any response byte;
  * - `slow`: the response is delayed, then served normally;
- * - `malformed`: the normal response is computed (side effects happen) but its body is cut short, status 200.
+ * - `malformed`: the normal response is computed (side effects happen) but its body is cut short, status 200;
+ * - `lostResponse`: the request is handled (side effects happen), then the connection is reset before any response
+ *   byte: the client cannot tell a write that was applied from one that never arrived.
  */
 export type Fault =
   | { kind: 'rateLimit'; retryAfterSeconds?: number }
   | { kind: 'serverError'; status?: number }
   | { kind: 'reset' }
   | { kind: 'slow'; delayMs?: number }
-  | { kind: 'malformed' };
+  | { kind: 'malformed' }
+  | { kind: 'lostResponse' };
 
 export type FaultKind = Fault['kind'];
 
@@ -21,6 +24,8 @@ export type FaultKind = Fault['kind'];
 export interface FaultRequestInfo {
   method: string;
   path: string;
+  /** Parsed JSON body, when the request had one (e.g. to fault only GraphQL mutations, which share a path). */
+  body?: unknown;
 }
 
 export interface FaultRule {
@@ -57,7 +62,7 @@ export interface FaultDecision {
 const NO_FAULT: FaultDecision = { delayMs: 0, fault: null };
 
 // Fixed roll order keeps the PRNG sequence (and therefore which request fails) stable across runs.
-const ROLL_ORDER: FaultKind[] = ['reset', 'serverError', 'rateLimit', 'malformed', 'slow'];
+const ROLL_ORDER: FaultKind[] = ['reset', 'serverError', 'rateLimit', 'malformed', 'lostResponse', 'slow'];
 
 interface RuleState {
   rule: FaultRule;
@@ -76,6 +81,7 @@ export class FaultInjector {
     reset: 0,
     slow: 0,
     malformed: 0,
+    lostResponse: 0,
   };
 
   constructor(config: FaultConfig = {}) {
@@ -171,6 +177,8 @@ export class FaultInjector {
       case 'reset':
         return { kind };
       case 'malformed':
+        return { kind };
+      case 'lostResponse':
         return { kind };
     }
   }

@@ -397,7 +397,7 @@ export class SimulatorServer {
       const { route, params } = found;
       simReq.params = params;
 
-      const decision: FaultDecision = this.faults.decide({ method, path });
+      const decision: FaultDecision = this.faults.decide({ method, path, body: simReq.body });
       if (decision.delayMs > 0) {
         faultKind = 'slow';
         await this.sleep(decision.delayMs);
@@ -474,6 +474,8 @@ export class SimulatorServer {
         info.simulatorError = err instanceof Error ? err.message : String(err);
         response = { status: 500, json: { error: 'internal_error', message: 'simulator handler failed' } };
       }
+      // The change is made; the answer never arrives (a proxy or the network dropped it).
+      if (fault?.kind === 'lostResponse') return 'reset';
       response = { ...response, headers: { ...rateHeaders, ...(response.headers ?? {}) } };
       return { response, malformed: fault?.kind === 'malformed' };
     };

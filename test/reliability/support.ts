@@ -1,0 +1,328 @@
+// The reliability suite's table of connectors (docs/reliability.md): for each of the five, how to start its simulator
+// with a distinctive secret and small pages (so a sync makes enough API requests for faults to bite), the flags that
+// point its bin at that simulator, and, for those that provision, what a grant, a revoke and an account look like in
+// the simulator's state. Plus the process helpers every reliability test shares: running a bin, spawning a child
+// through the real handshake, reading a sync file back, and finding a process's descendants in /proc.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SyncStore } from '@baton-ts/shared/c1z';
+import { spawnConnector, type ConnectorProcess } from '@baton-ts/shared/host';
+import type { FaultConfig, FaultInjector, FaultRequestInfo, RequestLog } from '@baton-ts/shared/simulator';
+import { envWithoutBaton, runProcess, syncSnapshot, type ProcessResult, type SyncSnapshot } from '@baton-ts/shared/testing';
+import { startScimSimulator } from '@baton-ts/shared/scim-simulator';
+import { startTwingateSimulator } from '../../packages/twingate/simulator/index.js';
+import { startVgsSimulator } from '../../packages/vgs/simulator/index.js';
+import { startCeligoSimulator } from '../../packages/celigo/simulator/index.js';
+
+export const node = process.execPath;
+
+/** A running simulator as the reliability tests use it, whatever the API it fakes. */
+export interface ReliabilitySim {
+  faults: FaultInjector;
+  log: RequestLog;
+  /** Flags that point the connector at this simulator, with its distinctive secret. */
+  flags: string[];
+  /** Present when the connector provisions. */
+  provisioning?: ProvisioningTargets;
+  close(): Promise<void>;
+}
+
+/** One principal/entitlement pair the connector can grant and revoke, and how to read it in the simulator. */
+export interface GrantTarget {
+  entitlementId: string;
+  principal: { resourceType: string; resource: string };
+  /** How many times the principal holds the entitlement in the simulator's state (0 or 1 unless something doubled). */
+  held(): number;
+}
+
+/** A login the connector can create an account for, and how many accounts carry it in the simulator. */
+export interface AccountTarget {
+  login: string;
+  email?: string;
+  profile?: Record<string, string>;
+  /** Accounts in the simulator with this login (any state), and the id of the newest one. */
+  count(): number;
+  /** The resource the delete RPC removes, once created. */
+  resourceTypeId: string;
+  /** Whether the account still exists in the simulator (deleted, or for invitations cancelled, is false). */
+  exists(id: string): boolean;
+}
+
+export interface ProvisioningTargets {
+  grant: GrantTarget;
+  account?: AccountTarget;
+  /** The API request that makes a change (where a fault must hit to lose the answer to a write). */
+  isWrite(req: FaultRequestInfo): boolean;
+}
+
+export interface ConnectorCase {
+  name: string;
+  bin: string;
+  /** The distinctive credential this suite gives the simulator; must never appear in anything the connector prints or writes. */
+  secret: string;
+  /** Starts the simulator (small pages, no rate limit of its own, the distinctive secret). */
+  start(options?: { faults?: FaultConfig }): Promise<ReliabilitySim>;
+}
+
+export function binOf(name: string): string {
+  return fileURLToPath(new URL(`../../packages/${name}/dist/bin/baton-${name}.mjs`, import.meta.url));
+}
+
+const isScimWrite = (req: FaultRequestInfo) => req.method !== 'GET';
+
+export const CONNECTORS: ConnectorCase[] = [
+  {
+    name: 'twingate',
+    bin: binOf('twingate'),
+    secret: 'tg-RELIABILITY-SECRET-91c4e7a2',
+    async start(options = {}) {
+      // Pages of 10 (the simulator serves fewer than the 100 asked for) make ~20 requests on the small dataset.
+      const sim = await startTwingateSimulator({
+        dataset: 'small',
+        apiKey: this.secret,
+        rateLimits: { read: 0, write: 0 },
+        maxPageSize: 10,
+        defaultPageSize: 10,
+        pageSizeOverflow: 'clamp',
+        faults: options.faults,
+      });
+      const group = sim.state
+        .listGroups()
+        .find((g) => g.type === 'MANUAL' && g.isActive && sim.state.groupMembers(g.id).length < 20)!;
+      const user = sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id))!;
+      return {
+        faults: sim.faults,
+        log: sim.log,
+        flags: ['--api-key', sim.apiKey, '--base-url', sim.graphqlUrl, '--domain', 'simulated'],
+        provisioning: {
+          grant: {
+            entitlementId: `group:${group.id}:member`,
+            principal: { resourceType: 'user', resource: user.id },
+            held: () => (sim.state.isMember(group.id, user.id) ? 1 : 0),
+          },
+          // Every GraphQL request is a POST; mutations are the writes.
+          isWrite: (req) => /^\s*mutation\b/.test(String((req.body as { query?: unknown } | undefined)?.query ?? '')),
+        },
+        close: () => sim.close(),
+      };
+    },
+  },
+  {
+    name: 'vgs',
+    bin: binOf('vgs'),
+    secret: 'vgs-RELIABILITY-SECRET-5d20b8f3',
+    async start(options = {}) {
+      const sim = await startVgsSimulator({
+        dataset: 'small',
+        clientSecret: this.secret,
+        rateLimits: { read: 0, write: 0 },
+        pageSize: 5,
+        faults: options.faults,
+      });
+      const org = sim.organizationId;
+      const vault = sim.state.listVaults(new Set([org]))[0]!;
+      const user = sim.state.listMembers(org).find((m) => !sim.state.vaultRole(vault.identifier, m.id))!;
+      const login = 'reliability.invitee@example.org';
+      return {
+        faults: sim.faults,
+        log: sim.log,
+        flags: [
+          '--service-account-client-id',
+          sim.clientId,
+          '--service-account-client-secret',
+          sim.clientSecret,
+          '--organization-id',
+          org,
+          '--base-url',
+          sim.accountsUrl,
+          '--token-url',
+          sim.tokenUrl,
+        ],
+        provisioning: {
+          grant: {
+            entitlementId: `vault:${vault.identifier}:read`,
+            principal: { resourceType: 'user', resource: user.id },
+            held: () => (sim.state.vaultRole(vault.identifier, user.id) ? 1 : 0),
+          },
+          account: {
+            login,
+            profile: { role: 'user' },
+            resourceTypeId: 'invitation',
+            count: () => sim.state.pendingInvites(org).filter((i) => i.email === login).length,
+            exists: (id) => sim.state.pendingInvites(org).some((i) => i.inviteId === id),
+          },
+          isWrite: (req) => req.method !== 'GET' && !req.path.startsWith('/auth/'),
+        },
+        close: () => sim.close(),
+      };
+    },
+  },
+  {
+    name: 'celigo',
+    bin: binOf('celigo'),
+    secret: 'celigo-RELIABILITY-SECRET-e8a1f604',
+    async start(options = {}) {
+      const sim = await startCeligoSimulator({
+        dataset: 'small',
+        token: this.secret,
+        rateLimit: null,
+        pageSize: 10,
+        maxPageSize: 10,
+        faults: options.faults,
+      });
+      const user = sim.state.listShares().find((s) => s.accessLevel === 'monitor')!;
+      return {
+        faults: sim.faults,
+        log: sim.log,
+        flags: ['--celigo-access-token', sim.token, '--base-url', sim.baseUrl],
+        provisioning: {
+          grant: {
+            entitlementId: 'role:manage:assigned',
+            principal: { resourceType: 'user', resource: user._id },
+            held: () => (sim.state.getShare(user._id)?.accessLevel === 'manage' ? 1 : 0),
+          },
+          isWrite: (req) => req.method !== 'GET',
+        },
+        close: () => sim.close(),
+      };
+    },
+  },
+  {
+    name: 'rudderstack',
+    bin: binOf('rudderstack'),
+    secret: 'rs-RELIABILITY-SECRET-0f6c93d1',
+    async start(options = {}) {
+      const sim = await startScimSimulator({
+        dataset: 'small',
+        token: this.secret,
+        maxPageSize: 25,
+        faults: options.faults,
+      });
+      return {
+        faults: sim.faults,
+        log: sim.log,
+        flags: ['--scim-base-url', sim.scimUrl, '--scim-token', sim.token],
+        close: () => sim.close(),
+      };
+    },
+  },
+  {
+    name: 'vega',
+    bin: binOf('vega'),
+    secret: 'vega-RELIABILITY-SECRET-7b3e25c9',
+    async start(options = {}) {
+      const sim = await startScimSimulator({
+        dataset: 'small',
+        basePath: '/scim/v2/org-reliability',
+        token: this.secret,
+        maxPageSize: 25,
+        faults: options.faults,
+      });
+      const group = sim.state.listGroups().find((g) => sim.state.groupMembers(g.id).length < 50)!;
+      const user = sim.state.listUsers().find((u) => !sim.state.isMember(group.id, u.id))!;
+      const login = 'reliability.newcomer@example.com';
+      return {
+        faults: sim.faults,
+        log: sim.log,
+        flags: ['--scim-endpoint', sim.scimUrl, '--scim-token', sim.token],
+        provisioning: {
+          grant: {
+            entitlementId: `group:${group.id}:member`,
+            principal: { resourceType: 'user', resource: user.id },
+            held: () => (sim.state.isMember(group.id, user.id) ? 1 : 0),
+          },
+          account: {
+            login,
+            email: login,
+            resourceTypeId: 'user',
+            count: () => sim.state.listUsers().filter((u) => u.userName.toLowerCase() === login).length,
+            exists: (id) => sim.state.getUser(id) !== undefined,
+          },
+          isWrite: isScimWrite,
+        },
+        close: () => sim.close(),
+      };
+    },
+  },
+];
+
+/** Fails fast, naming what to do, when a connector's bin has not been built. */
+export function requireBuiltBins(): void {
+  for (const c of CONNECTORS) if (!existsSync(c.bin)) throw new Error(`${c.bin} is missing: run "npm run build" first`);
+}
+
+/** Runs a connector bin to its end as a user does (stdin closed, no BATON_* variable from this process). */
+export function runBin(c: ConnectorCase, args: string[], timeoutMs = 120_000): Promise<ProcessResult> {
+  return runProcess(node, [c.bin, ...args], { env: envWithoutBaton(), timeoutMs });
+}
+
+/** Spawns the connector as a Go host does (handshake, mTLS, fd 3) and returns the client side. */
+export function spawnChild(c: ConnectorCase, args: string[], options: { processGroup?: boolean } = {}) {
+  return spawnConnector({
+    command: node,
+    args: [c.bin, ...args],
+    env: envWithoutBaton(),
+    stderr: 'pipe',
+    stdout: 'ignore',
+    processGroup: options.processGroup,
+  }) as Promise<ConnectorProcess>;
+}
+
+/** Every resource, entitlement and grant of a c1z, in a form two files compare by (records, not counts). */
+export async function snapshotOf(file: string): Promise<SyncSnapshot> {
+  const store = await SyncStore.openC1z(file);
+  try {
+    return syncSnapshot(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** Parent pid of a live process, from /proc (undefined once it is gone). */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process still runs: present in /proc and not a zombie waiting to be reaped. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Every live descendant of `root` (children, grandchildren, ...), from /proc. */
+export function descendantsOf(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ppid = parentOf(Number(entry));
+    if (ppid !== undefined) parents.set(Number(entry), ppid);
+  }
+  const found: number[] = [];
+  const frontier = [root];
+  while (frontier.length > 0) {
+    const parent = frontier.pop()!;
+    for (const [pid, ppid] of parents) {
+      if (ppid === parent && isRunning(pid)) {
+        found.push(pid);
+        frontier.push(pid);
+      }
+    }
+  }
+  return found;
+}
+
+/** Everything a sync wrote or printed that a reader could see, for secret checks. */
+export function textOf(result: ProcessResult): string {
+  return `${result.stdout}\n${result.stderr}`;
+}
