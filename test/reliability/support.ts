@@ -55,13 +55,21 @@ export interface ProvisioningTargets {
   isWrite(req: FaultRequestInfo): boolean;
 }
 
+export interface StartOptions {
+  faults?: FaultConfig;
+  pages?: 'small' | 'api';
+}
+
 export interface ConnectorCase {
   name: string;
   bin: string;
   /** The distinctive credential this suite gives the simulator; must never appear in anything the connector prints or writes. */
   secret: string;
-  /** Starts the simulator (small pages, no rate limit of its own, the distinctive secret). */
-  start(options?: { faults?: FaultConfig }): Promise<ReliabilitySim>;
+  /**
+   * Starts the simulator (no rate limit of its own, the distinctive secret) with small pages, so a sync makes
+   * enough requests for faults to bite, or with the API's own page size (`pages: 'api'`) where only the records count.
+   */
+  start(options?: StartOptions): Promise<ReliabilitySim>;
 }
 
 export function binOf(name: string): string {
@@ -81,9 +89,7 @@ export const CONNECTORS: ConnectorCase[] = [
         dataset: 'small',
         apiKey: this.secret,
         rateLimits: { read: 0, write: 0 },
-        maxPageSize: 10,
-        defaultPageSize: 10,
-        pageSizeOverflow: 'clamp',
+        ...(options.pages === 'api' ? {} : { maxPageSize: 10, defaultPageSize: 10, pageSizeOverflow: 'clamp' as const }),
         faults: options.faults,
       });
       const group = sim.state
@@ -116,7 +122,7 @@ export const CONNECTORS: ConnectorCase[] = [
         dataset: 'small',
         clientSecret: this.secret,
         rateLimits: { read: 0, write: 0 },
-        pageSize: 5,
+        pageSize: options.pages === 'api' ? undefined : 5,
         faults: options.faults,
       });
       const org = sim.organizationId;
@@ -166,8 +172,7 @@ export const CONNECTORS: ConnectorCase[] = [
         dataset: 'small',
         token: this.secret,
         rateLimit: null,
-        pageSize: 10,
-        maxPageSize: 10,
+        ...(options.pages === 'api' ? {} : { pageSize: 10, maxPageSize: 10 }),
         faults: options.faults,
       });
       const user = sim.state.listShares().find((s) => s.accessLevel === 'monitor')!;
@@ -195,7 +200,7 @@ export const CONNECTORS: ConnectorCase[] = [
       const sim = await startScimSimulator({
         dataset: 'small',
         token: this.secret,
-        maxPageSize: 25,
+        maxPageSize: options.pages === 'api' ? undefined : 25,
         faults: options.faults,
       });
       return {
@@ -215,7 +220,7 @@ export const CONNECTORS: ConnectorCase[] = [
         dataset: 'small',
         basePath: '/scim/v2/org-reliability',
         token: this.secret,
-        maxPageSize: 25,
+        maxPageSize: options.pages === 'api' ? undefined : 25,
         faults: options.faults,
       });
       const group = sim.state.listGroups().find((g) => sim.state.groupMembers(g.id).length < 50)!;
@@ -251,9 +256,34 @@ export function requireBuiltBins(): void {
   for (const c of CONNECTORS) if (!existsSync(c.bin)) throw new Error(`${c.bin} is missing: run "npm run build" first`);
 }
 
+/**
+ * Bin runs that keep a core busy (a sync that succeeds) wait for one of these slots: the machine has two cores,
+ * and a child starved for CPU misses the 5 s a host gives it to become ready. Runs that mostly wait (an API that
+ * stays down) pass `busy: false` and start at once.
+ */
+const BUSY_SLOTS = 3;
+let busy = 0;
+const waiting: Array<() => void> = [];
+async function inSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (busy >= BUSY_SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
+  else busy++;
+  try {
+    return await fn();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else busy--;
+  }
+}
+
 /** Runs a connector bin to its end as a user does (stdin closed, no BATON_* variable from this process). */
-export function runBin(c: ConnectorCase, args: string[], timeoutMs = 120_000): Promise<ProcessResult> {
-  return runProcess(node, [c.bin, ...args], { env: envWithoutBaton(), timeoutMs });
+export function runBin(
+  c: ConnectorCase,
+  args: string[],
+  options: { timeoutMs?: number; busy?: boolean } = {},
+): Promise<ProcessResult> {
+  const run = () => runProcess(node, [c.bin, ...args], { env: envWithoutBaton(), timeoutMs: options.timeoutMs ?? 120_000 });
+  return options.busy === false ? run() : inSlot(run);
 }
 
 /** Spawns the connector as a Go host does (handshake, mTLS, fd 3) and returns the client side. */

@@ -32,6 +32,7 @@ import {
   type ExitWatch,
 } from './client.js';
 import type { RateLimitGateOptions } from './rate-limit-gate.js';
+import { connectorStartups } from './startup-gate.js';
 
 /** Hidden subcommand the child runs (Go: `Use: "_connector-service"`). */
 export const CONNECTOR_SERVICE_SUBCOMMAND = '_connector-service';
@@ -153,6 +154,16 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
 
 /** Spawn the connector, hand it the handshake, and dial it. Rejects (and kills the child) if any step fails. */
 export async function spawnConnector(options: SpawnConnectorOptions): Promise<ConnectorProcess> {
+  // Many children starting at once would starve each other past the dial limit: queue for a start-up slot.
+  const releaseStartup = await connectorStartups.acquire();
+  try {
+    return await startConnector(options);
+  } finally {
+    releaseStartup();
+  }
+}
+
+async function startConnector(options: SpawnConnectorOptions): Promise<ConnectorProcess> {
   const logger = options.logger;
   const credentials = await generateHandshakeCredentials();
   const listener = await openLoopbackListener();

@@ -65,3 +65,15 @@ export {
   type ProcessResult,
   type SyncSnapshot,
 } from './bin-process.js';
+/**
+ * Spawn a connector through the handshake written out step by step, keeping its credentials, and the TLS pieces
+ * to dial it with others (no certificate, a foreign CA): for tests of what the child's transport refuses.
+ */
+export {
+  spawnPlugin,
+  generateHandshakeCredentials,
+  clientTlsForGrpc,
+  GRPC_LOOPBACK_CHANNEL_OPTIONS,
+  type SpawnedPlugin,
+  type GoCredential,
+} from './handshake-spawn.js';
