@@ -455,6 +455,7 @@ describe('idempotency', () => {
     const { client, stats } = makeClient();
     const err = await catchError(client.post('/create-500', { a: 1 }));
     expect(err.code).toBe(Code.Unavailable);
+    expect(err.message).toMatch(/may have applied it$/);
     expect(hitCount('/api/create-500')).toBe(1);
     expect(stats.retries).toBe(0);
   });
@@ -515,7 +516,7 @@ describe('connection errors and timeouts', () => {
     const err = await catchError(client.post('/reset-post', { a: 1 }));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.errorCode).toBe('ECONNRESET');
-    expect(err.message).toMatch(/^svc: POST \/reset-post: /);
+    expect(err.message).toMatch(/^svc: POST \/reset-post: .*; the request was sent, so the API may have applied it$/);
     expect(hitCount('/api/reset-post')).toBe(1);
   });
 

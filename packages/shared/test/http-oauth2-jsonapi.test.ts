@@ -155,6 +155,18 @@ describe('ClientCredentialsTokenSource', () => {
     tokenAnswer = () => issue({ token_type: 'mac' });
     await expect(source().token()).rejects.toThrow(/only bearer tokens/);
   });
+
+  it('never quotes a garbled answer: it carries the token, not yet known as a secret', async () => {
+    const token = 'tok-GARBLED-5e0a7c31d9';
+    // Cut short inside the token, as a proxy dropping the connection mid-body would (JSON.parse quotes its input).
+    tokenAnswer = () =>
+      ({ status: 200, text: `{"access_token":"${token}","token_type":"Bea` }) as { status: number; json: unknown };
+    const err = await source()
+      .token()
+      .then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toMatch(/malformed JSON response \(cut short or not JSON\): \(not quoted: it carries credentials\)/);
+    expect(err?.message).not.toContain('GARBLED');
+  });
 });
 
 describe('withBearerToken', () => {

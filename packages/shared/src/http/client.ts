@@ -98,6 +98,11 @@ export interface HttpRequest {
   retryable?: boolean;
   /** 'json' (default): parse the body, a malformed 2xx body is an error. 'text': return the body as a string. */
   responseType?: 'json' | 'text';
+  /**
+   * A successful answer carries credentials (a token endpoint's access token): when it cannot be parsed, the error
+   * says so without quoting it. The token is registered as a secret only once parsed, so redaction cannot help.
+   */
+  secretResponse?: boolean;
 }
 
 export interface HttpResponse<T> {
@@ -451,9 +456,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
               ...base,
               status,
               statusText: res.statusText,
-              body,
+              body: req.secretResponse ? '(not quoted: it carries credentials)' : body,
               attempts: attempt,
-              parseError: parseErr instanceof Error ? parseErr.message : 'invalid JSON',
+              parseError: req.secretResponse ? 'cut short or not JSON' : parseErr instanceof Error ? parseErr.message : 'invalid JSON',
             }),
           };
         }
@@ -477,6 +482,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         const result = await attemptOnce(attempt);
         if (result.ok) return result.response;
         const { failure, error } = result;
+        if (!result.final && mode === 'unsafe' && !shouldRetry(failure, mode) && shouldRetry(failure, 'idempotent')) {
+          // A write that reached the API and got no usable answer: say that it may have been applied.
+          error.message += '; the request was sent, so the API may have applied it';
+          throw error;
+        }
         if (result.final || attempt >= policy.maxAttempts || !shouldRetry(failure, mode)) throw error;
 
         const waitMs = nextDelayMs(attempt, policy, result.serverDelayMs, random);

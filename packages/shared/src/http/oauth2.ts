@@ -144,6 +144,8 @@ export class ClientCredentialsTokenSource {
       response = await this.http.post<unknown>('', form, {
         // Asking for another token has no side effect worth protecting: retry like a read.
         retryable: true,
+        // Its answer is the token itself: a garbled one must not be quoted in an error.
+        secretResponse: true,
         headers: { Accept: 'application/json' },
         signal,
       });
