@@ -12,7 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envWithoutBaton } from '@baton-ts/shared/testing';
-import { CONNECTORS, descendantsOf, isRunning, node, requireBuiltBins, spawnChild, type ReliabilitySim } from './support.js';
+import {
+  CONNECTORS,
+  descendantsOf,
+  isRunning,
+  node,
+  requireBuiltBins,
+  spawnChild,
+  type ReliabilitySim,
+} from './support.js';
 
 const EXIT_LIMIT_MS = 1_000;
 /** Long enough that no answer arrives while the test runs. */

@@ -6,7 +6,14 @@
 // Each connector is one child spawned through the real handshake; calls go through the host's provisioning flows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
-import { createAccount, deleteResource, grantEntitlement, revokeGrant, runSync, type ConnectorClient } from '@baton-ts/shared/host';
+import {
+  createAccount,
+  deleteResource,
+  grantEntitlement,
+  revokeGrant,
+  runSync,
+  type ConnectorClient,
+} from '@baton-ts/shared/host';
 import type { Fault } from '@baton-ts/shared/simulator';
 import { CONNECTORS, requireBuiltBins, spawnChild, type ReliabilitySim } from './support.js';
 
@@ -42,84 +49,91 @@ const provisioners = CONNECTORS.filter((c) => c.name !== 'rudderstack');
 describe.concurrent('provisioning whose answer is lost', () => {
   for (const c of provisioners) {
     for (const { what, fault } of LOST_ANSWERS) {
-      it(`${c.name}, ${what}: grant, revoke${c.name === 'vgs' || c.name === 'vega' ? ', create and delete an account' : ''} are applied once or reported failed; retries are safe`, { timeout: 120_000 }, async () => {
-        const sim = await c.start({ pages: 'api' });
-        sims.push(sim);
-        const targets = sim.provisioning!;
-        const loseNextWriteAnswer = () =>
-          sim.faults.set({ match: (req) => targets.isWrite(req), rules: [{ fault, nth: 1 }] });
-        const faultFired = () => sim.log.count((e) => e.fault === fault.kind);
+      it(
+        `${c.name}, ${what}: grant, revoke${c.name === 'vgs' || c.name === 'vega' ? ', create and delete an account' : ''} are applied once or reported failed; retries are safe`,
+        { timeout: 120_000 },
+        async () => {
+          const sim = await c.start({ pages: 'api' });
+          sims.push(sim);
+          const targets = sim.provisioning!;
+          const loseNextWriteAnswer = () =>
+            sim.faults.set({ match: (req) => targets.isWrite(req), rules: [{ fault, nth: 1 }] });
+          const faultFired = () => sim.log.count((e) => e.fault === fault.kind);
 
-        const child = await spawnChild(c, [...sim.flags, '--provisioning']);
-        try {
-          const { grant } = targets;
-          const grantArgs = {
-            entitlementId: grant.entitlementId,
-            principalType: grant.principal.resourceType,
-            principalId: grant.principal.resource,
-          };
-          const before = await syncedStore(child.client);
-          expect(grant.held()).toBe(0);
+          const child = await spawnChild(c, [...sim.flags, '--provisioning']);
+          try {
+            const { grant } = targets;
+            const grantArgs = {
+              entitlementId: grant.entitlementId,
+              principalType: grant.principal.resourceType,
+              principalId: grant.principal.resource,
+            };
+            const before = await syncedStore(child.client);
+            expect(grant.held()).toBe(0);
 
-          // Grant: the change is made, the answer lost.
-          loseNextWriteAnswer();
-          const granted = await attempt(() => grantEntitlement(child.client, before, grantArgs));
-          expect(faultFired()).toBe(1);
-          if (granted.ok) expect(grant.held(), 'reported granted').toBe(1);
-          // A failure says the change may have been made, so nobody takes it for "nothing happened".
-          else expect(granted.error).toMatch(/may have applied it/);
-          sim.faults.clear();
-          await grantEntitlement(child.client, before, grantArgs);
-          expect(grant.held()).toBe(1);
-          before.close();
+            // Grant: the change is made, the answer lost.
+            loseNextWriteAnswer();
+            const granted = await attempt(() => grantEntitlement(child.client, before, grantArgs));
+            expect(faultFired()).toBe(1);
+            if (granted.ok) expect(grant.held(), 'reported granted').toBe(1);
+            // A failure says the change may have been made, so nobody takes it for "nothing happened".
+            else expect(granted.error).toMatch(/may have applied it/);
+            sim.faults.clear();
+            await grantEntitlement(child.client, before, grantArgs);
+            expect(grant.held()).toBe(1);
+            before.close();
 
-          // Revoke: the same.
-          const after = await syncedStore(child.client);
-          const held = [...after.grants()].find(
-            (g) => g.entitlement?.id === grant.entitlementId && g.principal?.id?.resource === grant.principal.resource,
-          );
-          expect(held, 'the grant in a sync after granting').toBeDefined();
-          loseNextWriteAnswer();
-          const revoked = await attempt(() => revokeGrant(child.client, after, held!.id));
-          expect(faultFired()).toBe(2);
-          if (revoked.ok) expect(grant.held(), 'reported revoked').toBe(0);
-          else expect(revoked.error).toMatch(/may have applied it/);
-          sim.faults.clear();
-          await revokeGrant(child.client, after, held!.id);
-          expect(grant.held()).toBe(0);
-          after.close();
+            // Revoke: the same.
+            const after = await syncedStore(child.client);
+            const held = [...after.grants()].find(
+              (g) =>
+                g.entitlement?.id === grant.entitlementId && g.principal?.id?.resource === grant.principal.resource,
+            );
+            expect(held, 'the grant in a sync after granting').toBeDefined();
+            loseNextWriteAnswer();
+            const revoked = await attempt(() => revokeGrant(child.client, after, held!.id));
+            expect(faultFired()).toBe(2);
+            if (revoked.ok) expect(grant.held(), 'reported revoked').toBe(0);
+            else expect(revoked.error).toMatch(/may have applied it/);
+            sim.faults.clear();
+            await revokeGrant(child.client, after, held!.id);
+            expect(grant.held()).toBe(0);
+            after.close();
 
-          const { account } = targets;
-          if (!account) return;
-          // Create an account: one account, whatever happened to the first answer.
-          const args = { login: account.login, email: account.email, profile: account.profile };
-          loseNextWriteAnswer();
-          const created = await attempt(() => createAccount(child.client, args));
-          expect(faultFired()).toBe(3);
-          expect(account.count()).toBeLessThanOrEqual(1);
-          if (created.ok) expect(account.count(), 'reported created').toBe(1);
-          else expect(created.error).toMatch(/may have applied it/);
-          sim.faults.clear();
-          const again = await createAccount(child.client, args);
-          expect(['success', 'alreadyExists']).toContain(again.result);
-          expect(account.count()).toBe(1);
-          const id = again.resource!.id!;
-          expect(account.exists(id.resource)).toBe(true);
+            const { account } = targets;
+            if (!account) return;
+            // Create an account: one account, whatever happened to the first answer.
+            const args = { login: account.login, email: account.email, profile: account.profile };
+            loseNextWriteAnswer();
+            const created = await attempt(() => createAccount(child.client, args));
+            expect(faultFired()).toBe(3);
+            expect(account.count()).toBeLessThanOrEqual(1);
+            if (created.ok) expect(account.count(), 'reported created').toBe(1);
+            else expect(created.error).toMatch(/may have applied it/);
+            sim.faults.clear();
+            const again = await createAccount(child.client, args);
+            expect(['success', 'alreadyExists']).toContain(again.result);
+            expect(account.count()).toBe(1);
+            const id = again.resource!.id!;
+            expect(account.exists(id.resource)).toBe(true);
 
-          // Delete it: gone, and the retry says so rather than failing.
-          loseNextWriteAnswer();
-          const deleted = await attempt(() => deleteResource(child.client, { resourceType: id.resourceType, resourceId: id.resource }));
-          expect(faultFired()).toBe(4);
-          if (deleted.ok) expect(account.exists(id.resource), 'reported deleted').toBe(false);
-          else expect(deleted.error).toMatch(/may have applied it/);
-          sim.faults.clear();
-          await deleteResource(child.client, { resourceType: id.resourceType, resourceId: id.resource });
-          expect(account.exists(id.resource)).toBe(false);
-          expect(account.count()).toBe(0);
-        } finally {
-          await child.close();
-        }
-      });
+            // Delete it: gone, and the retry says so rather than failing.
+            loseNextWriteAnswer();
+            const deleted = await attempt(() =>
+              deleteResource(child.client, { resourceType: id.resourceType, resourceId: id.resource }),
+            );
+            expect(faultFired()).toBe(4);
+            if (deleted.ok) expect(account.exists(id.resource), 'reported deleted').toBe(false);
+            else expect(deleted.error).toMatch(/may have applied it/);
+            sim.faults.clear();
+            await deleteResource(child.client, { resourceType: id.resourceType, resourceId: id.resource });
+            expect(account.exists(id.resource)).toBe(false);
+            expect(account.count()).toBe(0);
+          } finally {
+            await child.close();
+          }
+        },
+      );
     }
   }
 });

@@ -134,7 +134,11 @@ describe.concurrent('distinctive secrets never appear in output', () => {
       expect(withWrong).not.toEqual(sim.flags);
 
       // Faults make the client log errors and retries at debug level.
-      sim.faults.set({ probabilities: { serverError: 0.1, reset: 0.05, rateLimit: 0.05 }, retryAfterSeconds: 0, seed: `secrets-${c.name}` });
+      sim.faults.set({
+        probabilities: { serverError: 0.1, reset: 0.05, rateLimit: 0.05 },
+        retryAfterSeconds: 0,
+        seed: `secrets-${c.name}`,
+      });
       const sync = await runBin(c, [...sim.flags, '--file', c1z, ...debug]);
       sim.faults.clear();
       // One child-spawning run at a time per connector: the machine has two cores.
@@ -171,13 +175,17 @@ describe.concurrent('distinctive secrets never appear in output', () => {
           { what: `${what as string} stderr`, text: (r as ProcessResult).stderr },
         ]),
         { what: 'c1z', text: readFileSync(c1z) },
-        { what: 'c1z decompressed', text: execFileSync('sh', ['-c', 'tail -c +6 "$1" | zstd -d', 'sh', c1z], { maxBuffer: 256 << 20 }) },
+        {
+          what: 'c1z decompressed',
+          text: execFileSync('sh', ['-c', 'tail -c +6 "$1" | zstd -d', 'sh', c1z], { maxBuffer: 256 << 20 }),
+        },
         { what: 'jsonl', text: readFileSync(jsonl) },
       ];
       const found: string[] = [];
       for (const { what, text } of outputs) {
         const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-        for (const n of [...needles(c.secret), ...needles(wrong)]) if (buf.includes(n)) found.push(`${what} contains ${n}`);
+        for (const n of [...needles(c.secret), ...needles(wrong)])
+          if (buf.includes(n)) found.push(`${what} contains ${n}`);
       }
       expect(found).toEqual([]);
     });

@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { SyncStore } from '@baton-ts/shared/c1z';
 import { spawnConnector, type ConnectorProcess } from '@baton-ts/shared/host';
 import type { FaultConfig, FaultInjector, FaultRequestInfo, RequestLog } from '@baton-ts/shared/simulator';
-import { envWithoutBaton, runProcess, syncSnapshot, type ProcessResult, type SyncSnapshot } from '@baton-ts/shared/testing';
+import {
+  envWithoutBaton,
+  runProcess,
+  syncSnapshot,
+  type ProcessResult,
+  type SyncSnapshot,
+} from '@baton-ts/shared/testing';
 import { startScimSimulator } from '@baton-ts/shared/scim-simulator';
 import { startTwingateSimulator } from '../../packages/twingate/simulator/index.js';
 import { startVgsSimulator } from '../../packages/vgs/simulator/index.js';
@@ -28,7 +34,7 @@ export interface ReliabilitySim {
 }
 
 /** One principal/entitlement pair the connector can grant and revoke, and how to read it in the simulator. */
-export interface GrantTarget {
+interface GrantTarget {
   entitlementId: string;
   principal: { resourceType: string; resource: string };
   /** How many times the principal holds the entitlement in the simulator's state (0 or 1 unless something doubled). */
@@ -36,11 +42,11 @@ export interface GrantTarget {
 }
 
 /** A login the connector can create an account for, and how many accounts carry it in the simulator. */
-export interface AccountTarget {
+interface AccountTarget {
   login: string;
   email?: string;
   profile?: Record<string, string>;
-  /** Accounts in the simulator with this login (any state), and the id of the newest one. */
+  /** Accounts (or pending invitations) in the simulator with this login. */
   count(): number;
   /** The resource the delete RPC removes, once created. */
   resourceTypeId: string;
@@ -48,14 +54,14 @@ export interface AccountTarget {
   exists(id: string): boolean;
 }
 
-export interface ProvisioningTargets {
+interface ProvisioningTargets {
   grant: GrantTarget;
   account?: AccountTarget;
   /** The API request that makes a change (where a fault must hit to lose the answer to a write). */
   isWrite(req: FaultRequestInfo): boolean;
 }
 
-export interface StartOptions {
+interface StartOptions {
   faults?: FaultConfig;
   pages?: 'small' | 'api';
 }
@@ -72,7 +78,7 @@ export interface ConnectorCase {
   start(options?: StartOptions): Promise<ReliabilitySim>;
 }
 
-export function binOf(name: string): string {
+function binOf(name: string): string {
   return fileURLToPath(new URL(`../../packages/${name}/dist/bin/baton-${name}.mjs`, import.meta.url));
 }
 
@@ -89,7 +95,9 @@ export const CONNECTORS: ConnectorCase[] = [
         dataset: 'small',
         apiKey: this.secret,
         rateLimits: { read: 0, write: 0 },
-        ...(options.pages === 'api' ? {} : { maxPageSize: 10, defaultPageSize: 10, pageSizeOverflow: 'clamp' as const }),
+        ...(options.pages === 'api'
+          ? {}
+          : { maxPageSize: 10, defaultPageSize: 10, pageSizeOverflow: 'clamp' as const }),
         faults: options.faults,
       });
       const group = sim.state
@@ -282,12 +290,21 @@ export function runBin(
   args: string[],
   options: { timeoutMs?: number; busy?: boolean } = {},
 ): Promise<ProcessResult> {
-  const run = () => runProcess(node, [c.bin, ...args], { env: envWithoutBaton(), timeoutMs: options.timeoutMs ?? 120_000 });
+  const run = () =>
+    runProcess(node, [c.bin, ...args], { env: envWithoutBaton(), timeoutMs: options.timeoutMs ?? 120_000 });
   return options.busy === false ? run() : inSlot(run);
 }
 
-/** Spawns the connector as a Go host does (handshake, mTLS, fd 3) and returns the client side. */
-export function spawnChild(c: ConnectorCase, args: string[], options: { processGroup?: boolean } = {}) {
+/**
+ * Spawns the connector as a Go host does (handshake, mTLS, fd 3) and returns the client side. The tests share a
+ * loaded 2-core machine, where a start-up can take longer than the 5 s a Go host waits: 20 s unless `readyLimitMs`
+ * says otherwise (start-up time itself is measured in bench/).
+ */
+export function spawnChild(
+  c: ConnectorCase,
+  args: string[],
+  options: { processGroup?: boolean; readyLimitMs?: number } = {},
+): Promise<ConnectorProcess> {
   return spawnConnector({
     command: node,
     args: [c.bin, ...args],
@@ -295,7 +312,8 @@ export function spawnChild(c: ConnectorCase, args: string[], options: { processG
     stderr: 'pipe',
     stdout: 'ignore',
     processGroup: options.processGroup,
-  }) as Promise<ConnectorProcess>;
+    dialTimeoutMs: options.readyLimitMs ?? 20_000,
+  });
 }
 
 /** Every resource, entitlement and grant of a c1z, in a form two files compare by (records, not counts). */
@@ -350,9 +368,4 @@ export function descendantsOf(root: number): number[] {
     }
   }
   return found;
-}
-
-/** Everything a sync wrote or printed that a reader could see, for secret checks. */
-export function textOf(result: ProcessResult): string {
-  return `${result.stdout}\n${result.stderr}`;
 }

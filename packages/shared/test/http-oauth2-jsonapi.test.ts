@@ -163,8 +163,13 @@ describe('ClientCredentialsTokenSource', () => {
       ({ status: 200, text: `{"access_token":"${token}","token_type":"Bea` }) as { status: number; json: unknown };
     const err = await source()
       .token()
-      .then(() => undefined, (e: unknown) => e as Error);
-    expect(err?.message).toMatch(/malformed JSON response \(cut short or not JSON\): \(not quoted: it carries credentials\)/);
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(err?.message).toMatch(
+      /malformed JSON response \(cut short or not JSON\): \(not quoted: it carries credentials\)/,
+    );
     expect(err?.message).not.toContain('GARBLED');
   });
 });

@@ -170,8 +170,16 @@ async function spawnSelf(ctx: ParentContext, extraEnv: Record<string, string> = 
     env: { ...ctx.childEnv, ...extraEnv },
     stderr: 'inherit',
     logger: ctx.logger,
+    dialTimeoutMs: SELF_READY_LIMIT_MS,
   });
 }
+
+/**
+ * How long the one-shot CLI waits for its own child to become ready. A Go host gives a plugin 5 s; the child here is
+ * this very program, so while it lives it is still starting, and on a loaded machine (a CI box, many syncs at once)
+ * start-up can take longer than 5 s. A child that exits is reported at once whatever the limit.
+ */
+const SELF_READY_LIMIT_MS = 60_000;
 
 /**
  * Closes the child and the store if the user interrupts us, so no temp files or processes are left behind, then

@@ -458,7 +458,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
               statusText: res.statusText,
               body: req.secretResponse ? '(not quoted: it carries credentials)' : body,
               attempts: attempt,
-              parseError: req.secretResponse ? 'cut short or not JSON' : parseErr instanceof Error ? parseErr.message : 'invalid JSON',
+              parseError: req.secretResponse
+                ? 'cut short or not JSON'
+                : parseErr instanceof Error
+                  ? parseErr.message
+                  : 'invalid JSON',
             }),
           };
         }

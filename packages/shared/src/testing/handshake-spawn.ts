@@ -26,7 +26,11 @@ export interface SpawnedPlugin {
   stop(): Promise<void>;
 }
 
-export async function spawnPlugin(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<SpawnedPlugin> {
+export async function spawnPlugin(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<SpawnedPlugin> {
   const credentials = await generateHandshakeCredentials();
   const listener = await openLoopbackListener();
   const child = spawn(command, [...args, '_connector-service'], {
