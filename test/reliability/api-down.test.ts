@@ -1,24 +1,14 @@
 // An API that stays down (docs/reliability.md, "Faults"): for every connector, through its real bin, after a good
-// sync wrote a file: every request answers 503 from the fourth on, or nothing listens on the port any more. The sync
+// sync wrote a file: every request after Validate's answers 503, or nothing listens on the port any more. The sync
 // fails with an error naming the cause and exit 1, the previous file is untouched byte for byte and nothing that
 // could pass for a sync file is left beside it; a first sync that fails leaves no file at all.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FaultConfig } from '@baton-ts/shared/simulator';
-import { CONNECTORS, requireBuiltBins, runBin, type ReliabilitySim } from './support.js';
+import { CONNECTORS, reliabilityFixtures, runBin, type ReliabilitySim } from './support.js';
 
-let dir = '';
-const sims: ReliabilitySim[] = [];
-beforeAll(() => {
-  requireBuiltBins();
-  dir = mkdtempSync(join(tmpdir(), 'reliability-down-'));
-});
-afterAll(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fixtures = reliabilityFixtures('down');
 
 /** A directory's files, without hidden working files (`.<name>.partial`, which the next run resumes from). */
 const visibleFiles = (path: string) => readdirSync(path).filter((name) => !/^\..*\.partial$/.test(name));
@@ -33,7 +23,7 @@ interface Outage {
   freshFileToo?: boolean;
 }
 
-/** The first few requests succeed (validation, the first pages), then the API goes down for good. */
+/** The first `healthy` requests succeed (Validate's), then the API goes down for good. */
 const afterFirst = (healthy: number, fault: FaultConfig['rules']): FaultConfig => {
   let seen = 0;
   return { match: () => ++seen > healthy, rules: fault };
@@ -41,8 +31,8 @@ const afterFirst = (healthy: number, fault: FaultConfig['rules']): FaultConfig =
 
 const OUTAGES: Outage[] = [
   {
-    what: 'every request answers 503 after the first three',
-    apply: async (sim) => sim.faults.set(afterFirst(3, [{ fault: { kind: 'serverError', status: 503 }, every: 1 }])),
+    what: 'every request after Validate answers 503',
+    apply: async (sim) => sim.faults.set(afterFirst(1, [{ fault: { kind: 'serverError', status: 503 }, every: 1 }])),
     cause: /\b503\b|Service Unavailable/,
   },
   {
@@ -63,9 +53,8 @@ describe.concurrent('the API stays down', () => {
         `${c.name}, ${outage.what}: exit 1 naming the cause, the previous file untouched`,
         { timeout: 300_000 },
         async () => {
-          const sim = await c.start();
-          sims.push(sim);
-          const sub = mkdtempSync(join(dir, `${c.name}-down-`));
+          const sim = await fixtures.start(c, { pages: 'api' });
+          const sub = mkdtempSync(fixtures.path(`${c.name}-down-`));
           const file = join(sub, 'sync.c1z');
           const first = await runBin(c, [...sim.flags, '--file', file, '--log-level', 'warn']);
           expect(first.code, first.stderr).toBe(0);

@@ -3,24 +3,12 @@
 // about 10% of API requests: the sync succeeds and its file holds exactly the records of a fault-free sync
 // (compared record by record), and every 429 was followed by a wait of at least its Retry-After.
 // An API that stays down: api-down.test.ts.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '@baton-ts/shared/testing';
 import type { FaultConfig, RequestLogEntry } from '@baton-ts/shared/simulator';
-import { CONNECTORS, requireBuiltBins, runBin, snapshotOf, type ReliabilitySim } from './support.js';
+import { CONNECTORS, reliabilityFixtures, runBin, snapshotOf } from './support.js';
 
-let dir = '';
-const sims: ReliabilitySim[] = [];
-beforeAll(() => {
-  requireBuiltBins();
-  dir = mkdtempSync(join(tmpdir(), 'reliability-faults-'));
-});
-afterAll(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fixtures = reliabilityFixtures('faults');
 
 /** About 10% of requests fail or dawdle; the first of each kind is forced so every kind is seen at least once. */
 const TEN_PERCENT = (seed: string): FaultConfig => ({
@@ -48,10 +36,9 @@ describe.concurrent('faults on ~10% of API requests', () => {
       `${c.name}: the sync succeeds with exactly the records of a fault-free sync, honouring Retry-After`,
       { timeout: 240_000 },
       async () => {
-        const sim = await c.start();
-        sims.push(sim);
-        const cleanFile = join(dir, `${c.name}-clean.c1z`);
-        const faultyFile = join(dir, `${c.name}-faulty.c1z`);
+        const sim = await fixtures.start(c);
+        const cleanFile = fixtures.path(`${c.name}-clean.c1z`);
+        const faultyFile = fixtures.path(`${c.name}-faulty.c1z`);
         const clean = await runBin(c, [...sim.flags, '--file', cleanFile, '--log-level', 'warn']);
         expect(clean.code, clean.stderr).toBe(0);
         const cleanOk = sim.log.count((e) => e.status >= 200 && e.status < 300);

@@ -7,7 +7,7 @@
 // overrides the seed) and a failure prints the seed and the requests that went wrong.
 import { create, ScalarType, toBinary, type DescField, type DescMessage, type DescMethod } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AccountManagerService,
   ConnectorService,
@@ -23,7 +23,7 @@ import {
   ResourcesService,
 } from '@baton-ts/shared/pb';
 import { SeededRandom } from '@baton-ts/shared/simulator';
-import { CONNECTORS, isRunning, requireBuiltBins, spawnChild, type ReliabilitySim } from './support.js';
+import { CONNECTORS, isRunning, reliabilityFixtures, spawnChild } from './support.js';
 
 const SEED = process.env.BAD_INPUT_SEED ?? 'bad-input-1';
 const REQUESTS_PER_CONNECTOR = 1_000;
@@ -362,11 +362,7 @@ function call(client: grpc.Client, req: BadRequest): Promise<Answer> {
   });
 }
 
-const sims: ReliabilitySim[] = [];
-beforeAll(() => requireBuiltBins());
-afterAll(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+const fixtures = reliabilityFixtures('bad-input');
 
 describe.concurrent('bad input over gRPC', () => {
   for (const c of CONNECTORS) {
@@ -374,8 +370,7 @@ describe.concurrent('bad input over gRPC', () => {
       `${c.name}: ${REQUESTS_PER_CONNECTOR} generated requests, each answered in time with its code; the child stays up`,
       { timeout: 180_000 },
       async () => {
-        const sim = await c.start();
-        sims.push(sim);
+        const sim = await fixtures.start(c);
         const child = await spawnChild(c, [...sim.flags, '--provisioning']);
         try {
           const client = child.grpcClient.grpcClient;

@@ -7,35 +7,16 @@
 // and leaves no process behind (its process group and its descendants, read from /proc). The 1 s bound on process
 // exit is the requirement itself; nothing here sleeps to synchronise: each step waits for the event it needs.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { envWithoutBaton } from '@baton-ts/shared/testing';
-import {
-  CONNECTORS,
-  descendantsOf,
-  isRunning,
-  node,
-  requireBuiltBins,
-  spawnChild,
-  type ReliabilitySim,
-} from './support.js';
+import { CONNECTORS, descendantsOf, isRunning, node, reliabilityFixtures, spawnChild } from './support.js';
 
 const EXIT_LIMIT_MS = 1_000;
 /** Long enough that no answer arrives while the test runs. */
 const HOLD_MS = 30_000;
 
-const sims: ReliabilitySim[] = [];
-let dir = '';
-beforeAll(() => {
-  requireBuiltBins();
-  dir = mkdtempSync(join(tmpdir(), 'reliability-lifecycle-'));
-});
-afterAll(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fixtures = reliabilityFixtures('lifecycle');
 
 /** Processes whose process group is `pgid`, still running. */
 function groupMembers(pgid: number): number[] {
@@ -55,8 +36,7 @@ function groupMembers(pgid: number): number[] {
 
 /** A simulator that holds every answer back; resolves `firstRequest` when the first request arrives. */
 async function holdingSim(c: (typeof CONNECTORS)[number]) {
-  const sim = await c.start();
-  sims.push(sim);
+  const sim = await fixtures.start(c);
   let arrived!: () => void;
   const firstRequest = new Promise<void>((resolve) => (arrived = resolve));
   sim.faults.set({
@@ -112,7 +92,7 @@ describe('process lifecycle, with an API request in flight', () => {
 
       it('its parent (the bin as host, mid-sync) killed with SIGKILL: the connector exits within 1 s', async () => {
         const { sim, firstRequest } = await holdingSim(c);
-        const host = spawn(node, [c.bin, ...sim.flags, '--file', join(dir, `${c.name}.c1z`)], {
+        const host = spawn(node, [c.bin, ...sim.flags, '--file', fixtures.path(`${c.name}.c1z`)], {
           env: envWithoutBaton(),
           stdio: ['ignore', 'ignore', 'pipe'],
         });

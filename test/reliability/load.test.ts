@@ -3,20 +3,16 @@
 // host library the bins use, as a platform runs many syncs in one process); each sync has its own connector child,
 // spawned through the real handshake, against one simulator. Wall time and peak memory of this load are measured
 // in bench/ (RESULTS.md), not asserted here.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
 import { runSync } from '@baton-ts/shared/host';
 import { syncSnapshot, type SyncSnapshot } from '@baton-ts/shared/testing';
-import { CONNECTORS, requireBuiltBins, spawnChild, type ConnectorCase, type ReliabilitySim } from './support.js';
+import { CONNECTORS, reliabilityFixtures, spawnChild, type ConnectorCase, type ReliabilitySim } from './support.js';
 
 const AT_ONCE = 20;
 const connector = CONNECTORS.find((c) => c.name === 'twingate')!;
 
-const sims: ReliabilitySim[] = [];
-beforeAll(() => requireBuiltBins());
-afterAll(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+const fixtures = reliabilityFixtures('load');
 
 /** One full sync through a fresh child into an in-memory store; its records. */
 async function syncOnce(c: ConnectorCase, sim: ReliabilitySim): Promise<SyncSnapshot> {
@@ -37,8 +33,7 @@ describe('load', () => {
     `${AT_ONCE} syncs of ${connector.name} at once all finish, each identical to one alone`,
     { timeout: 240_000 },
     async () => {
-      const sim = await connector.start({ pages: 'api' });
-      sims.push(sim);
+      const sim = await fixtures.start(connector, { pages: 'api' });
       const alone = await syncOnce(connector, sim);
       expect(alone.resources.length).toBeGreaterThan(0);
       expect(alone.grants.length).toBeGreaterThan(0);

@@ -4,7 +4,7 @@
 // The call is either reported as done, and done exactly once, or reported as failed; retrying it succeeds without
 // an error and ends with exactly one membership (or none, after a revoke), one account, no account after a delete.
 // Each connector is one child spawned through the real handshake; calls go through the host's provisioning flows.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
 import {
   createAccount,
@@ -15,13 +15,9 @@ import {
   type ConnectorClient,
 } from '@baton-ts/shared/host';
 import type { Fault } from '@baton-ts/shared/simulator';
-import { CONNECTORS, requireBuiltBins, spawnChild, type ReliabilitySim } from './support.js';
+import { CONNECTORS, reliabilityFixtures, spawnChild } from './support.js';
 
-const sims: ReliabilitySim[] = [];
-beforeAll(() => requireBuiltBins());
-afterAll(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+const fixtures = reliabilityFixtures('provisioning');
 
 /** The two ways an answer to a write that was applied gets lost. */
 const LOST_ANSWERS: Array<{ what: string; fault: Fault }> = [
@@ -53,8 +49,7 @@ describe.concurrent('provisioning whose answer is lost', () => {
         `${c.name}, ${what}: grant, revoke${c.name === 'vgs' || c.name === 'vega' ? ', create and delete an account' : ''} are applied once or reported failed; retries are safe`,
         { timeout: 120_000 },
         async () => {
-          const sim = await c.start({ pages: 'api' });
-          sims.push(sim);
+          const sim = await fixtures.start(c, { pages: 'api' });
           const targets = sim.provisioning!;
           const loseNextWriteAnswer = () =>
             sim.faults.set({ match: (req) => targets.isWrite(req), rules: [{ fault, nth: 1 }] });

@@ -8,11 +8,9 @@
 // The per-connector e2e files check their own secrets in more provisioning paths; this file holds every connector
 // to the same list.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   clientTlsForGrpc,
   envWithoutBaton,
@@ -21,18 +19,9 @@ import {
   spawnPlugin,
   type ProcessResult,
 } from '@baton-ts/shared/testing';
-import { CONNECTORS, node, requireBuiltBins, runBin, type ConnectorCase, type ReliabilitySim } from './support.js';
+import { CONNECTORS, node, reliabilityFixtures, runBin, type ConnectorCase } from './support.js';
 
-let dir = '';
-const sims: ReliabilitySim[] = [];
-beforeAll(() => {
-  requireBuiltBins();
-  dir = mkdtempSync(join(tmpdir(), 'reliability-security-'));
-});
-afterAll(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fixtures = reliabilityFixtures('security');
 
 /** GetMetadata with raw bytes (an empty request), answered or refused within 5 s. */
 function getMetadata(client: grpc.Client): Promise<grpc.ServiceError | null> {
@@ -52,8 +41,7 @@ function getMetadata(client: grpc.Client): Promise<grpc.ServiceError | null> {
 describe.concurrent('the handshake port takes mutual TLS only', () => {
   for (const c of CONNECTORS) {
     it(`${c.name}: plaintext and a client certificate from another CA are refused; the host's credentials work`, async () => {
-      const sim = await c.start();
-      sims.push(sim);
+      const sim = await fixtures.start(c);
       const plugin = await spawnPlugin(node, [c.bin, ...sim.flags], envWithoutBaton());
       try {
         expect(await getMetadata(plugin.client)).toBeNull();
@@ -86,8 +74,7 @@ describe.concurrent('the handshake port takes mutual TLS only', () => {
 describe.concurrent('serve refuses plaintext off loopback', () => {
   for (const c of CONNECTORS) {
     it(`${c.name}: serve --listen 0.0.0.0:0 exits 1 saying why, serving nothing`, async () => {
-      const sim = await c.start();
-      sims.push(sim);
+      const sim = await fixtures.start(c);
       const r = await runBin(c, [...sim.flags, 'serve', '--listen', '0.0.0.0:0'], { timeoutMs: 30_000 });
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toMatch(/refusing to serve plaintext on non-loopback address 0\.0\.0\.0/);
@@ -124,11 +111,10 @@ function needles(secret: string): string[] {
 describe.concurrent('distinctive secrets never appear in output', () => {
   for (const c of CONNECTORS) {
     it(`${c.name}: debug logs, errors, c1z (raw and decompressed), JSONL, capabilities, config, --help, serve`, async () => {
-      const sim = await c.start();
-      sims.push(sim);
+      const sim = await fixtures.start(c);
       const debug = ['--log-level', 'debug'];
-      const c1z = join(dir, `${c.name}.c1z`);
-      const jsonl = join(dir, `${c.name}.jsonl`);
+      const c1z = fixtures.path(`${c.name}.c1z`);
+      const jsonl = fixtures.path(`${c.name}.jsonl`);
       const wrong = `${c.secret}-WRONG`;
       const withWrong = sim.flags.map((f) => (f === c.secret ? wrong : f));
       expect(withWrong).not.toEqual(sim.flags);
@@ -143,7 +129,7 @@ describe.concurrent('distinctive secrets never appear in output', () => {
       sim.faults.clear();
       // One child-spawning run at a time per connector: the machine has two cores.
       const exported = await runBin(c, [...sim.flags, '--file', jsonl, ...debug]);
-      const refused = await runBin(c, [...withWrong, '--file', join(dir, `${c.name}-refused.c1z`), ...debug]);
+      const refused = await runBin(c, [...withWrong, '--file', fixtures.path(`${c.name}-refused.c1z`), ...debug]);
       const served = await serveBriefly(c, sim.flags);
       const [capabilities, config, help] = await Promise.all([
         runBin(c, [...sim.flags, 'capabilities', ...debug]),

@@ -3,8 +3,11 @@
 // point its bin at that simulator, and, for those that provision, what a grant, a revoke and an account look like in
 // the simulator's state. Plus the process helpers every reliability test shares: running a bin, spawning a child
 // through the real handshake, reading a sync file back, and finding a process's descendants in /proc.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
 import { spawnConnector, type ConnectorProcess } from '@baton-ts/shared/host';
 import type { FaultConfig, FaultInjector, FaultRequestInfo, RequestLog } from '@baton-ts/shared/simulator';
@@ -260,8 +263,35 @@ export const CONNECTORS: ConnectorCase[] = [
 ];
 
 /** Fails fast, naming what to do, when a connector's bin has not been built. */
-export function requireBuiltBins(): void {
+function requireBuiltBins(): void {
   for (const c of CONNECTORS) if (!existsSync(c.bin)) throw new Error(`${c.bin} is missing: run "npm run build" first`);
+}
+
+/**
+ * One test file's fixtures: the bins checked before the first test, a temporary directory, and the simulators the
+ * file starts, all closed and removed after its last test.
+ */
+export function reliabilityFixtures(label: string) {
+  const sims: ReliabilitySim[] = [];
+  let dir = '';
+  beforeAll(() => {
+    requireBuiltBins();
+    dir = mkdtempSync(join(tmpdir(), `reliability-${label}-`));
+  });
+  afterAll(async () => {
+    await Promise.all(sims.splice(0).map((s) => s.close()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    /** Starts the connector's simulator, closed after the file's last test. */
+    async start(c: ConnectorCase, options?: StartOptions): Promise<ReliabilitySim> {
+      const sim = await c.start(options);
+      sims.push(sim);
+      return sim;
+    },
+    /** A path in the file's temporary directory. */
+    path: (name: string) => join(dir, name),
+  };
 }
 
 /**

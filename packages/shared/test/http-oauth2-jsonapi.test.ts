@@ -33,7 +33,7 @@ const SECRET = 'oauth-SECRET-4b7e1d2c9a';
 let server: SimulatorServer;
 let base: string;
 let issued = 0;
-let tokenAnswer: (req: SimRequest) => { status: number; json: unknown };
+let tokenAnswer: (req: SimRequest) => { status: number; json?: unknown; text?: string };
 const valid = new Set<string>();
 const tokenRequests: Array<{ authorization?: string; body: string }> = [];
 
@@ -159,8 +159,7 @@ describe('ClientCredentialsTokenSource', () => {
   it('never quotes a garbled answer: it carries the token, not yet known as a secret', async () => {
     const token = 'tok-GARBLED-5e0a7c31d9';
     // Cut short inside the token, as a proxy dropping the connection mid-body would (JSON.parse quotes its input).
-    tokenAnswer = () =>
-      ({ status: 200, text: `{"access_token":"${token}","token_type":"Bea` }) as { status: number; json: unknown };
+    tokenAnswer = () => ({ status: 200, text: `{"access_token":"${token}","token_type":"Bea` });
     const err = await source()
       .token()
       .then(
