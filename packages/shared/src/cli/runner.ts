@@ -168,7 +168,7 @@ async function dispatch(definition: ConnectorDefinition, argv: string[], io: Cli
     });
   }
 
-  const parsed = parseCommandLine(definition, argv, io.env, io.cwd);
+  const parsed = await parseCommandLine(definition, argv, io.env, io.cwd);
   if (parsed.command !== undefined && !COMMANDS.has(parsed.command)) throw strayArgumentError(argv, at);
   if (parsed.command === 'help') {
     // `help` alone, or `help <command>`.
