@@ -482,6 +482,11 @@ async function runProvisioning(ctx: ParentContext, action: Exclude<OneShotAction
   try {
     child = await spawnSelf(ctx);
     const client = child.client;
+    // Validate first, as a sync does: a wrong domain, base URL or credential fails in a second, naming the flag to
+    // check, instead of after the provisioning call's retries; and the user learns that nothing was changed.
+    await client.validate({}).catch((err: unknown) => {
+      throw new CommandError(`${action.kind} not attempted: Validate failed: ${failureMessage(err)}`);
+    });
     let line: string;
     let update: ((store: SyncStore) => string | undefined) | undefined;
     switch (action.kind) {
