@@ -9,8 +9,8 @@
 //    still works; an interrupted sync says so and leaves the previous file untouched;
 //  - show life: info lines per finished type and at a steady pace with the wait in progress; on a terminal
 //    (through `script`) the block counts a rate-limit wait down;
-//  - provisioning one-shots keep the file current (grant then revoke without a sync), validate first (a wrong address
-//    fails at once and changes nothing) and refuse account creation in the words of the capabilities;
+//  - provisioning one-shots keep the file current (grant then revoke without a sync), fail fast (a wrong address ends
+//    the call at once and changes nothing) and refuse account creation in the words of the capabilities;
 //  - help per command, datasets, the inspect line.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -372,7 +372,7 @@ describe('provisioning one-shots', () => {
     after.close();
   });
 
-  it('a one-shot against an address where nothing listens fails at Validate, names the flag, changes nothing', async () => {
+  it('a one-shot against an address where nothing listens fails at once, names the flag, changes nothing', async () => {
     const sim = await startSim();
     const file = join(dir, 'prov-down.c1z');
     expect((await runBin([...flags(sim), '--file', file, '-q'])).code).toBe(0);
@@ -389,7 +389,7 @@ describe('provisioning one-shots', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(RETRY_LINE);
     expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
-      'error: revoke not attempted: Validate failed: FAILED_PRECONDITION: twingate: cannot connect to 127.0.0.1:1: connection refused (ECONNREFUSED): check --base-url (BATON_BASE_URL)',
+      'error: FAILED_PRECONDITION: twingate: cannot connect to 127.0.0.1:1: connection refused (ECONNREFUSED): check --base-url (BATON_BASE_URL)',
     );
     expect(readFileSync(file).equals(before)).toBe(true);
     expect(sim.state.isMember(group.id, member.id)).toBe(true);

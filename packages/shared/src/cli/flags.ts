@@ -357,6 +357,12 @@ function readConnectorFields(definition: ConnectorDefinition): ConnectorField[] 
   });
 }
 
+/**
+ * Set to `1` by the CLI in the environment of the child it spawns for a provisioning one-shot: the child then treats
+ * an unreachable API during the call as a configuration mistake (`oneShot` in server/services.ts). Hosts never set it.
+ */
+export const ONE_SHOT_ENV = 'BATON_TS_ONE_SHOT';
+
 /** Config keys that look like an endpoint, for connectors that do not declare `endpointFields`. */
 const ENDPOINT_KEY = /(url|uri|domain|host|hostname|endpoint|subdomain|region|tenant|instance)$/i;
 
