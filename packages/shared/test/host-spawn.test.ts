@@ -21,6 +21,7 @@ import {
   ReportRequestSchema,
 } from '../src/gen/c1/ratelimit/v1/ratelimit_pb.js';
 import { RateLimitDescription_Status } from '../src/gen/c1/connector/v2/annotation_ratelimit_pb.js';
+import { StartupGate } from '../src/host/startup-gate.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = join(here, 'fixtures', 'host-connector-child.mjs');
@@ -59,6 +60,30 @@ async function start(extra: Partial<SpawnConnectorOptions> & { mode?: string } =
       : [];
   return { proc, calls };
 }
+
+describe('StartupGate: how many children start at once', () => {
+  it('lets `slots` start, queues the rest in order, and hands each slot on when it is given back', async () => {
+    const gate = new StartupGate(2);
+    const order: string[] = [];
+    const a = await gate.acquire();
+    const b = await gate.acquire();
+    const c = gate.acquire().then((release) => (order.push('c'), release));
+    const d = gate.acquire().then((release) => (order.push('d'), release));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    a();
+    a(); // giving a slot back twice frees it once
+    const releaseC = await c;
+    expect(order).toEqual(['c']);
+    b();
+    const releaseD = await d;
+    expect(order).toEqual(['c', 'd']);
+    releaseC();
+    releaseD();
+    // Both slots are free again: two more start at once.
+    await Promise.all([gate.acquire(), gate.acquire()]);
+  });
+});
 
 describe('spawnConnector: handshake', () => {
   it('passes argv, env, fd 3 and exactly the ServerConfig line; dials over mTLS', async () => {
