@@ -118,7 +118,7 @@ describe.concurrent('distinctive secrets never appear in output', () => {
       `${c.name}: debug logs, errors, c1z (raw and decompressed), JSONL, capabilities, config, --help, serve`,
       { timeout: 240_000 },
       async () => {
-        const sim = await fixtures.start(c);
+        const sim = await fixtures.start(c, { pages: 'api' });
         const debug = ['--log-level', 'debug'];
         const c1z = fixtures.path(`${c.name}.c1z`);
         const jsonl = fixtures.path(`${c.name}.jsonl`);
@@ -126,11 +126,13 @@ describe.concurrent('distinctive secrets never appear in output', () => {
         const withWrong = sim.flags.map((f) => (f === c.secret ? wrong : f));
         expect(withWrong).not.toEqual(sim.flags);
 
-        // Faults make the client log errors and retries at debug level.
+        // Faults make the client log errors and retries at debug level (the first request is Validate's).
         sim.faults.set({
-          probabilities: { serverError: 0.1, reset: 0.05, rateLimit: 0.05 },
-          retryAfterSeconds: 0,
-          seed: `secrets-${c.name}`,
+          rules: [
+            { fault: { kind: 'serverError', status: 500 }, nth: 2 },
+            { fault: { kind: 'reset' }, nth: 3 },
+            { fault: { kind: 'rateLimit', retryAfterSeconds: 0 }, nth: 4 },
+          ],
         });
         const sync = await runBin(c, [...sim.flags, '--file', c1z, ...debug]);
         sim.faults.clear();
