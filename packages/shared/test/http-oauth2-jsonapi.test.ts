@@ -170,6 +170,8 @@ describe('ClientCredentialsTokenSource', () => {
       /malformed JSON response \(cut short or not JSON\): \(not quoted: it carries credentials\)/,
     );
     expect(err?.message).not.toContain('GARBLED');
+    // Named by the token endpoint's URL, not by an empty path.
+    expect(err?.message).toMatch(/^svc: POST http:\/\/127\.0\.0\.1:\d+\/token: 200 OK/);
   });
 });
 

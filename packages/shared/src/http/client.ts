@@ -337,7 +337,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const requestSecrets = req.secretHeaders ? collectSecrets(req.secretHeaders) : [];
     const redact = requestSecrets.length ? makeRedactor([...clientSecrets, ...requestSecrets]) : clientRedact;
     const url = buildUrl(baseURL, req.path, req.query);
-    const displayPath = redact(redactUrlForDisplay(req.path, true));
+    // A request for the base URL itself (a token endpoint) is named by that URL rather than by an empty path.
+    const displayPath = redact(redactUrlForDisplay(req.path || url, true));
     const logPath = redact(redactUrlForDisplay(url, false));
     const mode = retryModeFor(method, req.retryable);
     const responseType = req.responseType ?? 'json';
