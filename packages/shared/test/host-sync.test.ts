@@ -118,6 +118,13 @@ class MemoryStore implements SyncStoreLike {
   resources() {
     return this.paged(() => [...this.res.values()]);
   }
+  // Storage order, a cursor (the next index) as the page token, like the c1z store's row ids.
+  listResources(_filter: Record<string, never>, options: { pageToken?: string; pageSize?: number }) {
+    const all = [...this.res.values()];
+    const from = Number(options.pageToken || 0);
+    const end = from + (options.pageSize ?? 1000);
+    return { list: all.slice(from, end), nextPageToken: end < all.length ? String(end) : '' };
+  }
   grants(filter: { entitlementId?: string; principal?: ResourceId }) {
     return this.paged(() =>
       [...this.grantRows.values()].filter(

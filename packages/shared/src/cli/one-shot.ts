@@ -372,6 +372,8 @@ function emptySummary(sdkVersion: string, ms: number, apiRequests: number | unde
     rateLimitWaits: 0,
     rateLimitWaitMs: 0,
     apiRequests,
+    resumed: false,
+    restarts: 0,
   };
 }
 
