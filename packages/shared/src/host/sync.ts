@@ -755,9 +755,12 @@ class SyncRun {
       await this.atomically(write);
       throw problem;
     }
+    const pageToken = action.pageToken ?? '';
     this.advance(action, page.nextPageToken);
     afterAdvance?.();
     await this.commit(write);
+    // After the commit: a page logged here is stored, with the checkpoint after it.
+    this.logger?.debug('page stored', { listing: page.label, pageToken });
   }
 
   /** `list-resources` without a type: one listing per stored type, at top level, in storage order. */
