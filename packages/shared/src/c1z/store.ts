@@ -370,7 +370,7 @@ export class SyncStore {
 
   /** Makes an unfinished sync the current one again, to resume writing it (`checkpoint`, put*, `endSync`). */
   continueSync(syncId: string): void {
-    if (this.current) throw new Error(`sync ${this.current} is still in progress; call endSync() first`);
+    if (this.current && this.current !== syncId) throw new Error(`sync ${this.current} is still in progress; call endSync() first`);
     const run = this.listSyncs().find((s) => s.syncId === syncId);
     if (!run) throw new Error(`sync ${syncId} not found`);
     if (run.endedAt !== null) throw new Error(`sync ${syncId} is finished; it cannot be continued`);
