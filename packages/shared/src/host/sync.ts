@@ -227,15 +227,15 @@ export interface SyncOptions {
 export interface ConnectorRestart {
   /** Starts a new connector process through the handshake and returns its client. */
   start(): Promise<ConnectorClient>;
-  /** Restarts allowed in a row without a page stored in between (default 5). */
+  /** Restarts allowed in a row without a page stored in between (default 3). */
   maxInARow?: number;
   /** Wait before restart number `n` in a row (1-based); default 250 ms × 2^(n−1), at most 8 s. */
   backoffMs?: (n: number) => number;
 }
 
-export const DEFAULT_MAX_RESTARTS_IN_A_ROW = 5;
+export const DEFAULT_MAX_RESTARTS_IN_A_ROW = 3;
 
-/** 250 ms, 500 ms, 1 s, 2 s, 4 s, then 8 s. */
+/** 250 ms, 500 ms, 1 s, 2 s, 4 s, then 8 s (the default allows 3 in a row: 250 ms, 500 ms, 1 s). */
 export function defaultRestartBackoffMs(n: number): number {
   return Math.min(250 * 2 ** Math.max(0, n - 1), 8_000);
 }
