@@ -11,7 +11,13 @@
 // process, which holds the Nth API request (N = half the requests of a whole sync) and tells the test; the kill
 // happens while that request is held, then the held connection is dropped.
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,7 +83,8 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+const alive = (pid: number) =>
+  existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
 /** Waits (bounded) for a process to be gone. */
 async function gone(pid: number, withinMs = 5_000): Promise<boolean> {
@@ -147,7 +154,9 @@ class CountingProxy {
         const headers: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(up.headers)) {
           if (v === undefined) continue;
-          headers[k] = Array.isArray(v) ? v.map((x) => x.replaceAll(this.target.origin, this.origin)) : v.replaceAll(this.target.origin, this.origin);
+          headers[k] = Array.isArray(v)
+            ? v.map((x) => x.replaceAll(this.target.origin, this.origin))
+            : v.replaceAll(this.target.origin, this.origin);
         }
         res.writeHead(up.statusCode ?? 502, headers);
         up.pipe(res);

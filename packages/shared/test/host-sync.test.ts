@@ -1047,7 +1047,12 @@ describe('runSync: checkpoints, resume and restarts', () => {
   const repoAdmin = (r: Resource) => ent(r, 'admin');
   const repos = [res('repo', 'r1', [], project1), res('repo', 'r2', [], project1), res('repo', 'r3', [], project2)];
   const data: FakeData = {
-    types: [rt('user', { traits: [ResourceType_Trait.USER] }), rt('group', { traits: [ResourceType_Trait.GROUP] }), rt('project'), rt('repo')],
+    types: [
+      rt('user', { traits: [ResourceType_Trait.USER] }),
+      rt('group', { traits: [ResourceType_Trait.GROUP] }),
+      rt('project'),
+      rt('repo'),
+    ],
     resources: {
       user: [u1, u2, u3],
       group: [g1, g2],
@@ -1063,7 +1068,9 @@ describe('runSync: checkpoints, resume and restarts', () => {
     grants: {
       'group:g1': [grant(g1m, u1), grant(g1m, u2)],
       'group:g2': [grant(g2m, u3), grant(g2m, g1, [expandable([g1m.id])])],
-      ...Object.fromEntries(repos.map((r) => [key(r.id), [grant(repoAdmin(r), g2, [expandable([g2m.id])]), grant(repoAdmin(r), u2)]])),
+      ...Object.fromEntries(
+        repos.map((r) => [key(r.id), [grant(repoAdmin(r), g2, [expandable([g2m.id])]), grant(repoAdmin(r), u2)]]),
+      ),
     },
   };
 
@@ -1080,7 +1087,12 @@ describe('runSync: checkpoints, resume and restarts', () => {
     c.calls
       .filter((x) => x.method.startsWith('list'))
       .map((x) => {
-        const r = x.req as { resourceTypeId?: string; parentResourceId?: ResourceId; resource?: Resource; pageToken: string };
+        const r = x.req as {
+          resourceTypeId?: string;
+          parentResourceId?: ResourceId;
+          resource?: Resource;
+          pageToken: string;
+        };
         return `${x.method} ${r.resourceTypeId ?? ''}${r.parentResourceId ? `<${key(r.parentResourceId)}` : ''}${r.resource ? key(r.resource.id) : ''} ${r.pageToken}`;
       });
 
@@ -1175,9 +1187,14 @@ describe('runSync: checkpoints, resume and restarts', () => {
       const err = await runSync(failingAt(3, exited), store, {
         sleep: async (ms) => void waits.push(ms),
         restart: { start: () => Promise.resolve(failingAt(1, exited)), maxInARow: 3 },
-      }).catch((e: unknown) => e as SyncError);
+      }).then(
+        () => new SyncError('done', 'expected the sync to fail'),
+        (e: unknown) => e as SyncError,
+      );
       expect(err).toBeInstanceOf(SyncError);
-      expect(err.message).toMatch(/exited 4 times in a row without a page stored in between; giving up after 3 restarts/);
+      expect(err.message).toMatch(
+        /exited 4 times in a row without a page stored in between; giving up after 3 restarts/,
+      );
       expect(err.message).toMatch(/connector process 4242 was killed by SIGKILL/);
       expect(waits).toEqual([250, 500, 1000]);
       // What was stored before stays resumable.
@@ -1190,7 +1207,10 @@ describe('runSync: checkpoints, resume and restarts', () => {
   it('without a restart policy, a connector exit fails the sync as before', async () => {
     const store = SyncStore.create();
     try {
-      const err = await runSync(failingAt(2, exited), store, { sleep: noSleep }).catch((e: unknown) => e as SyncError);
+      const err = await runSync(failingAt(2, exited), store, { sleep: noSleep }).then(
+        () => new SyncError('done', 'expected the sync to fail'),
+        (e: unknown) => e as SyncError,
+      );
       expect(err.cause).toBeInstanceOf(ConnectorExitedError);
     } finally {
       store.close();

@@ -97,7 +97,10 @@ describe('checkpoint serialization', () => {
     const cases: Array<[string, RegExp]> = [
       ['{not json', /not JSON/],
       ['[]', /not an object/],
-      ['{"current_action":{"operation":"list-static-entitlements"}}', /unsupported operation "list-static-entitlements"/],
+      [
+        '{"current_action":{"operation":"list-static-entitlements"}}',
+        /unsupported operation "list-static-entitlements"/,
+      ],
       ['{"current_action":{"operation":"list-resources","page_token":7}}', /page_token is not a string/],
       ['{"baton_ts":{"version":2}}', /unsupported version/],
       ['{"action_order":["x"],"actions_map":{}}', /names no action/],
@@ -129,7 +132,9 @@ describe('the working file', () => {
     await expect(
       store.transaction(() => {
         store.putResources([resource('u2')]);
-        store.checkpoint('{"current_action":{"operation":"list-resources","resource_type_id":"user","page_token":"2"}}');
+        store.checkpoint(
+          '{"current_action":{"operation":"list-resources","resource_type_id":"user","page_token":"2"}}',
+        );
         throw new Error('the page failed');
       }),
     ).rejects.toThrow('the page failed');
@@ -206,7 +211,9 @@ describe('the working file', () => {
       process.stdin.on('end', () => { store.close(); process.exit(0); });
       process.stdin.resume();
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout.once('data', () => resolve());

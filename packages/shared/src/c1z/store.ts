@@ -194,12 +194,7 @@ export class SyncStore {
   /** An async transaction (`transaction`) is open. */
   private inAsyncTransaction = false;
 
-  private constructor(
-    tempDir: string,
-    db: Database.Database,
-    grantIndexesPending = false,
-    working?: { path: string },
-  ) {
+  private constructor(tempDir: string, db: Database.Database, grantIndexesPending = false, working?: { path: string }) {
     this.tempDir = tempDir;
     this.dbPath = working ? working.path : join(tempDir, 'db');
     this.durable = working !== undefined;
@@ -370,7 +365,8 @@ export class SyncStore {
 
   /** Makes an unfinished sync the current one again, to resume writing it (`checkpoint`, put*, `endSync`). */
   continueSync(syncId: string): void {
-    if (this.current && this.current !== syncId) throw new Error(`sync ${this.current} is still in progress; call endSync() first`);
+    if (this.current && this.current !== syncId)
+      throw new Error(`sync ${this.current} is still in progress; call endSync() first`);
     const run = this.listSyncs().find((s) => s.syncId === syncId);
     if (!run) throw new Error(`sync ${syncId} not found`);
     if (run.endedAt !== null) throw new Error(`sync ${syncId} is finished; it cannot be continued`);

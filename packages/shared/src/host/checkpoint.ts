@@ -13,12 +13,7 @@
 
 /** The actions of the sync (Go's operation names). */
 export type SyncActionOp =
-  | 'init'
-  | 'list-resource-types'
-  | 'list-resources'
-  | 'list-entitlements'
-  | 'list-grants'
-  | 'grant-expansion';
+  'init' | 'list-resource-types' | 'list-resources' | 'list-entitlements' | 'list-grants' | 'grant-expansion';
 
 const OPS: ReadonlySet<string> = new Set<SyncActionOp>([
   'init',

@@ -272,7 +272,6 @@ export function sendsActiveSyncId(sdkVersion: string): boolean {
 // The engine
 // ---------------------------------------------------------------------------------------------------------------
 
-
 /**
  * Run a full sync from `client` into `store` (or continue one, see `SyncOptions.resume`). Throws `SyncError` on
  * failure; the store is then left mid-sync with its last checkpoint, ready to be resumed.
@@ -503,7 +502,8 @@ class SyncRun {
       waitMs,
     });
     await (this.options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms))))(waitMs);
-    if (this.options.signal?.aborted) throw this.fail('stopped while restarting the connector', this.options.signal.reason);
+    if (this.options.signal?.aborted)
+      throw this.fail('stopped while restarting the connector', this.options.signal.reason);
     this.apiRequestsBefore += this.client.lastStats?.apiRequests ?? 0;
     try {
       this.client = await restart.start();
@@ -649,7 +649,8 @@ class SyncRun {
 
   private resourcesPhaseEnded(): void {
     this.topLevelProgress();
-    if (this.topLevel && !this.childTypes.has(this.topLevel.typeId)) this.typeFinished('resources', this.topLevel.typeId);
+    if (this.topLevel && !this.childTypes.has(this.topLevel.typeId))
+      this.typeFinished('resources', this.topLevel.typeId);
     this.topLevel = undefined;
     for (const typeId of this.childTypes) this.typeFinished('resources', typeId);
   }
@@ -767,7 +768,8 @@ class SyncRun {
   private everyType(): Promise<void> {
     this.state.actions.pop();
     const types = [...this.types.keys()];
-    for (let i = types.length - 1; i >= 0; i--) this.state.actions.push({ op: 'list-resources', resourceTypeId: types[i] });
+    for (let i = types.length - 1; i >= 0; i--)
+      this.state.actions.push({ op: 'list-resources', resourceTypeId: types[i] });
     return Promise.resolve();
   }
 

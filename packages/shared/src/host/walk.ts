@@ -362,8 +362,12 @@ export class ConnectorWalker {
   /** One page of ListResourceTypes. */
   resourceTypesPage(tokens: PageTokenGuard): Promise<ListResponse<ResourceType> & { label: string }> {
     const label = 'ListResourceTypes';
-    return this.page<ResourceType>({ kind: 'resource-types', label }, tokens.current, tokens.pages + 1, (pageToken, opts) =>
-      this.client.listResourceTypes({ pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
+    return this.page<ResourceType>(
+      { kind: 'resource-types', label },
+      tokens.current,
+      tokens.pages + 1,
+      (pageToken, opts) =>
+        this.client.listResourceTypes({ pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
     ).then((r) => ({ ...r, label }));
   }
 
