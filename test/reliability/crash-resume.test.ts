@@ -44,7 +44,7 @@ const CONNECTORS: Array<[string, ConnectorDefinition]> = [
   ['vega', vega as unknown as ConnectorDefinition],
 ];
 /** Small host pages, so even a small dataset takes many pages (and checkpoints). */
-const PAGE_SIZE = '4';
+const PAGE_SIZE = '8';
 const INSPECT = fileURLToPath(new URL('../../packages/shared/dist/bin/baton-inspect.mjs', import.meta.url));
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -182,6 +182,12 @@ class CountingProxy {
   }
 }
 
+async function proxyTo(sim: RunningSimulator): Promise<CountingProxy> {
+  const proxy = new CountingProxy(new URL(sim.baseUrl));
+  await proxy.listen();
+  return proxy;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Records
 // ---------------------------------------------------------------------------------------------------------------
@@ -236,15 +242,17 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.each(CONNECTORS)('%s: crash and resume', (name, definition) => {
+// A connector's two tests run at once (each through its own proxy, against the same simulator); connectors one by one.
+describe.concurrent.each(CONNECTORS)('%s: crash and resume', { timeout: 120_000 }, (name, definition) => {
   const bin = binOf(name);
   let sim: RunningSimulator;
-  let proxy: CountingProxy;
+  let baselineProxy: CountingProxy;
+  const proxies: CountingProxy[] = [];
   let work: string;
   let baseline: { records: string[]; summary: Summary; requests: number };
 
-  /** The sync command, pointed at the proxy. */
-  const args = (file: string, summary: string) => {
+  /** The sync command, pointed at a proxy. */
+  const args = (proxy: CountingProxy, file: string, summary: string) => {
     const flags: string[] = [];
     for (const [flag, value] of Object.entries(sim.config)) {
       flags.push(`--${flag}`, value.startsWith(sim.baseUrl) ? proxy.origin + value.slice(sim.baseUrl.length) : value);
@@ -257,15 +265,13 @@ describe.each(CONNECTORS)('%s: crash and resume', (name, definition) => {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build first`);
     work = mkdtempSync(join(dir, `${name}-`));
     sim = await startSimulator(definition);
-    proxy = new CountingProxy(new URL(sim.baseUrl));
-    await proxy.listen();
-    const before = proxy.requests;
-    const r = await start(bin, args(join(work, 'baseline.c1z'), join(work, 'baseline.json'))).done;
+    baselineProxy = await proxyTo(sim);
+    const r = await start(bin, args(baselineProxy, join(work, 'baseline.c1z'), join(work, 'baseline.json'))).done;
     expect(r.code, r.stderr).toBe(0);
     baseline = {
       records: await records(join(work, 'baseline.c1z')),
       summary: summaryOf(join(work, 'baseline.json')),
-      requests: proxy.requests - before,
+      requests: baselineProxy.requests,
     };
     expect(baseline.summary.resources).toBeGreaterThan(0);
     // Enough pages that "the middle" is a real point: many RPCs, at least two API requests.
@@ -274,7 +280,8 @@ describe.each(CONNECTORS)('%s: crash and resume', (name, definition) => {
   });
 
   afterAll(async () => {
-    await proxy?.close();
+    await baselineProxy?.close();
+    for (const p of proxies) await p.close();
     await sim?.close();
   });
 
@@ -284,8 +291,10 @@ describe.each(CONNECTORS)('%s: crash and resume', (name, definition) => {
   it('the connector killed mid-sync is restarted and the sync resumes from its checkpoint', async () => {
     const file = join(work, 'child-killed.c1z');
     const summary = join(work, 'child-killed.json');
+    const proxy = await proxyTo(sim);
+    proxies.push(proxy);
     const held = proxy.holdAt(middle());
-    const run = start(bin, args(file, summary));
+    const run = start(bin, args(proxy, file, summary));
     await held;
     const [connector] = childrenOf(run.pid);
     expect(connector, 'the host has a connector child').toBeGreaterThan(0);
@@ -311,8 +320,10 @@ describe.each(CONNECTORS)('%s: crash and resume', (name, definition) => {
     copyFileSync(join(work, 'baseline.c1z'), file);
     const previous = readFileSync(file);
 
+    const proxy = await proxyTo(sim);
+    proxies.push(proxy);
     const held = proxy.holdAt(middle());
-    const run = start(bin, args(file, join(work, 'host-killed-1.json')));
+    const run = start(bin, args(proxy, file, join(work, 'host-killed-1.json')));
     await held;
     const [connector] = childrenOf(run.pid);
     process.kill(run.pid, 'SIGKILL');
@@ -339,7 +350,7 @@ describe.each(CONNECTORS)('%s: crash and resume', (name, definition) => {
     expect(JSON.parse(token)).toMatchObject({ current_action: { operation: expect.any(String) } });
 
     const summary = join(work, 'host-killed-2.json');
-    const again = await start(bin, args(file, summary)).done;
+    const again = await start(bin, args(proxy, file, summary)).done;
     expect(again.code, again.stderr).toBe(0);
     expect(summaryOf(summary).resumed).toBe(true);
     // Resumed after the last stored page: nothing the killed run stored is stored again.
