@@ -678,6 +678,19 @@ export class SyncStore {
     return this.page(TABLE_RESOURCES, where, params, options, (row) => decodeRow(TABLE_RESOURCES, ResourceSchema, row));
   }
 
+  /**
+   * Up to `limit` resources of the selected sync in storage order from `cursor` (a page token, `''` for the first),
+   * each with the cursor just after it: the sync engine walks them one at a time and checkpoints that cursor.
+   */
+  resourcesFrom(cursor: string, limit: number): Array<{ resource: Resource; next: string }> {
+    const syncId = this.selectedSyncId;
+    if (!syncId) return [];
+    const rows = this.stmt(
+      `select id, data from ${TABLE_RESOURCES} where sync_id = ? and id >= ? order by id asc limit ?`,
+    ).all(syncId, parsePageToken(cursor), clampPageSize(limit)) as Row[];
+    return rows.map((row) => ({ resource: decodeRow(TABLE_RESOURCES, ResourceSchema, row), next: String(row.id + 1) }));
+  }
+
   listEntitlements(filter: EntitlementFilter = {}, options: PageOptions = {}): Page<Entitlement> {
     const where: string[] = [];
     const params: Param[] = [];

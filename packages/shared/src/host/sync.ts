@@ -76,6 +76,11 @@ export interface SyncStoreLike {
     options: { pageToken?: string; pageSize?: number },
   ): MaybePromise<{ list: Resource[]; nextPageToken: string }>;
   endSync(): MaybePromise<unknown>;
+  /**
+   * Resources from `cursor` on, each with the cursor after it (one query for many; without it the engine reads
+   * `listResources` one resource at a time).
+   */
+  resourcesFrom?(cursor: string, limit: number): MaybePromise<Array<{ resource: Resource; next: string }>>;
   /** Saves the checkpoint of the current sync (`sync_token`); stores without it cannot resume. */
   checkpoint?(syncToken: string): MaybePromise<unknown>;
   /** Runs `fn` as one transaction, so a page's rows and its checkpoint are stored together or not at all. */
@@ -286,6 +291,9 @@ export async function runSync(
 
 type ListOp = 'list-entitlements' | 'list-grants';
 
+/** Stored resources read per query by the entitlements and grants walks. */
+const RESOURCE_BATCH = 256;
+
 const PHASE_OF: Record<SyncAction['op'], SyncPhase> = {
   init: 'resource-types',
   'list-resource-types': 'resource-types',
@@ -335,6 +343,8 @@ class SyncRun {
   private committed: SyncCheckpoint;
   /** Page-token guards of the listings in progress, by action (rebuilt from the token after a restore). */
   private guards = new WeakMap<SyncAction, PageTokenGuard>();
+  /** Stored resources read ahead for the entitlements and grants walks, by the cursor each one starts at. */
+  private resourceBatch?: { items: Array<{ resource: Resource; next: string }>; cursors: Map<string, number> };
   /** The resource a per-resource action lists, when the walk just read it (else it is read from the store). */
   private pendingResource?: { action: SyncAction; resource: Resource };
   private readonly resumed: boolean;
@@ -855,11 +865,15 @@ class SyncRun {
    */
   private async nextResource(action: SyncAction, op: ListOp): Promise<void> {
     const phase = op === 'list-entitlements' ? 'entitlements' : 'grants';
-    const page = await this.store.listResources({}, { pageToken: action.pageToken ?? '', pageSize: 1 });
-    const r = page.list[0];
-    if (page.nextPageToken === '') this.state.actions.pop();
-    else action.pageToken = page.nextPageToken;
-    if (!r?.id) return;
+    const next = await this.storedResourceAt(action.pageToken ?? '');
+    if (!next) {
+      this.state.actions.pop();
+      return;
+    }
+    if (next.next === '') this.state.actions.pop();
+    else action.pageToken = next.next;
+    const r = next.resource;
+    if (!r.id) return;
     const typeId = r.id.resourceType;
     if (!this.typeStarted.has(typeId)) this.typeStarted.set(typeId, this.now());
     if (skipsListing(this.types.get(typeId), r, phase)) {
@@ -869,6 +883,25 @@ class SyncRun {
     const listing: SyncAction = { op, resourceTypeId: typeId, resourceId: r.id.resource };
     this.state.actions.push(listing);
     this.pendingResource = { action: listing, resource: r };
+  }
+
+  /**
+   * The stored resource at `cursor` and the cursor after it (`''`: it is the last), read a batch at a time;
+   * undefined after the last.
+   */
+  private async storedResourceAt(cursor: string): Promise<{ resource: Resource; next: string } | undefined> {
+    const batch = this.resourceBatch;
+    if (batch && batch.cursors.has(cursor)) return batch.items[batch.cursors.get(cursor)!];
+    if (this.store.resourcesFrom) {
+      const items = await this.store.resourcesFrom(cursor, RESOURCE_BATCH);
+      const cursors = new Map<string, number>();
+      items.forEach((item, i) => cursors.set(i === 0 ? cursor : items[i - 1].next, i));
+      this.resourceBatch = { items, cursors };
+      return items[0];
+    }
+    const page = await this.store.listResources({}, { pageToken: cursor, pageSize: 1 });
+    const resource = page.list[0];
+    return resource ? { resource, next: page.nextPageToken } : undefined;
   }
 
   private async resourceOf(action: SyncAction): Promise<Resource> {
