@@ -382,18 +382,23 @@ export class ConnectorWalker {
       { kind: 'resources', label, resourceTypeId: typeId, parent },
       tokens.current,
       tokens.pages + 1,
-      (pageToken, opts) =>
-        this.client.listResources(
-          {
-            resourceTypeId: typeId,
-            parentResourceId: parent,
-            pageToken,
-            pageSize: this.pageSize,
-            activeSyncId: this.activeSyncId,
-          },
-          opts,
-        ),
+      this.listResourcesCall(typeId, parent),
     ).then((r) => ({ ...r, label }));
+  }
+
+  /** The ListResources request of a type (under a parent or at top level), for any page token. */
+  private listResourcesCall(typeId: string, parent: ResourceId | undefined) {
+    return (pageToken: string, opts: CallOptions) =>
+      this.client.listResources(
+        {
+          resourceTypeId: typeId,
+          parentResourceId: parent,
+          pageToken,
+          pageSize: this.pageSize,
+          activeSyncId: this.activeSyncId,
+        },
+        opts,
+      );
   }
 
   /** One page of ListEntitlements of a resource. */
@@ -475,17 +480,7 @@ export class ConnectorWalker {
   ): Promise<void> {
     await this.pages<Resource>(
       { kind: 'resources', label: resourcesLabel(typeId, parent), resourceTypeId: typeId, parent },
-      (pageToken, opts) =>
-        this.client.listResources(
-          {
-            resourceTypeId: typeId,
-            parentResourceId: parent,
-            pageToken,
-            pageSize: this.pageSize,
-            activeSyncId: this.activeSyncId,
-          },
-          opts,
-        ),
+      this.listResourcesCall(typeId, parent),
       async (list) => {
         const descend = await onPage(list, typeId, parent);
         for (const r of descend) {
