@@ -18,7 +18,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -360,6 +360,10 @@ describe.each(CONNECTORS)('%s: crash and resume', { timeout: 120_000 }, (name, d
     expect(unfinished).toBe('1');
     expect(JSON.parse(token)).toMatchObject({ current_action: { operation: expect.any(String) } });
 
+    // What a host killed while compressing would leave: the next run removes it.
+    const leftover = join(work, '.host-killed.c1z.0123456789ab.tmp');
+    writeFileSync(leftover, 'C1ZF\0');
+
     const summary = join(work, 'host-killed-2.json');
     const again = await start(bin, args(proxy, file, summary)).done;
     expect(again.code, again.stderr).toBe(0);
@@ -368,5 +372,6 @@ describe.each(CONNECTORS)('%s: crash and resume', { timeout: 120_000 }, (name, d
     expect(repeated([...before, ...pagesStored(again.stderr)])).toEqual([]);
     expect(await records(file)).toEqual(baseline.records);
     expect(existsSync(working)).toBe(false);
+    expect(existsSync(leftover)).toBe(false);
   });
 });

@@ -283,6 +283,11 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
     throw new CommandError(`cannot open the working file ${working}: ${(err as Error).message}; ${untouched}`);
   }
   const store = opened.store;
+  if (!skipFullSync) {
+    // We hold the working file's lock, so no other sync writes this output: temporary files of an earlier write
+    // into it (a sync killed while compressing) are leftovers.
+    for (const name of await tempFilesOf(output.path)) await rm(`${dirname(output.path)}/${name}`, { force: true });
+  }
   /** What the user can do about an unfinished sync, once the sync has started. */
   const kept = () =>
     !skipFullSync && store.unfinishedSync()
