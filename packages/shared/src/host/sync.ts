@@ -22,8 +22,8 @@
  * Not done: `ListStaticEntitlements` (only the newest hosts call it; our connectors and older SDKs return every
  * entitlement from `ListEntitlements`), ETag replay (removed from Go hosts).
  *
- * Memory: resource types and the expandable-grant edges are kept in memory (both small); resources, entitlements
- * and grants are read back from the store one resource or one page at a time, never collected.
+ * Memory: resource types and the expandable grants are kept in memory (both small); resources, entitlements and
+ * grants are read back from the store a batch or a page at a time, never collected.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Entitlement } from '../gen/c1/connector/v2/entitlement_pb.js';
