@@ -9,8 +9,8 @@
 //    still works; an interrupted sync says so and leaves the previous file untouched;
 //  - show life: info lines per finished type and at a steady pace with the wait in progress; on a terminal
 //    (through `script`) the block counts a rate-limit wait down;
-//  - provisioning one-shots keep the file current (grant then revoke without a sync) and refuse account creation
-//    in the words of the capabilities;
+//  - provisioning one-shots keep the file current (grant then revoke without a sync), fail fast (a wrong address ends
+//    the call at once and changes nothing) and refuse account creation in the words of the capabilities;
 //  - help per command, datasets, the inspect line.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -370,6 +370,29 @@ describe('provisioning one-shots', () => {
     const after = await SyncStore.openC1z(file);
     expect(after.getGrant(grantId)).toBeUndefined();
     after.close();
+  });
+
+  it('a one-shot against an address where nothing listens fails at once, names the flag, changes nothing', async () => {
+    const sim = await startSim();
+    const file = join(dir, 'prov-down.c1z');
+    expect((await runBin([...flags(sim), '--file', file, '-q'])).code).toBe(0);
+    const before = readFileSync(file);
+    const group = sim.state.listGroups().find((g) => g.type === 'MANUAL' && g.isActive)!;
+    const member = sim.state.listUsers().find((u) => sim.state.isMember(group.id, u.id))!;
+    const r = await runBin([
+      ...against('http://127.0.0.1:1/api/graphql/'),
+      '--file',
+      file,
+      '--revoke-grant',
+      `group:${group.id}:member:user:${member.id}`,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(RETRY_LINE);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
+      'error: FAILED_PRECONDITION: twingate: cannot connect to 127.0.0.1:1: connection refused (ECONNREFUSED): check --base-url (BATON_BASE_URL)',
+    );
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(sim.state.isMember(group.id, member.id)).toBe(true);
   });
 
   it('--create-account-login on a connector without account provisioning says so from its capabilities', async () => {

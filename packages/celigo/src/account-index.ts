@@ -18,7 +18,6 @@ export class AccountIndex {
   private readonly levels: ListingIndex<string>;
   /** Levels seen beyond INTEGRATION_LEVELS since the last listing began, e.g. a level Celigo added later. */
   private readonly extraLevels = new Set<string>();
-  private grouped: { generation: number; byLevel: Map<string, string[]> } | undefined;
 
   constructor(options: { maxUsers?: number } = {}) {
     this.levels = new ListingIndex<string>({ maxEntries: options.maxUsers });
@@ -44,18 +43,7 @@ export class AccountIndex {
    * trusted for sync `syncId` (the caller then reads the users from the API).
    */
   usersWithLevel(level: string, syncId: string | undefined): readonly string[] | undefined {
-    const snapshot = this.levels.snapshot(syncId);
-    if (!snapshot) return undefined;
-    if (!this.grouped || this.grouped.generation !== this.levels.generation) {
-      const byLevel = new Map<string, string[]>();
-      for (const [id, userLevel] of snapshot) {
-        let ids = byLevel.get(userLevel);
-        if (!ids) byLevel.set(userLevel, (ids = []));
-        ids.push(id);
-      }
-      this.grouped = { generation: this.levels.generation, byLevel };
-    }
-    return this.grouped.byLevel.get(level) ?? [];
+    return this.levels.keysWithValue(level, syncId);
   }
 
   /** Levels an integration declares entitlements for: the three known ones, then any other level seen, sorted. */
@@ -66,13 +54,11 @@ export class AccountIndex {
   /** A user's level changed through this connector: the recorded levels no longer describe Celigo. */
   invalidate(): void {
     this.levels.invalidate();
-    this.grouped = undefined;
   }
 
   clear(): void {
     this.levels.clear();
     this.extraLevels.clear();
-    this.grouped = undefined;
   }
 
   /** True when a complete users listing is held (for any sync). */

@@ -126,6 +126,8 @@ export const celigo = defineConnector({
     helpUrl: 'https://developer.celigo.com',
   },
   config: configSchema,
+  // What to check when the API cannot be reached: the CLI names the one whose host failed.
+  endpointFields: ['baseUrl', 'region'],
   create: (config, runtime) => createCeligoConnector(config, runtime),
   simulator: async () => {
     const { startCeligoSimulator, DATASETS } = await import('../simulator/index.js');

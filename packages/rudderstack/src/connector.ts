@@ -60,6 +60,8 @@ export const rudderstack = defineConnector({
     helpUrl: 'https://www.rudderstack.com/docs/access-management/service-access-tokens/',
   },
   config: configSchema,
+  // What to check when the API cannot be reached: the CLI names the one whose host failed.
+  endpointFields: ['scimBaseUrl'],
   create: (config, runtime) => createRudderStackConnector(config, runtime),
   // Loaded on demand, so production runs never load simulator code.
   simulator: async () => {

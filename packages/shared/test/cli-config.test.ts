@@ -89,7 +89,7 @@ describe('flag names', () => {
 });
 
 describe('precedence: flag > env > file > default', () => {
-  it('takes each source in order, for Baton flags and connector fields', () => {
+  it('takes each source in order, for Baton flags and connector fields', async () => {
     const yamlPath = join(dir, 'prec.yaml');
     writeFileSync(
       yamlPath,
@@ -109,7 +109,7 @@ describe('precedence: flag > env > file > default', () => {
       BATON_PAGE_SIZE: '40',
       BATON_LOG_LEVEL: 'error',
     };
-    const parsed = parseCommandLine(acme, ['--page-size', '60'], env, dir);
+    const parsed = await parseCommandLine(acme, ['--page-size', '60'], env, dir);
     const input = rawConnectorInput(parsed);
     expect(input).toMatchObject({
       apiKey: 'from-env-key',
@@ -128,32 +128,32 @@ describe('precedence: flag > env > file > default', () => {
     const config = validateConnectorConfig(acme, parsed) as Record<string, unknown>;
     expect(config).toMatchObject({ apiKey: 'from-env-key', pageSize: 60, includeDisabled: false });
 
-    const defaults = parseCommandLine(acme, [], {}, mkdtempSync(join(dir, 'empty-')));
+    const defaults = await parseCommandLine(acme, [], {}, mkdtempSync(join(dir, 'empty-')));
     expect(defaults.baton.get('file')).toEqual({ value: 'sync.c1z', source: 'default' });
     expect(defaults.baton.get('log-level')).toEqual({ value: 'info', source: 'default' });
     expect(defaults.configFile).toBeUndefined();
   });
 
-  it('reads ./.baton.yaml by default and refuses a BATON_CONFIG_PATH that is not YAML', () => {
+  it('reads ./.baton.yaml by default and refuses a BATON_CONFIG_PATH that is not YAML', async () => {
     const cwd = mkdtempSync(join(dir, 'cwd-'));
     writeFileSync(join(cwd, '.baton.yaml'), 'api-key: k-from-dotfile\nprovisioning: true\n');
-    const parsed = parseCommandLine(acme, [], {}, cwd);
+    const parsed = await parseCommandLine(acme, [], {}, cwd);
     expect(parsed.connector.get('apiKey')).toEqual({ value: 'k-from-dotfile', source: 'file' });
     expect(parsed.baton.get('provisioning')).toEqual({ value: true, source: 'file' });
-    expect(() => parseCommandLine(acme, [], { BATON_CONFIG_PATH: join(cwd, 'conf.json') }, cwd)).toThrow(
+    await expect(parseCommandLine(acme, [], { BATON_CONFIG_PATH: join(cwd, 'conf.json') }, cwd)).rejects.toThrow(
       /must name a \.yaml or \.yml file/,
     );
-    expect(() => parseCommandLine(acme, [], { BATON_CONFIG_PATH: join(cwd, 'nope.yml') }, cwd)).toThrow(
+    await expect(parseCommandLine(acme, [], { BATON_CONFIG_PATH: join(cwd, 'nope.yml') }, cwd)).rejects.toThrow(
       /does not exist/,
     );
   });
 
-  it('parses booleans from flags (also --flag=false), env and file', () => {
+  it('parses booleans from flags (also --flag=false), env and file', async () => {
     const cwd = mkdtempSync(join(dir, 'bool-'));
-    const a = parseCommandLine(acme, ['--include-disabled', '-p'], {}, cwd);
+    const a = await parseCommandLine(acme, ['--include-disabled', '-p'], {}, cwd);
     expect(rawConnectorInput(a).includeDisabled).toBe(true);
     expect(a.baton.get('provisioning')?.value).toBe(true);
-    const b = parseCommandLine(
+    const b = await parseCommandLine(
       acme,
       ['--include-disabled=false', '--provisioning=false'],
       { BATON_INCLUDE_DISABLED: 'true', BATON_PROVISIONING: '1' },
@@ -161,14 +161,14 @@ describe('precedence: flag > env > file > default', () => {
     );
     expect(rawConnectorInput(b).includeDisabled).toBe(false);
     expect(b.baton.get('provisioning')).toEqual({ value: false, source: 'flag' });
-    const c = parseCommandLine(acme, [], { BATON_INCLUDE_DISABLED: 'true', BATON_SKIP_FULL_SYNC: 'TRUE' }, cwd);
+    const c = await parseCommandLine(acme, [], { BATON_INCLUDE_DISABLED: 'true', BATON_SKIP_FULL_SYNC: 'TRUE' }, cwd);
     expect(rawConnectorInput(c).includeDisabled).toBe(true);
     expect(c.baton.get('skip-full-sync')?.value).toBe(true);
-    expect(() => parseCommandLine(acme, [], { BATON_DEMO: 'maybe' }, cwd)).toThrow(ConfigError);
+    await expect(parseCommandLine(acme, [], { BATON_DEMO: 'maybe' }, cwd)).rejects.toThrow(ConfigError);
   });
 
-  it('puts --demo values above flags', () => {
-    const parsed = parseCommandLine(acme, ['--api-key', 'user-key', '--base-url', 'http://user'], {}, dir);
+  it('puts --demo values above flags', async () => {
+    const parsed = await parseCommandLine(acme, ['--api-key', 'user-key', '--base-url', 'http://user'], {}, dir);
     const unknown = applyOverlay(parsed, { 'api-key': 'sim-key', 'base-url': 'http://sim', 'no-such': 'x' });
     expect(unknown).toEqual(['no-such']);
     expect(rawConnectorInput(parsed)).toMatchObject({ apiKey: 'sim-key', baseUrl: 'http://sim' });
@@ -266,11 +266,11 @@ describe('config errors', () => {
     }
   });
 
-  it('checks one-shot flag combinations in v0.2.45 precedence', () => {
-    const action = (argv: string[]) => selectAction(parseCommandLine(acme, argv, {}, dir));
-    expect(action([])).toEqual({ kind: 'sync' });
+  it('checks one-shot flag combinations in v0.2.45 precedence', async () => {
+    const action = async (argv: string[]) => selectAction(await parseCommandLine(acme, argv, {}, dir));
+    expect(await action([])).toEqual({ kind: 'sync' });
     expect(
-      action([
+      await action([
         '--revoke-grant',
         'g',
         '--grant-entitlement',
@@ -281,9 +281,12 @@ describe('config errors', () => {
         't',
       ]),
     ).toMatchObject({ kind: 'grant' });
-    expect(action(['--revoke-grant', 'g', '--create-account-login', 'l'])).toEqual({ kind: 'revoke', grantId: 'g' });
+    expect(await action(['--revoke-grant', 'g', '--create-account-login', 'l'])).toEqual({
+      kind: 'revoke',
+      grantId: 'g',
+    });
     expect(
-      action([
+      await action([
         '--create-account-login',
         'l',
         '--create-account-profile',
@@ -300,16 +303,16 @@ describe('config errors', () => {
       profile: { a: 1 },
       resourceTypeId: undefined,
     });
-    expect(action(['--delete-resource', 'x', '--delete-resource-type', 'user'])).toEqual({
+    expect(await action(['--delete-resource', 'x', '--delete-resource-type', 'user'])).toEqual({
       kind: 'delete-resource',
       resourceId: 'x',
       resourceType: 'user',
     });
-    expect(() => action(['--grant-entitlement', 'e'])).toThrow(
+    await expect(action(['--grant-entitlement', 'e'])).rejects.toThrow(
       /requires --grant-principal \(BATON_GRANT_PRINCIPAL\) and --grant-principal-type/,
     );
-    expect(() => action(['--delete-resource', 'x'])).toThrow(/requires --delete-resource-type/);
-    expect(() => action(['--create-account-login', 'l', '--create-account-profile', '[1]'])).toThrow(
+    await expect(action(['--delete-resource', 'x'])).rejects.toThrow(/requires --delete-resource-type/);
+    await expect(action(['--create-account-login', 'l', '--create-account-profile', '[1]'])).rejects.toThrow(
       /must be a JSON object/,
     );
   });
@@ -376,8 +379,13 @@ describe('commands that need no connector service', () => {
     expect(again.stdout).toBe(r.stdout);
   });
 
-  it('lenient config keeps valid values and gives the others their default or the neutral value of their type', () => {
-    const parsed = parseCommandLine(acme, ['--page-size', '7', '--domain', 'NOT VALID', '--tags', 'a,b'], {}, dir);
+  it('lenient config keeps valid values and gives the others their default or the neutral value of their type', async () => {
+    const parsed = await parseCommandLine(
+      acme,
+      ['--page-size', '7', '--domain', 'NOT VALID', '--tags', 'a,b'],
+      {},
+      dir,
+    );
     expect(() => validateConnectorConfig(acme, parsed)).toThrow(ConfigError);
     expect(lenientConnectorConfig(acme, parsed)).toEqual({
       apiKey: '',
@@ -407,14 +415,14 @@ describe('commands that need no connector service', () => {
     expect((await run(strict, ['capabilities', '--base-url', 'https://api.example.com'])).code).toBe(0);
   });
 
-  it('throws UsageError for --bool=garbage', () => {
-    expect(() => parseCommandLine(acme, ['--demo=perhaps'], {}, dir)).toThrow(UsageError);
+  it('throws UsageError for --bool=garbage', async () => {
+    await expect(parseCommandLine(acme, ['--demo=perhaps'], {}, dir)).rejects.toThrow(UsageError);
   });
 });
 
 describe('the flag to check when the API cannot be reached', () => {
-  it('names the endpoint field whose value names the failing host, else the first one set', () => {
-    const parsed = parseCommandLine(
+  it('names the endpoint field whose value names the failing host, else the first one set', async () => {
+    const parsed = await parseCommandLine(
       acme,
       ['--base-url', 'https://api.example.com/v1', '--domain', 'acme-corp', '--api-key', 'k-123456'],
       {},
@@ -424,7 +432,7 @@ describe('the flag to check when the API cannot be reached', () => {
     expect(hint('api.example.com')).toBe('--base-url (BATON_BASE_URL)');
     expect(hint('acme-corp.example.net:443')).toBe('--domain (BATON_DOMAIN)');
     expect(hint('corp.example.net')).toBe('--base-url (BATON_BASE_URL)'); // no whole-label match: the first set
-    const domainOnly = parseCommandLine(acme, ['--domain', 'acme-corp'], {}, dir);
+    const domainOnly = await parseCommandLine(acme, ['--domain', 'acme-corp'], {}, dir);
     expect(endpointHint(acme, domainOnly)!('elsewhere.example')).toBe('--domain (BATON_DOMAIN)');
     // A definition that lists its endpoint fields is taken at its word; the API key is never a candidate.
     const declared = { ...acme, endpointFields: ['domain'] } as ConnectorDefinition;
@@ -436,7 +444,7 @@ describe('the flag to check when the API cannot be reached', () => {
       config: z.object({ apiKey: z.string() }),
       create: () => ({ syncers: [], validate: async () => {} }),
     });
-    expect(endpointHint(none, parseCommandLine(none, [], {}, dir))).toBeUndefined();
+    expect(endpointHint(none, await parseCommandLine(none, [], {}, dir))).toBeUndefined();
   });
 });
 

@@ -191,12 +191,12 @@ describe('LinkPager over HTTP', () => {
   it('rejects forged states: another path, a relative or protocol-relative path, a bad skip', async () => {
     const pager = new LinkPager({ http, baseUrl, service: 'svc' });
     for (const state of [
-      { page: '/api/other?skip=1', skip: 0 },
-      { page: 'api/items', skip: 0 },
-      { page: '//evil.example/api/items', skip: 0 },
-      { page: '/api/items', skip: -1 },
-      { page: '/api/items', skip: 1.5 },
-      { nope: true },
+      { url: '/api/other?skip=1', offset: 0 },
+      { url: 'api/items', offset: 0 },
+      { url: '//evil.example/api/items', offset: 0 },
+      { url: '/api/items', offset: -1 },
+      { url: '/api/items', offset: 1.5 },
+      'nope',
     ]) {
       const err = await pager.slice('/api/items', state as unknown as LinkPageState, 5).catch((e: unknown) => e);
       expect(err, JSON.stringify(state)).toBeInstanceOf(ConnectorError);
@@ -213,7 +213,7 @@ describe('LinkPager over HTTP', () => {
     await pager.slice('/api/items?limit=5', a.next, 2);
     expect(server.log.count()).toBe(1);
     now = 5000;
-    await pager.slice('/api/items?limit=5', { page: '/api/items?limit=5', skip: 4 }, 2);
+    await pager.slice('/api/items?limit=5', { url: '/api/items?limit=5', offset: 4 }, 2);
     expect(server.log.count()).toBe(2);
     pager.clear();
     expect(pager.cachedPages).toBe(0);

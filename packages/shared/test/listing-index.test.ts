@@ -49,6 +49,39 @@ describe('ListingIndex', () => {
     expect(index.complete).toBe(false);
   });
 
+  it('keysWithValue groups ids by value in listing order, per listing, and only when complete', () => {
+    const index = new ListingIndex<string>();
+    const roles = (from: string | undefined, next: string | undefined, pairs: Array<[string, string]>) => ({
+      from,
+      next,
+      entries: pairs,
+      syncId: 's1',
+    });
+    index.record(
+      roles(undefined, 'p2', [
+        ['u1', 'ADMIN'],
+        ['u2', 'MEMBER'],
+      ]),
+    );
+    expect(index.keysWithValue('ADMIN', 's1')).toBeUndefined();
+    index.record(
+      roles('p2', undefined, [
+        ['u3', 'ADMIN'],
+        ['u2', 'ADMIN'],
+      ]),
+    );
+    // u2 keeps its first position and its latest value.
+    expect(index.keysWithValue('ADMIN', 's1')).toEqual(['u1', 'u2', 'u3']);
+    expect(index.keysWithValue('MEMBER', 's1')).toEqual([]);
+    expect(index.keysWithValue('ADMIN', 'other')).toBeUndefined();
+    // A new listing is grouped anew.
+    index.record(roles(undefined, undefined, [['u9', 'MEMBER']]));
+    expect(index.keysWithValue('MEMBER', 's1')).toEqual(['u9']);
+    expect(index.keysWithValue('ADMIN', 's1')).toEqual([]);
+    index.invalidate();
+    expect(index.keysWithValue('MEMBER', 's1')).toBeUndefined();
+  });
+
   it('stops at maxEntries', () => {
     const index = new ListingIndex<string>({ maxEntries: 2 });
     index.record(page(undefined, undefined, ['a', 'b', 'c']));

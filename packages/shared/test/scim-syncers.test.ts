@@ -295,7 +295,8 @@ describe('validate', () => {
     const url = closed.scimUrl;
     await closed.close();
     const down = await attempt(url, sim.token);
-    expect(down.code).toBe(Code.NotFound);
-    expect(down.message).toContain('could not be reached');
+    expect(down.code).toBe(Code.FailedPrecondition);
+    expect(down.message).toContain('could not be reached; it ends in /scim/v2');
+    expect(down.message).toMatch(/ECONNREFUSED/);
   });
 });

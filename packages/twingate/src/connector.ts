@@ -13,7 +13,7 @@ import {
 import { TwingateClient, type TwingateClientOptions } from './client.js';
 import { configSchema, consoleOrigin, graphqlEndpoint, type TwingateConfig } from './config.js';
 import { MemberPageCache } from './member-cache.js';
-import { UserRoleIndex } from './role-index.js';
+import { newUserRoleIndex, type UserRoleIndex } from './role-index.js';
 import { groupSyncer } from './resources/group.js';
 import { ROLES, roleSyncer } from './resources/role.js';
 import { userSyncer } from './resources/user.js';
@@ -52,7 +52,7 @@ export function createTwingateConnector(
   });
   const memberCache = options.memberCache ?? new MemberPageCache();
   // Filled by the users listing, read by the role grants (role-index.ts).
-  const roleIndex = options.roleIndex ?? new UserRoleIndex();
+  const roleIndex = options.roleIndex ?? newUserRoleIndex();
   const origin = consoleOrigin(config);
 
   return {

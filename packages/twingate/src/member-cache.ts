@@ -10,10 +10,11 @@
  * expired, group changed by a grant/revoke here) the grants call reads the first page from the API instead, which
  * costs one request for that group and gives the same grants.
  *
- * Memory is bounded: at most `maxUserIds` member ids are held, each entry counting one more for itself so empty
- * groups are bounded too (oldest groups are evicted first), and each entry is dropped as soon as its grants call
- * consumes it.
+ * Memory is bounded by the SDK's `ResponseCache`: at most `maxUserIds` member ids are held, each entry counting one
+ * more for itself so empty groups are bounded too (oldest groups are evicted first), entries expire, and each entry
+ * is dropped as soon as its grants call consumes it.
  */
+import { ResponseCache } from '@baton-ts/shared/http';
 import type { MemberPage } from './client.js';
 
 export interface MemberCacheOptions {
@@ -24,69 +25,46 @@ export interface MemberCacheOptions {
   now?: () => number;
 }
 
-interface Entry {
-  page: MemberPage;
-  storedAt: number;
-}
-
 export class MemberPageCache {
-  private readonly entries = new Map<string, Entry>();
-  private held = 0;
-  private readonly maxUserIds: number;
-  private readonly ttlMs: number;
-  private readonly now: () => number;
+  private readonly pages: ResponseCache<MemberPage>;
   hits = 0;
   misses = 0;
 
   constructor(options: MemberCacheOptions = {}) {
-    this.maxUserIds = options.maxUserIds ?? 250_000;
-    this.ttlMs = options.ttlMs ?? 60 * 60 * 1000;
-    this.now = options.now ?? Date.now;
+    this.pages = new ResponseCache<MemberPage>({
+      maxWeight: options.maxUserIds ?? 250_000,
+      ttlMs: options.ttlMs,
+      now: options.now,
+    });
   }
 
   put(groupId: string, page: MemberPage): void {
-    this.delete(groupId);
-    const cost = page.userIds.length + 1;
-    if (cost > this.maxUserIds) return;
-    while (this.held + cost > this.maxUserIds) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.delete(oldest.value);
-    }
-    this.entries.set(groupId, { page, storedAt: this.now() });
-    this.held += cost;
+    this.pages.put(groupId, page, page.userIds.length + 1);
   }
 
   /** The cached first page, removed from the cache (each sync reads a group's grants once). */
   take(groupId: string): MemberPage | undefined {
-    const entry = this.entries.get(groupId);
-    this.delete(groupId);
-    if (!entry || this.now() - entry.storedAt > this.ttlMs) {
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
-    return entry.page;
+    const page = this.pages.get(groupId);
+    this.pages.delete(groupId);
+    if (page === undefined) this.misses++;
+    else this.hits++;
+    return page;
   }
 
   delete(groupId: string): void {
-    const entry = this.entries.get(groupId);
-    if (!entry) return;
-    this.entries.delete(groupId);
-    this.held -= entry.page.userIds.length + 1;
+    this.pages.delete(groupId);
   }
 
   clear(): void {
-    this.entries.clear();
-    this.held = 0;
+    this.pages.clear();
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.pages.size;
   }
 
   /** Member ids held plus one per entry. */
   get heldUnits(): number {
-    return this.held;
+    return this.pages.weight;
   }
 }

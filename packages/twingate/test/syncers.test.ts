@@ -20,7 +20,7 @@ import { SkipEntitlementsAndGrantsSchema } from '@baton-ts/shared/pb';
 import type { DatasetSpec, GroupRecord, TwingateSimulator, UserRecord } from '../simulator/index.js';
 import type { TwingateClient } from '../src/client.js';
 import { MemberPageCache } from '../src/member-cache.js';
-import { UserRoleIndex } from '../src/role-index.js';
+import { newUserRoleIndex, type UserRoleIndex } from '../src/role-index.js';
 import { memberEntitlement, toGroupResource } from '../src/resources/group.js';
 import { ROLES, roleEntitlement, roleSyncer, toRoleResource } from '../src/resources/role.js';
 import { toUserResource, userSyncer } from '../src/resources/user.js';
@@ -232,7 +232,7 @@ describe('full sync', () => {
       faults: { probabilities: { rateLimit: 0.1, serverError: 0.1 }, retryAfterSeconds: 0, seed: 'tg-faults' },
     });
     // Role grants forced onto the filtered query (an index that holds nobody), so the faults hit every kind of read.
-    const t = connectTo(faulty, {}, { http: FAST_RETRY, roleIndex: new UserRoleIndex({ maxUsers: 0 }) });
+    const t = connectTo(faulty, {}, { http: FAST_RETRY, roleIndex: newUserRoleIndex({ maxUsers: 0 }) });
     const got = await fullSync(t);
     expect(countOps(faulty).ListUserIdsWithRole).toBeGreaterThan(0);
     const injected = faulty.faults.injected;
@@ -321,7 +321,7 @@ describe('role grants from the user role index', () => {
 
   it('over its cap the index stops recording and the filtered query is used', async () => {
     const sim = await startSim({ dataset: MID });
-    const t = connectTo(sim, {}, { http: FAST_RETRY, roleIndex: new UserRoleIndex({ maxUsers: 449 }) });
+    const t = connectTo(sim, {}, { http: FAST_RETRY, roleIndex: newUserRoleIndex({ maxUsers: 449 }) });
     await listUsers(t);
     expect(t.connector.roleIndex.complete).toBe(false);
     expect(t.connector.roleIndex.size).toBe(0);
@@ -330,7 +330,7 @@ describe('role grants from the user role index', () => {
     expect(sim.log.count()).toBe(apiRolePages(sim));
     expect(grants.length).toBe(450);
 
-    const atCap = connectTo(sim, {}, { http: FAST_RETRY, roleIndex: new UserRoleIndex({ maxUsers: 450 }) });
+    const atCap = connectTo(sim, {}, { http: FAST_RETRY, roleIndex: newUserRoleIndex({ maxUsers: 450 }) });
     await listUsers(atCap);
     sim.log.clear();
     expect(stableJson(await roleGrants(atCap))).toBe(stableJson(grants));
@@ -436,7 +436,7 @@ describe('role grants from the user role index', () => {
         hasNextPage: false,
       }),
     } as unknown as TwingateClient;
-    const roleIndex = new UserRoleIndex();
+    const roleIndex = newUserRoleIndex();
     const t = connectTo(await startSim({ dataset: 'tiny' }));
     const knownRoles = new Set(ROLES.map((r) => r.role));
     await userSyncer({ client, knownRoles, roleIndex }).list(undefined, { state: undefined, size: 100 }, t.ctx);

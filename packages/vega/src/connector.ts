@@ -65,6 +65,8 @@ export const vega = defineConnector({
     helpUrl: 'https://vega-client.helpscoutdocs.com/article/124-scim-integration',
   },
   config: configSchema,
+  // What to check when the API cannot be reached: the CLI names the one whose host failed.
+  endpointFields: ['scimEndpoint'],
   create: (config, runtime) => createVegaConnector(config, runtime),
   // Loaded on demand, so production runs never load simulator code.
   simulator: async () => {

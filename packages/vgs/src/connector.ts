@@ -100,6 +100,8 @@ export const vgs = defineConnector({
     helpUrl: 'https://docs.verygoodsecurity.com/',
   },
   config: configSchema,
+  // What to check when the API cannot be reached: the CLI names the one whose host failed.
+  endpointFields: ['baseUrl', 'tokenUrl'],
   create: (config, runtime) => createVgsConnector(config, runtime),
   simulator: async () => {
     const { startVgsSimulator, DATASETS } = await import('../simulator/index.js');

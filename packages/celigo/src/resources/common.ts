@@ -10,7 +10,7 @@ export const PAGE_SIZE = 250;
 
 /** A page state as a comparable key (the account index chains pages by it); undefined for the first page. */
 export function pagePosition(state: LinkPageState | undefined): string | undefined {
-  return state === undefined ? undefined : JSON.stringify([state.page, state.skip]);
+  return state === undefined ? undefined : JSON.stringify([state.url ?? null, state.offset ?? 0]);
 }
 
 /**

@@ -7,10 +7,10 @@
  * Connector fields are validated with the connector's zod schema; every error names the flag and the variable, and
  * no error ever contains a secret's value (secret fields are registered for redaction before anything is parsed).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { registerSecret, redactSecrets } from '../log/secrets.js';
 import type { ConnectorDefinition } from '../sdk/connector.js';
@@ -131,11 +131,14 @@ function describeParseError(err: unknown, secretFlags: Set<string>, flagNames: s
   return new UsageError(text.split('. To specify')[0]);
 }
 
-/** Reads the YAML config file; undefined when there is none. */
-export function loadConfigFile(
+/**
+ * Reads the YAML config file; undefined when there is none. The YAML parser is loaded only when there is a file: a
+ * host spawns the connector for every job, and most runs have none (docs/cli.md, "Start-up time").
+ */
+export async function loadConfigFile(
   env: NodeJS.ProcessEnv,
   cwd: string,
-): { path: string; data: Record<string, unknown> } | undefined {
+): Promise<{ path: string; data: Record<string, unknown> } | undefined> {
   const explicit = env.BATON_CONFIG_PATH;
   let path: string | undefined;
   if (explicit) {
@@ -150,7 +153,8 @@ export function loadConfigFile(
   }
   let data: unknown;
   try {
-    data = parseYaml(readFileSync(path, 'utf8'));
+    const { parse: parseYaml } = await import('yaml');
+    data = parseYaml(await readFile(path, 'utf8'));
   } catch (err) {
     // The YAML parser quotes the offending line, which may hold a secret.
     throw new ConfigError([`cannot read config file ${path}: ${redactSecrets((err as Error).message.split('\n')[0])}`]);
@@ -173,12 +177,12 @@ function scalarToString(value: unknown): string | undefined {
  * Parses argv and gathers every source. Connector field values stay raw here (see `validateConnectorConfig`);
  * secret values are registered for redaction as soon as they are seen.
  */
-export function parseCommandLine(
+export async function parseCommandLine(
   definition: ConnectorDefinition,
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
-): ParsedCli {
+): Promise<ParsedCli> {
   const fields = connectorFields(definition);
   const secretFlags = new Set([
     ...fields.filter((f) => f.secret).map((f) => f.flag),
@@ -208,7 +212,7 @@ export function parseCommandLine(
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   for (const [name, value] of explicit) values[name] = value;
 
-  const file = loadConfigFile(env, cwd);
+  const file = await loadConfigFile(env, cwd);
   const fileData = file?.data ?? {};
   for (const [k, v] of Object.entries(fileData)) {
     const field = fields.find((fd) => fd.flag === k || fd.key === k);

@@ -369,6 +369,12 @@ function readConnectorFields(definition: ConnectorDefinition): ConnectorField[] 
   });
 }
 
+/**
+ * Set to `1` by the CLI in the environment of the child it spawns for a provisioning one-shot: the child then treats
+ * an unreachable API during the call as a configuration mistake (`oneShot` in server/services.ts). Hosts never set it.
+ */
+export const ONE_SHOT_ENV = 'BATON_TS_ONE_SHOT';
+
 /** Config keys that look like an endpoint, for connectors that do not declare `endpointFields`. */
 const ENDPOINT_KEY = /(url|uri|domain|host|hostname|endpoint|subdomain|region|tenant|instance)$/i;
 
@@ -383,8 +389,8 @@ function hostPartOf(value: string): string {
 
 /**
  * The flag to check when the API cannot be reached, as `--base-url (BATON_BASE_URL)`: the endpoint field whose value
- * names the failing host (`--base-url http://127.0.0.1:1` for 127.0.0.1:1, `--domain acme` for acme.twingate.com),
- * else the first endpoint field that is set, else the first of them. Undefined when the connector has none.
+ * names the failing host, set or by default (`--base-url http://127.0.0.1:1` for 127.0.0.1:1, `--domain acme` for
+ * acme.twingate.com), else the first endpoint field that is set, else the first of them. Undefined when the connector has none.
  */
 export function endpointHint(
   definition: ConnectorDefinition,
@@ -400,7 +406,8 @@ export function endpointHint(
   return (host) => {
     const failing = host.toLowerCase();
     const named = candidates.find((fd) => {
-      const value = parsed.connector.get(fd.key)?.value;
+      // A flag left at its default still names a host (VGS's token URL when only the API URL was overridden).
+      const value = parsed.connector.get(fd.key)?.value ?? fd.default;
       if (typeof value !== 'string' || value.trim() === '') return false;
       const part = hostPartOf(value);
       // Whole labels only: `--domain acme` names acme.twingate.com, `--region us` names api.us.example.com.

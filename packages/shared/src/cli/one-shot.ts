@@ -26,7 +26,7 @@ import { newRuntimeStats, type ConnectorDefinition } from '../sdk/connector.js';
 import type { Grant } from '../gen/c1/connector/v2/grant_pb.js';
 import { listenForChildEvents, type ChildEventsServer } from './child-events.js';
 import { batonBool, batonString, ConfigError, UsageError, type ParsedCli } from './config.js';
-import { envNameOf } from './flags.js';
+import { envNameOf, ONE_SHOT_ENV } from './flags.js';
 import { OutputFileError, prepareOutputFile } from './output-file.js';
 import { createSyncMonitor, DEFAULT_PROGRESS_INTERVAL_MS } from './progress.js';
 
@@ -480,7 +480,8 @@ async function runProvisioning(ctx: ParentContext, action: Exclude<OneShotAction
     );
   }, ctx.stderr);
   try {
-    child = await spawnSelf(ctx);
+    // The child fails fast on an unreachable API during the call, as Validate does (docs/cli.md, "Fail fast").
+    child = await spawnSelf(ctx, { [ONE_SHOT_ENV]: '1' });
     const client = child.client;
     let line: string;
     let update: ((store: SyncStore) => string | undefined) | undefined;

@@ -28,7 +28,14 @@ import {
 } from './config.js';
 import { setupDemo, simulatorFlagOptions, startBundledSimulator, type DemoSetup } from './demo-mode.js';
 import { setEndpointHint } from '../http/config-check.js';
-import { BATON_FLAGS, connectorFields, endpointHint, envNameOf, PROVISIONING_ACTION_FLAGS } from './flags.js';
+import {
+  BATON_FLAGS,
+  connectorFields,
+  endpointHint,
+  envNameOf,
+  ONE_SHOT_ENV,
+  PROVISIONING_ACTION_FLAGS,
+} from './flags.js';
 import { commandHelpText, helpText, HELP_COMMANDS, isHelpCommand } from './help.js';
 import { configSchemaDocument } from './schema.js';
 import { closeMatches } from './suggest.js';
@@ -168,7 +175,7 @@ async function dispatch(definition: ConnectorDefinition, argv: string[], io: Cli
     });
   }
 
-  const parsed = parseCommandLine(definition, argv, io.env, io.cwd);
+  const parsed = await parseCommandLine(definition, argv, io.env, io.cwd);
   if (parsed.command !== undefined && !COMMANDS.has(parsed.command)) throw strayArgumentError(argv, at);
   if (parsed.command === 'help') {
     // `help` alone, or `help <command>`.
@@ -287,7 +294,14 @@ async function connectorServiceCommand(
   const { forwardEventsToParent } = await import('./child-events.js');
   forwardEventsToParent(io.env, stats);
   const { runConnectorService } = await import('../server/handshake.js');
-  return runConnectorService({ definition, connector, logger, stats, provisioning: provisioningEnabled(parsed) });
+  return runConnectorService({
+    definition,
+    connector,
+    logger,
+    stats,
+    provisioning: provisioningEnabled(parsed),
+    oneShot: io.env[ONE_SHOT_ENV] === '1',
+  });
 }
 
 // -- serve ----------------------------------------------------------------------------------------------------------

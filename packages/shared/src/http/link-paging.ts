@@ -18,6 +18,7 @@
 import { Code, ConnectorError, invalidArgument } from '../sdk/errors.js';
 import type { HttpClient } from './client.js';
 import { buildUrl } from './client.js';
+import { linkedPageChunk, parseLinkedPageState, type LinkedPageState } from './json-api.js';
 import { getHeader, type HeaderBag } from './rate-limit-headers.js';
 
 /** One link value of a `Link` header. */
@@ -169,17 +170,16 @@ export function nextPagePath(headers: HeaderBag | undefined, requestUrl: string,
   return `${target.pathname}${target.search}`;
 }
 
-/** Paging state of a `LinkPager` listing; JSON-safe, so it can live in a page token. */
-export interface LinkPageState {
-  /** Absolute path (with query) of the API page the next slice starts in. */
-  page: string;
-  /** Records of that API page already served. */
-  skip: number;
-}
+/**
+ * Paging state of a `LinkPager` listing (JSON-safe, so it can live in a page token): the same `{ url, offset }` as
+ * every linked listing (json-api.ts), `url` being the path of the API page the next slice starts in (undefined: the
+ * first page) and `offset` how many of its records were already served.
+ */
+export type LinkPageState = LinkedPageState;
 
+/** A slice of a Link-paged listing; `next` is undefined after the last record. */
 export interface LinkSlice<T> {
   items: T[];
-  /** Undefined after the last record. */
   next?: LinkPageState;
 }
 
@@ -238,24 +238,21 @@ export class LinkPager {
     options: { signal?: AbortSignal } = {},
   ): Promise<LinkSlice<T>> {
     const first = this.absolutePath(firstPath);
-    let path = first;
-    let skip = 0;
-    if (state !== undefined) {
-      path = this.checkState(state, first);
-      skip = state.skip;
+    if (state !== undefined) this.checkState(state, first);
+    const pages = new Map<string, CachedPage>();
+    // The slicing (offsets, skipping empty pages) is linkedPageChunk's; this class adds the HTTP and the cache.
+    const slice = await linkedPageChunk<unknown>(state, size, async (url, fresh) => {
+      const path = url ?? first;
+      const page = (!fresh && this.cached(path)) || (await this.fetch(path, options.signal));
+      pages.set(path, page);
+      return page;
+    });
+    for (const [path, page] of pages) {
+      // Keep the page the next slice starts in (partly served); forget the ones fully served.
+      if (slice.next?.offset !== undefined && (slice.next.url ?? first) === path) this.remember(path, page);
+      else this.cache.delete(path);
     }
-    const limit = Math.max(1, Math.floor(size));
-    let page = state === undefined ? undefined : this.cached(path);
-    if (!page) page = await this.fetch(path, options.signal);
-
-    const end = skip + limit;
-    const items = page.items.slice(skip, end) as T[];
-    if (end < page.items.length) {
-      this.remember(path, page);
-      return { items, next: { page: path, skip: end } };
-    }
-    this.cache.delete(path);
-    return { items, next: page.next === undefined ? undefined : { page: page.next, skip: 0 } };
+    return { items: slice.items as T[], next: slice.next };
   }
 
   /** Drops every cached page (e.g. when a sync ends). */
@@ -273,19 +270,16 @@ export class LinkPager {
     return `${url.pathname}${url.search}`;
   }
 
-  /** A state comes from a page token, which is not signed: it must name a page of the same collection. */
-  private checkState(state: LinkPageState, first: string): string {
-    const page = (state as { page?: unknown }).page;
-    const skip = (state as { skip?: unknown }).skip;
-    if (typeof page !== 'string' || !page.startsWith('/') || page.startsWith('//') || !Number.isInteger(skip)) {
-      throw invalidArgument(`invalid page token: not a ${this.service} page position`);
-    }
-    if ((skip as number) < 0) throw invalidArgument(`invalid page token: not a ${this.service} page position`);
+  /**
+   * A state comes from a page token, which is not signed: beyond the shape linkedPageChunk checks, it must name a
+   * page of the same collection.
+   */
+  private checkState(state: LinkPageState, first: string): void {
+    const { url } = parseLinkedPageState(state);
     const pathname = (p: string) => new URL(p, this.origin).pathname;
-    if (pathname(page) !== pathname(first)) {
+    if (url !== undefined && pathname(url) !== pathname(first)) {
       throw invalidArgument(`invalid page token: it belongs to another ${this.service} listing`);
     }
-    return page;
   }
 
   private cached(path: string): CachedPage | undefined {

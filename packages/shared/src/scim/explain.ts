@@ -51,10 +51,15 @@ const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNR
 export function explainScimValidation(err: unknown, service: string, wording: ScimWording, url: string): unknown {
   if (!(err instanceof ScimError) || err.cause instanceof ScimError) return err;
   const where = `the SCIM API at ${url}`;
-  if (err.status === 404 || (err.errorCode !== undefined && UNREACHABLE.has(err.errorCode))) {
+  if (err.errorCode !== undefined && UNREACHABLE.has(err.errorCode)) {
+    // Nothing answers there: the same code as every other connector's unreachable API; the transport error already
+    // names the host and the flag, so only the URL's expected shape is added.
+    return err.withAdvice(Code.FailedPrecondition, `${service}: ${where} could not be reached; ${wording.urlHint}`);
+  }
+  if (err.status === 404) {
     return err.withAdvice(
       Code.NotFound,
-      `${service}: ${where} could not be reached or has no /Users: check ${wording.urlFlag}; ${wording.urlHint}`,
+      `${service}: ${where} has no /Users: check ${wording.urlFlag}; ${wording.urlHint}`,
     );
   }
   if (err.status === 400 || err.status === 405 || err.status === 501) {

@@ -42,6 +42,8 @@ export class ListingIndex<V> {
   private expectedFrom: string | undefined;
   private readonly items = new Map<string, V>();
   private version = 0;
+  /** Item ids by value, built on the first `keysWithValue` after each completed listing. */
+  private byValue: { generation: number; keys: Map<V, string[]> } | undefined;
 
   constructor(options: ListingIndexOptions = {}) {
     this.maxEntries = options.maxEntries ?? 250_000;
@@ -73,6 +75,25 @@ export class ListingIndex<V> {
   /** Every recorded item in listing order, or undefined unless a complete listing of sync `syncId` is held. */
   snapshot(syncId: string | undefined): ReadonlyMap<string, V> | undefined {
     return this.state === 'complete' && syncId === this.syncId ? this.items : undefined;
+  }
+
+  /**
+   * Ids of the items whose value is `value`, in listing order (e.g. the users holding a role), or undefined unless a
+   * complete listing of sync `syncId` is held. Grouped once per listing.
+   */
+  keysWithValue(value: V, syncId: string | undefined): readonly string[] | undefined {
+    const snapshot = this.snapshot(syncId);
+    if (!snapshot) return undefined;
+    if (this.byValue?.generation !== this.version) {
+      const keys = new Map<V, string[]>();
+      for (const [id, itemValue] of snapshot) {
+        let ids = keys.get(itemValue);
+        if (!ids) keys.set(itemValue, (ids = []));
+        ids.push(id);
+      }
+      this.byValue = { generation: this.version, keys };
+    }
+    return this.byValue.keys.get(value) ?? [];
   }
 
   /** Changes whenever a listing completes or the index is dropped: lets callers cache what they derive from it. */
@@ -109,6 +130,7 @@ export class ListingIndex<V> {
     this.syncId = undefined;
     this.expectedFrom = undefined;
     this.items.clear();
+    this.byValue = undefined;
     this.version++;
   }
 }

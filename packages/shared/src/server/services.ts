@@ -50,6 +50,12 @@ export interface ServiceOptions {
   logger: Logger;
   /** Provisioning services answer FAILED_PRECONDITION unless this is on (`--provisioning`). */
   provisioning: boolean;
+  /**
+   * The process serves one provisioning call of the CLI's one-shot mode, for a person at a terminal, not a host: an
+   * API that cannot be reached (DNS, refused, TLS) during the call is a configuration mistake, reported at once with
+   * the flag to check, as during Validate, instead of after the retries a host's call gets (docs/cli.md).
+   */
+  oneShot?: boolean;
 }
 
 /** Every c1.connector.v2 service, ready for `router.service(service, impl)`. */
@@ -67,6 +73,8 @@ export function connectorServices(options: ServiceOptions) {
     if (!syncer) throw notFound(`error: ${what} with unknown resource type ${typeId ?? ''}`);
     return syncer;
   };
+  /** Runs a provisioning call; in one-shot mode as a configuration check (see `oneShot`). */
+  const provision = <T>(call: () => Promise<T>): Promise<T> => (options.oneShot ? asConfigurationCheck(call) : call());
   const requireProvisioning = () => {
     if (!options.provisioning) throw failedPrecondition('provisioning is not enabled');
   };
@@ -170,7 +178,7 @@ export function connectorServices(options: ServiceOptions) {
       requireResourceId(principal.id, 'principal.id');
       const syncer = syncerFor(entitlement.resource!.id!.resourceType, 'grant');
       if (!syncer.grant) throw unimplemented('resource type does not have provisioner configured');
-      const outcome = await syncer.grant(principal, entitlement, ctxOf(handler));
+      const outcome = await provision(() => syncer.grant!(principal, entitlement, ctxOf(handler)));
       const annotations = [...(outcome.annotations ?? [])];
       if (outcome.alreadyExists) annotations.push(annotation(GrantAlreadyExistsSchema));
       return { annotations, grants: outcome.grants ?? [] };
@@ -182,7 +190,7 @@ export function connectorServices(options: ServiceOptions) {
       requireResourceId(grant.principal?.id, 'grant.principal.id');
       const syncer = syncerFor(grant.entitlement!.resource!.id!.resourceType, 'revoke');
       if (!syncer.revoke) throw unimplemented('resource type does not have provisioner configured');
-      const outcome = await syncer.revoke(grant, ctxOf(handler));
+      const outcome = await provision(() => syncer.revoke!(grant, ctxOf(handler)));
       const annotations = [...(outcome.annotations ?? [])];
       if (outcome.alreadyRevoked) annotations.push(annotation(GrantAlreadyRevokedSchema));
       return { annotations };
@@ -198,7 +206,7 @@ export function connectorServices(options: ServiceOptions) {
     const id = requireResourceId(resourceId, 'resource_id');
     const syncer = syncerFor(id.resourceType, 'delete resource');
     if (!syncer.delete) throw unimplemented('resource type does not have resource manager configured');
-    const outcome = await syncer.delete(id, parent, ctxOf(handler));
+    const outcome = await provision(() => syncer.delete!(id, parent, ctxOf(handler)));
     const annotations = [...(outcome.annotations ?? [])];
     if (outcome.alreadyDeleted) annotations.push(annotation(ResourceDoesNotExistSchema));
     return { annotations };
@@ -211,7 +219,7 @@ export function connectorServices(options: ServiceOptions) {
       const id = requireResourceId(req.resource.id, 'resource.id');
       const syncer = syncerFor(id.resourceType, 'create resource');
       if (!syncer.create) throw unimplemented('resource type does not have resource manager configured');
-      return { created: await syncer.create(req.resource, ctxOf(handler)) };
+      return { created: await provision(() => syncer.create!(req.resource!, ctxOf(handler))) };
     },
     deleteResource: (req, handler) => deleteResource(req.resourceId, req.parentResourceId, handler),
   };
@@ -229,11 +237,9 @@ export function connectorServices(options: ServiceOptions) {
         throw invalidArgument(`accounts can only be created as resource type ${manager.resourceTypeId}`);
       }
       if (!req.accountInfo) throw invalidArgument('invalid CreateAccountRequest.AccountInfo: value is required');
-      const outcome = await manager.createAccount(
-        req.accountInfo,
-        req.credentialOptions,
-        req.encryptionConfigs,
-        ctxOf(handler),
+      const accountInfo = req.accountInfo;
+      const outcome = await provision(() =>
+        manager.createAccount(accountInfo, req.credentialOptions, req.encryptionConfigs, ctxOf(handler)),
       );
       const response: MessageInitShape<typeof CreateAccountResponseSchema> = {
         annotations: outcome.annotations ?? [],

@@ -137,7 +137,7 @@ export function roleSyncer(deps: { client: TwingateClient; roleIndex?: UserRoleI
 
       // A role started on the API path stays on it: its cursor means nothing to the index.
       const fromIndex =
-        state?.from === 'index' || state === undefined ? roleIndex?.usersWithRole(role.role, ctx.syncId) : undefined;
+        state?.from === 'index' || state === undefined ? roleIndex?.keysWithValue(role.role, ctx.syncId) : undefined;
       if (fromIndex) {
         const offset = state?.from === 'index' && Number.isInteger(state.offset) && state.offset > 0 ? state.offset : 0;
         const end = offset + (page.size || MAX_PAGE_SIZE);

@@ -12,8 +12,8 @@ import {
   type ResourceSyncer,
 } from '@baton-ts/shared';
 import type { TwingateClient, TwingateUser } from '../client.js';
-import { MAX_PAGE_SIZE } from '../client.js';
 import type { UserRoleIndex } from '../role-index.js';
+import { MAX_PAGE_SIZE } from '../client.js';
 
 export const userType = resourceType({
   id: 'user',
@@ -113,10 +113,10 @@ export function userSyncer(deps: {
         }
       }
       const next = result.hasNextPage && result.endCursor ? { after: result.endCursor } : undefined;
-      deps.roleIndex?.recordListedPage({
-        after: page.state?.after,
+      deps.roleIndex?.record({
+        from: page.state?.after,
         next: next?.after,
-        users: result.items,
+        entries: result.items.map((u) => [u.id, u.role] as const),
         syncId: ctx.syncId,
       });
       return {
