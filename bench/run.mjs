@@ -60,6 +60,20 @@ const MB = 1024 * 1024;
 const env = envWithoutBaton();
 const tmp = mkdtempSync(join(os.tmpdir(), 'baton-bench-'));
 const log = (line) => process.stderr.write(`${line}\n`);
+/** Every process the bench started and that is still running, stopped if the bench itself is interrupted. */
+const live = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const child of live) child.kill('SIGTERM');
+    rmSync(tmp, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+function track(child) {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
 
 // -- processes ------------------------------------------------------------------------------------------------------
 
@@ -77,10 +91,12 @@ function lines(stream, onLine) {
 
 /** `baton-<name> simulator ...` in its own process; resolves once it printed its address and flags. */
 function startSimulator(name, args) {
-  const child = spawn(process.execPath, [binOf(name), 'simulator', ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = track(
+    spawn(process.execPath, [binOf(name), 'simulator', ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
   const received = [];
@@ -116,9 +132,20 @@ function readStatus(pid) {
   try {
     const text = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
-    return { hwm: kb('VmHWM'), rss: kb('VmRSS') };
+    return { hwm: kb('VmHWM'), rss: kb('VmRSS'), cpuMs: cpuMsOf(pid) };
   } catch {
     return undefined;
+  }
+}
+
+/** CPU time (user + system) a process has used so far, in ms (/proc/<pid>/stat fields 14 and 15, in 1/100 s). */
+function cpuMsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
   }
 }
 
@@ -136,12 +163,13 @@ function childPids(pid) {
 }
 
 /**
- * Polls the peak RSS (VmHWM) of each host process and of every child it spawns, and the largest total RSS of them
- * all at one moment.
+ * Polls the peak RSS (VmHWM) and the CPU time of each host process and of every child it spawns, and the largest
+ * total RSS of them all at one moment.
  */
 function watchMemory(hostPids) {
   const hosts = new Map(hostPids.map((pid) => [pid, 0]));
   const children = new Map();
+  const cpu = new Map();
   let peakTotal = 0;
   const poll = () => {
     let total = 0;
@@ -150,11 +178,13 @@ function watchMemory(hostPids) {
       // A process that has exited but is not reaped yet has no memory lines.
       if (!s || Number.isNaN(s.hwm)) continue;
       hosts.set(pid, Math.max(hosts.get(pid), s.hwm));
+      if (!Number.isNaN(s.cpuMs)) cpu.set(pid, s.cpuMs);
       total += s.rss;
       for (const child of childPids(pid)) {
         const c = readStatus(child);
         if (!c || Number.isNaN(c.hwm)) continue;
         children.set(child, Math.max(children.get(child) ?? 0, c.hwm));
+        if (!Number.isNaN(c.cpuMs)) cpu.set(child, c.cpuMs);
         total += c.rss;
       }
     }
@@ -166,7 +196,14 @@ function watchMemory(hostPids) {
     poll,
     stop() {
       clearInterval(timer);
-      return { hosts: [...hosts.values()], children: [...children.values()], peakTotal };
+      const cpuOf = (pids) => [...pids].reduce((n, pid) => n + (cpu.get(pid) ?? 0), 0);
+      return {
+        hosts: [...hosts.values()],
+        children: [...children.values()],
+        peakTotal,
+        hostCpuMs: cpuOf(hosts.keys()),
+        childCpuMs: cpuOf(children.keys()),
+      };
     },
   };
 }
@@ -178,10 +215,11 @@ function watchMemory(hostPids) {
 function hostSync(name, config, file, watched = false) {
   const started = performance.now();
   const startMs = Date.now();
-  const child = spawn(
-    process.execPath,
-    [binOf(name), ...flagsOf(config), '--file', file, '--log-level', 'warn', '--quiet'],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  const child = track(
+    spawn(process.execPath, [binOf(name), ...flagsOf(config), '--file', file, '--log-level', 'warn', '--quiet'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   );
   const watch = watched ? undefined : watchMemory([child.pid]);
   let stderr = '';
@@ -247,6 +285,8 @@ async function syncDataset(connector, size, dataset) {
     records: written,
     connectorPeak: Math.max(0, ...run.peaks.children),
     hostPeak: Math.max(0, ...run.peaks.hosts),
+    hostCpuMs: run.peaks.hostCpuMs,
+    connectorCpuMs: run.peaks.childCpuMs,
     config: sim.config,
   };
 }
@@ -366,6 +406,7 @@ function connectorSection(connector, rows, cold, tput) {
         'records (res / ent / grants)',
         'connector peak RSS MB',
         'host peak RSS MB',
+        'CPU s connector / host',
       ],
       rows.map((r) => [
         `${r.size} (\`${r.dataset}\`)`,
@@ -380,6 +421,7 @@ function connectorSection(connector, rows, cold, tput) {
         `${r.records.resources} / ${r.records.entitlements} / ${r.records.grants}`,
         mb(r.connectorPeak),
         mb(r.hostPeak),
+        `${s(r.connectorCpuMs)} / ${s(r.hostCpuMs)}`,
       ]),
     ),
     '',
@@ -456,7 +498,8 @@ try {
       const r = await syncDataset(connector, size, dataset);
       log(
         `bench: ${connector.name} ${dataset}: ${s(r.wallMs)} s (floor ${s(r.floorMs)} s), ${r.requests} requests ` +
-          `(floor ${r.model.floor}, Go ${r.model.go}), connector ${mb(r.connectorPeak)} MB, host ${mb(r.hostPeak)} MB`,
+          `(floor ${r.model.floor}, Go ${r.model.go}), connector ${mb(r.connectorPeak)} MB ${s(r.connectorCpuMs)} s CPU, ` +
+          `host ${mb(r.hostPeak)} MB ${s(r.hostCpuMs)} s CPU`,
       );
       rows.push(r);
     }
@@ -508,7 +551,8 @@ try {
       'of window ceil(n/L) - 1 after the one the sync started in (windows are aligned to the clock); a leaky bucket ' +
       '(burst B, r/s) admits it no earlier than (n - B)/r s after the start. Process start, the handshake and ' +
       'writing the c1z are not in the floor, so small datasets (a few requests) cannot come near it.',
-    '- **Peak RSS**: VmHWM of the host process and of its connector child, each on its own.',
+    '- **Peak RSS**: VmHWM of the host process and of its connector child, each on its own. **CPU s**: the CPU ' +
+      'time (user + system) each used; where it comes near the wall time, the sync waits on CPU, not on the API.',
     '',
     ...sections,
   ];
