@@ -126,6 +126,14 @@ function startSimulator(name, args) {
   }));
 }
 
+const simulatorArgs = (dataset, latencyMs, rateLimits) => [
+  '--dataset',
+  dataset,
+  '--latency-ms',
+  String(latencyMs),
+  '--rate-limits',
+  rateLimits,
+];
 const flagsOf = (config) => Object.entries(config).flatMap(([k, v]) => [`--${k}`, v]);
 
 function readStatus(pid) {
@@ -254,14 +262,7 @@ function records(file) {
 
 async function syncDataset(connector, size, dataset) {
   const model = await connector.model(dataset);
-  const sim = await startSimulator(connector.name, [
-    '--dataset',
-    dataset,
-    '--latency-ms',
-    String(LATENCY_MS),
-    '--rate-limits',
-    'documented',
-  ]);
+  const sim = await startSimulator(connector.name, simulatorArgs(dataset, LATENCY_MS, 'documented'));
   const file = join(tmp, `${connector.name}-${dataset}.c1z`);
   let run;
   let stats;
@@ -308,7 +309,7 @@ async function coldStarts(targets) {
 }
 
 async function throughput(connector) {
-  const sim = await startSimulator(connector.name, ['--dataset', 'bench-medium', '--rate-limits', 'off']);
+  const sim = await startSimulator(connector.name, simulatorArgs('bench-medium', 0, 'off'));
   const p = await spawnPlugin(process.execPath, [binOf(connector.name), ...flagsOf(sim.config)]);
   try {
     await unary(p.client, ConnectorService.method.getMetadata, {}, { waitForReady: true });
@@ -333,14 +334,7 @@ async function throughput(connector) {
 }
 
 async function load(connector, dataset) {
-  const sim = await startSimulator(connector.name, [
-    '--dataset',
-    dataset,
-    '--latency-ms',
-    String(LATENCY_MS),
-    '--rate-limits',
-    'off',
-  ]);
+  const sim = await startSimulator(connector.name, simulatorArgs(dataset, LATENCY_MS, 'off'));
   const started = performance.now();
   let runs;
   let memory;
