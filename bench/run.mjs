@@ -379,6 +379,25 @@ const table = (header, rows) =>
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
 
+/** Where the time beyond the wall floor went, from what was measured. */
+function whyWall(r) {
+  const cpuMs = r.hostCpuMs + r.connectorCpuMs;
+  const records = r.records.resources + r.records.entitlements + r.records.grants;
+  if (r.floorMs < 1_000) {
+    return (
+      `a sync this small costs its fixed start-up (two Node processes, the handshake, writing the c1z: ` +
+      `${s(cpuMs)} s of CPU), not API time`
+    );
+  }
+  if (cpuMs >= r.floorMs || Math.max(r.hostCpuMs, r.connectorCpuMs) >= 0.5 * r.wallMs) {
+    return (
+      `CPU-bound: ${s(r.hostCpuMs)} s host + ${s(r.connectorCpuMs)} s connector CPU for ${records} records ` +
+      `(${Math.round((cpuMs * 1000) / records)} µs a record), against a ${s(r.floorMs)} s floor`
+    );
+  }
+  return `${s(r.wallMs - r.floorMs)} s beyond the floor with ${s(cpuMs)} s of CPU: waiting that the floor does not explain`;
+}
+
 function connectorSection(connector, rows, cold, tput) {
   const out = [`## ${connector.name}`, ''];
   out.push(
@@ -430,7 +449,7 @@ function connectorSection(connector, rows, cold, tput) {
     targets.push([
       `wall time <= 1.25x floor (${r.size})`,
       `${ratio(r.wallMs, r.floorMs)}x`,
-      met(r.wallMs <= 1.25 * r.floorMs),
+      r.wallMs <= 1.25 * r.floorMs ? met(true) : `${met(false)}: ${whyWall(r)}`,
     ]);
     targets.push([
       `connector peak RSS <= 150 MB (${r.size})`,
