@@ -5,6 +5,8 @@
 //   npm run build && node bench/run.mjs [--quick] [--connector NAME]... [--no-load] [--runs N] [--latency-ms N]
 //
 //   --quick        datasets small and medium only (the large ones take minutes at documented rate limits)
+//   --size         only these sizes (small, medium, large; repeatable)
+//   --size         only these sizes (small, medium, large; repeatable)
 //   --connector    only these connectors (repeatable); RESULTS.md then holds only them
 //   --no-load      skip the load measurement
 //   --runs         cold-start spawns per connector (default 10)
@@ -48,7 +50,12 @@ const only = values('connector');
 const LATENCY_MS = Number(values('latency-ms')[0] ?? 20);
 const RUNS = Number(values('runs')[0] ?? 10);
 const LOAD_SYNCS = 20;
-const DATASETS = [['small', 'bench-small'], ['medium', 'bench-medium'], ...(quick ? [] : [['large', 'bench-large']])];
+const sizes = values('size');
+const DATASETS = [
+  ['small', 'bench-small'],
+  ['medium', 'bench-medium'],
+  ...(quick ? [] : [['large', 'bench-large']]),
+].filter(([size]) => sizes.length === 0 || sizes.includes(size));
 const unknown = only.filter((n) => !CONNECTORS.some((c) => c.name === n));
 if (unknown.length > 0) {
   console.error(`unknown connector ${unknown.join(', ')}; known: ${CONNECTORS.map((c) => c.name).join(', ')}`);
@@ -350,6 +357,8 @@ async function load(connector, dataset) {
   const wallMs = performance.now() - started;
   const peaks = memory.stop();
   const failed = runs.filter((r) => r.code !== 0);
+  // What the failed syncs said, each distinct last line once.
+  const errors = [...new Set(failed.map((r) => r.stderr.trim().split('\n').at(-1)?.slice(0, 300) ?? ''))];
   const counts = await Promise.all(runs.filter((r) => r.code === 0).map((r) => records(r.file)));
   const identical = counts.every((c) => JSON.stringify(c) === JSON.stringify(counts[0]));
   return {
@@ -357,6 +366,7 @@ async function load(connector, dataset) {
     dataset,
     wallMs,
     failed: failed.length,
+    errors,
     identical,
     records: counts[0],
     syncWallMs: runs.map((r) => r.wallMs),
@@ -586,7 +596,7 @@ try {
             'sync wall time (min / median / max)',
             `${s(Math.min(...l.syncWallMs))} / ${s(median(l.syncWallMs))} / ${s(Math.max(...l.syncWallMs))} s`,
           ],
-          ['failed syncs', String(l.failed)],
+          ['failed syncs', l.failed === 0 ? '0' : `**${l.failed}**: ${l.errors.map((e) => `\`${e}\``).join('; ')}`],
           [
             'all files hold the same records',
             `${l.identical ? 'yes' : '**no**'} (${l.records ? `${l.records.resources} / ${l.records.entitlements} / ${l.records.grants}` : '-'})`,
@@ -600,10 +610,11 @@ try {
     );
   }
   const text = doc.join('\n');
-  if (only.length === 0 && !quick) writeFileSync(new URL('RESULTS.md', import.meta.url), text);
+  const partial = only.length > 0 || quick || sizes.length > 0;
+  if (!partial) writeFileSync(new URL('RESULTS.md', import.meta.url), text);
   else writeFileSync(join(os.tmpdir(), 'baton-bench-RESULTS.md'), text);
   console.log(text);
-  if (only.length > 0 || quick)
+  if (partial)
     log(
       `bench: partial run, written to ${join(os.tmpdir(), 'baton-bench-RESULTS.md')} (bench/RESULTS.md is only written by a full run)`,
     );
