@@ -263,7 +263,12 @@ describe('interrupting a sync', () => {
     run.child.kill(signal);
     const { code } = await run.exited;
     expect(code).toBe(exitCode);
-    expect(run.stderr().trimEnd().split('\n').at(-1)).toBe(`sync interrupted (${signal}); ${file} was left untouched`);
+    // The pages stored before the interrupt stay in the working file, for the next run to resume (docs/sync.md).
+    const working = join(dir, `.interrupted-${signal}.c1z.partial`);
+    expect(run.stderr().trimEnd().split('\n').at(-1)).toBe(
+      `sync interrupted (${signal}); ${file} was left untouched; its progress is kept in ${working}: run the same command again to resume`,
+    );
+    expect(existsSync(working)).toBe(true);
     expect(readFileSync(file).equals(previous)).toBe(true);
     expect(run.stdout()).toBe('');
   });

@@ -1,7 +1,7 @@
 import { create, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromMs, type Any } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { toBinary } from '@bufbuild/protobuf';
 import {
@@ -23,9 +23,10 @@ import {
   type SyncProgress,
   type SyncStoreLike,
 } from '../src/host/index.js';
+import { parseCheckpoint } from '../src/host/checkpoint.js';
 import { stronglyConnectedComponents } from '../src/host/grant-expansion.js';
 import { annotation } from '../src/sdk/annotations.js';
-import { SyncStore } from '../src/c1z/index.js';
+import { messageToJson, SyncStore } from '../src/c1z/index.js';
 import { EntitlementSchema, type Entitlement } from '../src/gen/c1/connector/v2/entitlement_pb.js';
 import { GrantSchema, type Grant } from '../src/gen/c1/connector/v2/grant_pb.js';
 import {
@@ -117,6 +118,13 @@ class MemoryStore implements SyncStoreLike {
   }
   resources() {
     return this.paged(() => [...this.res.values()]);
+  }
+  // Storage order, a cursor (the next index) as the page token, like the c1z store's row ids.
+  listResources(_filter: Record<string, never>, options: { pageToken?: string; pageSize?: number }) {
+    const all = [...this.res.values()];
+    const from = Number(options.pageToken || 0);
+    const end = from + (options.pageSize ?? 1000);
+    return { list: all.slice(from, end), nextPageToken: end < all.length ? String(end) : '' };
   }
   grants(filter: { entitlementId?: string; principal?: ResourceId }) {
     return this.paged(() =>
@@ -1027,5 +1035,185 @@ describe('provisioning flows', () => {
     await expect(deleteResource(client, { resourceType: 'user', resourceId: 'u9' })).rejects.toThrow(
       'provisioning is not enabled',
     );
+  });
+});
+
+describe('runSync: checkpoints, resume and restarts', () => {
+  const project1 = res('project', 'p1', [annotation(ChildResourceTypeSchema, { resourceTypeId: 'repo' })]);
+  const project2 = res('project', 'p2', [annotation(ChildResourceTypeSchema, { resourceTypeId: 'repo' })]);
+  const [u1, u2, u3, g1, g2] = [user('u1'), user('u2'), user('u3'), group('g1'), group('g2')];
+  const g1m = ent(g1, 'member');
+  const g2m = ent(g2, 'member');
+  const repoAdmin = (r: Resource) => ent(r, 'admin');
+  const repos = [res('repo', 'r1', [], project1), res('repo', 'r2', [], project1), res('repo', 'r3', [], project2)];
+  const data: FakeData = {
+    types: [
+      rt('user', { traits: [ResourceType_Trait.USER] }),
+      rt('group', { traits: [ResourceType_Trait.GROUP] }),
+      rt('project'),
+      rt('repo'),
+    ],
+    resources: {
+      user: [u1, u2, u3],
+      group: [g1, g2],
+      project: [project1, project2],
+      'repo@project:p1': repos.slice(0, 2),
+      'repo@project:p2': repos.slice(2),
+    },
+    entitlements: {
+      'group:g1': [g1m],
+      'group:g2': [g2m],
+      ...Object.fromEntries(repos.map((r) => [key(r.id), [repoAdmin(r)]])),
+    },
+    grants: {
+      'group:g1': [grant(g1m, u1), grant(g1m, u2)],
+      'group:g2': [grant(g2m, u3), grant(g2m, g1, [expandable([g1m.id])])],
+      ...Object.fromEntries(
+        repos.map((r) => [key(r.id), [grant(repoAdmin(r), g2, [expandable([g2m.id])]), grant(repoAdmin(r), u2)]]),
+      ),
+    },
+  };
+
+  /** Everything the store's sync holds, as sorted JSON (what "identical" means). */
+  const contents = (store: SyncStore) =>
+    [
+      ...[...store.resourceTypes()].map((x) => `t ${JSON.stringify(messageToJson(ResourceTypeSchema, x))}`),
+      ...[...store.resources()].map((x) => `r ${JSON.stringify(messageToJson(ResourceSchema, x))}`),
+      ...[...store.entitlements()].map((x) => `e ${JSON.stringify(messageToJson(EntitlementSchema, x))}`),
+      ...[...store.grants()].map((x) => `g ${JSON.stringify(messageToJson(GrantSchema, x))}`),
+    ].sort();
+  /** The list calls a client answered, as "method what page-token". */
+  const listCalls = (c: FakeClient) =>
+    c.calls
+      .filter((x) => x.method.startsWith('list'))
+      .map((x) => {
+        const r = x.req as {
+          resourceTypeId?: string;
+          parentResourceId?: ResourceId;
+          resource?: Resource;
+          pageToken: string;
+        };
+        return `${x.method} ${r.resourceTypeId ?? ''}${r.parentResourceId ? `<${key(r.parentResourceId)}` : ''}${r.resource ? key(r.resource.id) : ''} ${r.pageToken}`;
+      });
+
+  /** A client that answers `n - 1` list calls and fails the nth with `err` (and every call after it). */
+  function failingAt(n: number, err: () => Error): FakeClient {
+    const client = new FakeClient(data);
+    let count = 0;
+    for (const m of ['listResourceTypes', 'listResources', 'listEntitlements', 'listGrants'] as const) {
+      const normal = client[m].bind(client) as (req: never) => Promise<unknown>;
+      (client as unknown as Record<string, unknown>)[m] = (req: never) =>
+        ++count >= n ? Promise.reject(err()) : normal(req);
+    }
+    return client;
+  }
+
+  const exited = () => new ConnectorExitedError({ code: null, signal: 'SIGKILL', pid: 4242 });
+
+  let whole: { contents: string[]; calls: string[] };
+  beforeAll(async () => {
+    const client = new FakeClient(data);
+    const store = SyncStore.create();
+    try {
+      const summary = await runSync(client, store, { sleep: noSleep });
+      expect(summary.expandedGrants).toBeGreaterThan(0);
+      expect(summary.resumed).toBe(false);
+      expect(store.listSyncs()[0].syncToken).toBe(''); // a finished sync keeps no checkpoint
+      whole = { contents: contents(store), calls: listCalls(client) };
+    } finally {
+      store.close();
+    }
+  });
+
+  it('the reference sync has many pages and expands grants', () => {
+    expect(whole.calls.length).toBeGreaterThan(20);
+    expect(whole.contents.filter((l) => l.includes('"sources"')).length).toBeGreaterThan(0);
+  });
+
+  it('stopped after any stored page, resuming from the checkpoint gives the same sync, each page listed once', async () => {
+    for (let n = 1; n <= whole.calls.length; n++) {
+      const store = SyncStore.create();
+      try {
+        const first = failingAt(n, () => new RpcError(grpc.status.INTERNAL, 'boom'));
+        await expect(runSync(first, store, { sleep: noSleep })).rejects.toThrow(/boom/);
+        const unfinished = store.unfinishedSync()!;
+        expect(unfinished.endedAt).toBeNull();
+        const checkpoint = parseCheckpoint(unfinished.syncToken);
+        const second = new FakeClient(data);
+        const summary = await runSync(second, store, {
+          sleep: noSleep,
+          resume: { syncId: unfinished.syncId, checkpoint },
+        });
+        expect(summary.resumed).toBe(true);
+        expect(contents(store), `stopped at list call ${n}`).toEqual(whole.contents);
+        // The calls answered before the stop, then the resumed ones: exactly the uninterrupted sync's calls.
+        expect([...listCalls(first).slice(0, n - 1), ...listCalls(second)], `stopped at list call ${n}`).toEqual(
+          whole.calls,
+        );
+        // The resumed sync's counters cover the whole sync, not only its own part.
+        expect(summary.resources).toBe(10);
+      } finally {
+        store.close();
+      }
+    }
+  });
+
+  it('a connector that exits mid-sync is restarted (Validate again) and the sync goes on from the checkpoint', async () => {
+    for (const n of [1, 5, 12, whole.calls.length]) {
+      const store = SyncStore.create();
+      try {
+        const first = failingAt(n, exited);
+        const second = new FakeClient(data);
+        const waits: number[] = [];
+        const summary = await runSync(first, store, {
+          sleep: async (ms) => void waits.push(ms),
+          restart: { start: () => Promise.resolve(second) },
+        });
+        expect(summary.restarts).toBe(1);
+        expect(waits).toEqual([250]);
+        expect(second.methods('validate')).toHaveLength(1);
+        expect(contents(store)).toEqual(whole.contents);
+        expect([...listCalls(first).slice(0, n - 1), ...listCalls(second)]).toEqual(whole.calls);
+      } finally {
+        store.close();
+      }
+    }
+  });
+
+  it('gives up after the restarts allowed in a row, with growing waits, naming the exit', async () => {
+    const store = SyncStore.create();
+    try {
+      const waits: number[] = [];
+      const err = await runSync(failingAt(3, exited), store, {
+        sleep: async (ms) => void waits.push(ms),
+        restart: { start: () => Promise.resolve(failingAt(1, exited)), maxInARow: 3 },
+      }).then(
+        () => new SyncError('done', 'expected the sync to fail'),
+        (e: unknown) => e as SyncError,
+      );
+      expect(err).toBeInstanceOf(SyncError);
+      expect(err.message).toMatch(
+        /exited 4 times in a row without a page stored in between; giving up after 3 restarts/,
+      );
+      expect(err.message).toMatch(/connector process 4242 was killed by SIGKILL/);
+      expect(waits).toEqual([250, 500, 1000]);
+      // What was stored before stays resumable.
+      expect(parseCheckpoint(store.unfinishedSync()!.syncToken).actions.length).toBeGreaterThan(0);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('without a restart policy, a connector exit fails the sync as before', async () => {
+    const store = SyncStore.create();
+    try {
+      const err = await runSync(failingAt(2, exited), store, { sleep: noSleep }).then(
+        () => new SyncError('done', 'expected the sync to fail'),
+        (e: unknown) => e as SyncError,
+      );
+      expect(err.cause).toBeInstanceOf(ConnectorExitedError);
+    } finally {
+      store.close();
+    }
   });
 });

@@ -125,11 +125,25 @@ function trackTempDir(dir: string): void {
   }
 }
 
-function openDatabase(path: string, deferGrantIndexes = false): Database.Database {
-  const db = new Database(path);
+/**
+ * Opens a store's database. A temp database is disposable: no durability, the rollback journal in memory. A working
+ * file (`durable`) must survive the process being killed at any moment with every committed transaction intact and
+ * nothing half-written: write-ahead log on disk, `synchronous = NORMAL`, and an exclusive lock held until it is
+ * closed, so a second process cannot write the same file (docs/sync.md, "The working file").
+ */
+function openDatabase(path: string, deferGrantIndexes = false, durable = false): Database.Database {
+  const db = new Database(path, durable ? { timeout: 200 } : undefined);
   try {
-    db.pragma('journal_mode = MEMORY');
-    db.pragma('synchronous = OFF');
+    if (durable) {
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      // Take the lock now (it is held from the first write until close), so a busy file is found at once.
+      db.exec('begin exclusive; commit');
+    } else {
+      db.pragma('journal_mode = MEMORY');
+      db.pragma('synchronous = OFF');
+    }
     db.pragma('cache_size = -16384'); // 16 MiB page cache, whatever the database size
     db.pragma('temp_store = FILE');
     ensureSchema(db, { deferGrantIndexes });
@@ -139,6 +153,14 @@ function openDatabase(path: string, deferGrantIndexes = false): Database.Databas
   }
   return db;
 }
+
+/** Another process holds the working file (a sync into the same output is running). */
+export class WorkingFileBusyError extends Error {
+  override name = 'WorkingFileBusyError';
+}
+
+/** The files SQLite keeps next to a database in WAL or rollback mode. */
+const SIDE_FILES = ['-wal', '-shm', '-journal'];
 
 function resourceExternalId(id: ResourceId | undefined): string {
   return `${id?.resourceType ?? ''}:${id?.resource ?? ''}`;
@@ -167,10 +189,15 @@ export class SyncStore {
   private closed = false;
   /** Grants' secondary indexes are not built yet (see GRANT_SECONDARY_INDEXES). */
   private grantIndexesPending: boolean;
+  /** A working file (openWorkingFile): durable, kept on close, no temp directory. */
+  private readonly durable: boolean;
+  /** An async transaction (`transaction`) is open. */
+  private inAsyncTransaction = false;
 
-  private constructor(tempDir: string, db: Database.Database, grantIndexesPending = false) {
+  private constructor(tempDir: string, db: Database.Database, grantIndexesPending = false, working?: { path: string }) {
     this.tempDir = tempDir;
-    this.dbPath = join(tempDir, 'db');
+    this.dbPath = working ? working.path : join(tempDir, 'db');
+    this.durable = working !== undefined;
     this.handle = db;
     this.grantIndexesPending = grantIndexesPending;
   }
@@ -219,6 +246,34 @@ export class SyncStore {
     }
   }
 
+  /**
+   * Opens, or creates, the working file of a sync: a plain SQLite database (not a c1z) at `path` that survives the
+   * process being killed, holding the sync being written and its checkpoint (docs/sync.md, "The working file").
+   * Throws WorkingFileBusyError when another process has it open, and C1zFormatError when it is not a database.
+   * `close()` keeps the file; `discard()` deletes it.
+   */
+  static openWorkingFile(path: string): SyncStore {
+    let db: Database.Database;
+    try {
+      db = openDatabase(path, true, true);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+        throw new WorkingFileBusyError(`${path} is in use by another process (a sync into the same file is running)`);
+      }
+      if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
+        throw new C1zFormatError(`${path} is not a usable SQLite database: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+    return new SyncStore('', db, true, { path });
+  }
+
+  /** Deletes a working file and SQLite's files next to it (no error when they do not exist). */
+  static removeWorkingFile(path: string): void {
+    for (const suffix of ['', ...SIDE_FILES]) rmSync(path + suffix, { force: true });
+  }
+
   /** A temp store filled from a JSON lines export (see jsonl.ts); each sync id in the file becomes a finished sync. */
   static async fromJsonl(path: string, options?: SyncStoreOptions): Promise<SyncStore> {
     const store = SyncStore.create(options);
@@ -249,6 +304,28 @@ export class SyncStore {
     return s;
   }
 
+  /**
+   * Runs `fn` in one SQLite transaction, awaiting it: everything it writes is committed together, or nothing is
+   * (the put* calls inside become savepoints). Nested calls join the open transaction. Nothing else may write to
+   * the store while `fn` awaits.
+   */
+  async transaction<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.inAsyncTransaction) return fn();
+    const db = this.db;
+    db.exec('begin immediate');
+    this.inAsyncTransaction = true;
+    try {
+      const result = await fn();
+      db.exec('commit');
+      return result;
+    } catch (err) {
+      if (db.inTransaction) db.exec('rollback');
+      throw err;
+    } finally {
+      this.inAsyncTransaction = false;
+    }
+  }
+
   private ensureGrantIndexes(): void {
     if (!this.grantIndexesPending) return;
     createGrantIndexes(this.db);
@@ -275,6 +352,26 @@ export class SyncStore {
     this.current = syncId;
     this.explicit = undefined;
     return syncId;
+  }
+
+  /**
+   * The newest sync without `ended_at` (the one a resumed sync continues), or undefined. Finished syncs and syncs
+   * of other types than `full` are not resumed.
+   */
+  unfinishedSync(): SyncRun | undefined {
+    const unfinished = this.listSyncs().filter((s) => s.endedAt === null && s.syncType === 'full');
+    return unfinished.at(-1);
+  }
+
+  /** Makes an unfinished sync the current one again, to resume writing it (`checkpoint`, put*, `endSync`). */
+  continueSync(syncId: string): void {
+    if (this.current && this.current !== syncId)
+      throw new Error(`sync ${this.current} is still in progress; call endSync() first`);
+    const run = this.listSyncs().find((s) => s.syncId === syncId);
+    if (!run) throw new Error(`sync ${syncId} not found`);
+    if (run.endedAt !== null) throw new Error(`sync ${syncId} is finished; it cannot be continued`);
+    this.current = syncId;
+    this.explicit = undefined;
   }
 
   /** Saves the resumable checkpoint of the current sync (`v1_sync_runs.sync_token`). */
@@ -581,6 +678,19 @@ export class SyncStore {
     return this.page(TABLE_RESOURCES, where, params, options, (row) => decodeRow(TABLE_RESOURCES, ResourceSchema, row));
   }
 
+  /**
+   * Up to `limit` resources of the selected sync in storage order from `cursor` (a page token, `''` for the first),
+   * each with the cursor just after it: the sync engine walks them one at a time and checkpoints that cursor.
+   */
+  resourcesFrom(cursor: string, limit: number): Array<{ resource: Resource; next: string }> {
+    const syncId = this.selectedSyncId;
+    if (!syncId) return [];
+    const rows = this.stmt(
+      `select id, data from ${TABLE_RESOURCES} where sync_id = ? and id >= ? order by id asc limit ?`,
+    ).all(syncId, parsePageToken(cursor), clampPageSize(limit)) as Row[];
+    return rows.map((row) => ({ resource: decodeRow(TABLE_RESOURCES, ResourceSchema, row), next: String(row.id + 1) }));
+  }
+
   listEntitlements(filter: EntitlementFilter = {}, options: PageOptions = {}): Page<Entitlement> {
     const where: string[] = [];
     const params: Param[] = [];
@@ -690,6 +800,26 @@ export class SyncStore {
     return result;
   }
 
+  /**
+   * Per resource type of the selected sync: resources of the type, entitlements on resources of the type, and
+   * grants of entitlements on resources of the type (how a resumed sync restores its counters).
+   */
+  countsByResourceType(): Record<string, { resources: number; entitlements: number; grants: number }> {
+    const syncId = this.selectedSyncId;
+    const out: Record<string, { resources: number; entitlements: number; grants: number }> = {};
+    if (!syncId) return out;
+    const add = (table: string, key: 'resources' | 'entitlements' | 'grants') => {
+      const rows = this.stmt(
+        `select resource_type_id as t, count(*) as n from ${table} where sync_id = ? group by resource_type_id`,
+      ).all(syncId) as Array<{ t: string; n: number }>;
+      for (const { t, n } of rows) (out[t] ??= { resources: 0, entitlements: 0, grants: 0 })[key] = n;
+    };
+    add(TABLE_RESOURCES, 'resources');
+    add(TABLE_ENTITLEMENTS, 'entitlements');
+    add(TABLE_GRANTS, 'grants');
+    return out;
+  }
+
   // ---- output ---------------------------------------------------------------------------------------------
 
   /**
@@ -710,7 +840,8 @@ export class SyncStore {
       await writeC1z(this.dbPath, path);
     } finally {
       this.saving = false;
-      if (!this.closed) this.handle = openDatabase(this.dbPath);
+      if (!this.closed) this.handle = openDatabase(this.dbPath, false, this.durable);
+      this.grantIndexesPending = false;
     }
   }
 
@@ -723,7 +854,7 @@ export class SyncStore {
     await writeJsonl(this, target);
   }
 
-  /** Closes the database and deletes the temp directory. Safe to call twice. */
+  /** Closes the database and deletes the temp directory (a working file is kept). Safe to call twice. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -733,8 +864,14 @@ export class SyncStore {
     } finally {
       this.handle = undefined;
       this.current = undefined;
-      SyncStore.removeTempDir(this.tempDir);
+      if (!this.durable) SyncStore.removeTempDir(this.tempDir);
     }
+  }
+
+  /** Closes the store and deletes its database: the temp directory, or the working file and its side files. */
+  discard(): void {
+    this.close();
+    if (this.durable) SyncStore.removeWorkingFile(this.dbPath);
   }
 }
 

@@ -136,6 +136,13 @@ export const BATON_FLAGS: readonly BatonFlag[] = [
     description: 'Directory for the temporary SQLite database',
   }),
   f({
+    name: 'sync-page-size',
+    type: 'string',
+    group: 'sync',
+    hidden: true,
+    description: 'page_size of every list request the sync sends (0: the connector chooses, as Go hosts do)',
+  }),
+  f({
     name: 'progress-interval',
     type: 'string',
     default: '10',

@@ -197,6 +197,7 @@ export async function runInspect(argv: string[], io: InspectIo): Promise<number>
   try {
     store = await openInput(parsed.file);
     if (parsed.syncId) store.selectSync(parsed.syncId);
+    warnIfUnfinished(store, parsed.file, io.stderr, program);
     const out = new BufferedWriter(io.stdout);
     await print(store, parsed, out);
     await out.flush();
@@ -209,6 +210,20 @@ export async function runInspect(argv: string[], io: InspectIo): Promise<number>
   } finally {
     store?.close();
     io.stdout.removeListener('error', onStdoutError);
+  }
+}
+
+/**
+ * A sync without `ended_at` (a Go host keeps one in its c1z when a sync fails) holds part of the data at most: say
+ * so, on stderr, so a partial file is never taken for a complete one.
+ */
+function warnIfUnfinished(store: SyncStore, file: string, stderr: InspectIo['stderr'], program: string): void {
+  const selected = store.selectedSyncId;
+  const run = store.listSyncs().find((s) => s.syncId === selected);
+  if (run && run.endedAt === null) {
+    stderr.write(
+      `${program}: warning: sync ${run.syncId} in ${file} is unfinished (it has no end time): its records are partial\n`,
+    );
   }
 }
 
@@ -236,8 +251,16 @@ async function openSyncFile(file: string): Promise<SyncStore> {
     throw new Error(`${file} is a v3 (Pebble) c1z, which is not supported; write it with --storage-engine sqlite`);
   }
   const ext = extname(file).toLowerCase();
+  if (kind === 'sqlite') {
+    // A sync's working file (docs/sync.md) is a bare database: never read as if it were a finished sync.
+    throw new Error(
+      ext === '.partial'
+        ? `${file} is the working file of an unfinished sync, not a c1z: run the same sync command again to resume it (or delete it to start clean)`
+        : `${file} is a bare SQLite database, not a c1z (a c1z starts with "C1ZF\\0")`,
+    );
+  }
   const looksJson = head.toString('utf8').trimStart().startsWith('{');
-  if (ext === '.jsonl' || ext === '.ndjson' || looksJson || (ext === '.json' && kind !== 'sqlite')) {
+  if (ext === '.jsonl' || ext === '.ndjson' || looksJson || ext === '.json') {
     return SyncStore.fromJsonl(file);
   }
   throw new Error(`${file} is neither a c1z file nor JSON lines`);

@@ -7,7 +7,7 @@
 import { access, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname } from 'node:path';
 import type { JsonObject } from '@bufbuild/protobuf';
-import { SyncStore } from '../c1z/store.js';
+import { SyncStore, WorkingFileBusyError } from '../c1z/store.js';
 import { ConnectorExitedError, RpcError } from '../host/client.js';
 import { spawnConnector, type ConnectorProcess } from '../host/spawn.js';
 import { runSync, SyncError, type SyncSummary } from '../host/sync.js';
@@ -29,6 +29,7 @@ import { batonBool, batonString, ConfigError, UsageError, type ParsedCli } from 
 import { envNameOf, ONE_SHOT_ENV } from './flags.js';
 import { OutputFileError, prepareOutputFile } from './output-file.js';
 import { createSyncMonitor, DEFAULT_PROGRESS_INTERVAL_MS } from './progress.js';
+import { openWorkingStore, resumeKeyOf, workingFilePath, type WorkingStore } from './sync-resume.js';
 
 export type OutputFormat = 'c1z' | 'jsonl';
 
@@ -74,6 +75,19 @@ export function outputFile(parsed: ParsedCli): string {
     ]);
   }
   return batonString(parsed, 'file') ?? 'sync.c1z';
+}
+
+/** `--sync-page-size`: the `page_size` of every list request (0, the default: the connector chooses). */
+function syncPageSize(parsed: ParsedCli): number {
+  const text = batonString(parsed, 'sync-page-size');
+  if (text === undefined) return 0;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) {
+    throw new ConfigError([
+      `--sync-page-size (${envNameOf('sync-page-size')}) must be a whole number of items, got ${JSON.stringify(text)}`,
+    ]);
+  }
+  return n;
 }
 
 /** `--progress-interval` in milliseconds (seconds on the command line; 0 turns the periodic log line off). */
@@ -222,7 +236,10 @@ function failureMessage(err: unknown): string {
 export function checkOneShotFlags(parsed: ParsedCli): void {
   const action = selectAction(parsed);
   outputFormat(parsed);
-  if (action.kind === 'sync') progressIntervalMs(parsed);
+  if (action.kind === 'sync') {
+    progressIntervalMs(parsed);
+    syncPageSize(parsed);
+  }
 }
 
 export async function runOneShot(ctx: ParentContext): Promise<number> {
@@ -247,7 +264,40 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
   });
   const untouched = output.existed ? `${file} was left untouched` : `no file was written`;
 
-  const store = SyncStore.create({ tempDir });
+  const skipFullSync = batonBool(parsed, 'skip-full-sync');
+  const pageSize = syncPageSize(parsed);
+  // The sync is written into the working file, which survives us being killed; the next run resumes from it.
+  const working = workingFilePath(output.path, tempDir);
+  let opened: WorkingStore;
+  try {
+    opened = skipFullSync
+      ? { store: SyncStore.create({ tempDir }) }
+      : openWorkingStore(working, resumeKeyOf(ctx.definition, parsed, ctx.config, pageSize), logger);
+  } catch (err) {
+    await output.undo();
+    if (err instanceof WorkingFileBusyError) {
+      throw new CommandError(
+        `another sync into ${file} is running (it holds ${working}); wait for it to finish or stop it; ${untouched}`,
+      );
+    }
+    throw new CommandError(`cannot open the working file ${working}: ${(err as Error).message}; ${untouched}`);
+  }
+  const store = opened.store;
+  if (!skipFullSync) {
+    // We hold the working file's lock, so no other sync writes this output: temporary files of an earlier write
+    // into it (a sync killed while compressing) are leftovers.
+    for (const name of await tempFilesOf(output.path)) await rm(`${dirname(output.path)}/${name}`, { force: true });
+  }
+  /** What the user can do about an unfinished sync, once the sync has started. */
+  const kept = () =>
+    !skipFullSync && store.unfinishedSync()
+      ? `; its progress is kept in ${working}: run the same command again to resume`
+      : '';
+  /** Closes the store: the working file stays when it holds an unfinished sync to resume, else it goes. */
+  const closeStore = () => {
+    if (skipFullSync || store.unfinishedSync()) store.close();
+    else store.discard();
+  };
   let child: ConnectorProcess | undefined;
   const monitor = createSyncMonitor({
     logger,
@@ -261,7 +311,8 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
   const removeInterrupt = onInterrupt(async (signal) => {
     monitor.stop();
     await child?.close().catch(() => {});
-    store.close();
+    const resumable = kept();
+    closeStore();
     await events?.close().catch(() => {});
     if (stage === 'writing') {
       // The write goes to a temporary file renamed over the target at the end; remove the unfinished one.
@@ -269,19 +320,19 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
       return `sync interrupted (${signal}) while writing ${file}; ${untouched}`;
     }
     await output.undo();
-    return `sync interrupted (${signal}); ${untouched}`;
+    return `sync interrupted (${signal}); ${untouched}${resumable}`;
   }, ctx.stderr);
 
   let summary: SyncSummary;
   try {
-    logger.info('sync starting', { file, format });
+    logger.info('sync starting', { file, format, ...(opened.resume ? { resuming: opened.resume.syncId } : {}) });
     // Best effort: without the channel the display simply learns about waits when each RPC returns.
     events = await listenForChildEvents((e) => monitor.childEvent(e)).catch((err: unknown) => {
       logger.debug('progress events unavailable', { error: err instanceof Error ? err.message : String(err) });
       return undefined;
     });
     child = await spawnSelf(ctx, events?.env);
-    if (batonBool(parsed, 'skip-full-sync')) {
+    if (skipFullSync) {
       // v0.2.x: Validate, then an empty sync.
       const t0 = Date.now();
       const v = await child.client.validate({});
@@ -291,8 +342,19 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
     } else {
       summary = await runSync(child.client, store, {
         logger,
+        pageSize,
         onProgress: (p) => monitor.update(p),
         onTypeFinished: (e) => monitor.typeFinished(e),
+        resume: opened.resume,
+        resumeKey: resumeKeyOf(ctx.definition, parsed, ctx.config, pageSize),
+        restart: {
+          // The connector process died mid-sync: a new one, through the same handshake, takes over.
+          start: async () => {
+            await child?.close().catch(() => {});
+            child = await spawnSelf(ctx, events?.env);
+            return child.client;
+          },
+        },
       });
     }
   } catch (err) {
@@ -300,10 +362,11 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
     monitor.stop();
     removeInterrupt();
     await child?.close().catch(() => {});
-    store.close();
+    const resumable = kept();
+    closeStore();
     await events?.close().catch(() => {});
     await output.undo();
-    throw new CommandError(`sync failed: ${failureMessage(err)}; ${untouched}`);
+    throw new CommandError(`sync failed: ${failureMessage(err)}; ${untouched}${resumable}`);
   }
   monitor.stop();
   stage = 'writing';
@@ -319,7 +382,8 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
     throw new CommandError(`cannot write ${file}: ${(err as Error).message}`);
   } finally {
     removeInterrupt();
-    store.close();
+    // Written (or failed to write): a finished sync is not resumed, so the working file goes.
+    store.discard();
   }
   const seconds = (Date.now() - started) / 1000;
   logger.info('sync finished', { file, format, seconds, resources: summary.resources, grants: summary.grants });
@@ -372,6 +436,8 @@ function emptySummary(sdkVersion: string, ms: number, apiRequests: number | unde
     rateLimitWaits: 0,
     rateLimitWaitMs: 0,
     apiRequests,
+    resumed: false,
+    restarts: 0,
   };
 }
 

@@ -8,6 +8,7 @@ export * from './rate-limit-gate.js';
 export * from './spawn.js';
 export * from './walk.js';
 export * from './sync.js';
+export * from './checkpoint.js';
 export * from './provision.js';
 
 // Compile-time check: the c1z SyncStore satisfies what the sync engine and the provisioning flows need.

@@ -14,6 +14,10 @@
  *    60 s, or what a `RateLimitDescription` status detail says) but a bounded number of times, so a dead API cannot
  *    hang a walk; any other error, or the connector process exiting, stops the walk.
  * An observer sees every page exactly as the connector answered it, before the caller filters anything.
+ *
+ * The sync engine (sync.ts) makes the same calls in the same order, one page at a time (`resourceTypesPage`,
+ * `resourcesPage`, `entitlementsPage`, `grantsPage`), from the action stack it checkpoints after every stored page
+ * (docs/sync.md); the whole-walk methods below serve callers that need no checkpoint (the conformance kit).
  */
 import * as grpc from '@grpc/grpc-js';
 import { timestampMs, type Any } from '@bufbuild/protobuf/wkt';
@@ -119,7 +123,14 @@ export class PagingError extends Error {
  */
 export class PageTokenGuard {
   private readonly seen = new Set<string>();
-  private token = '';
+  private token: string;
+  /** Pages taken so far (for the page limit and page numbers). */
+  pages = 0;
+
+  /** `start`: the token a resumed listing continues from (`''` for a listing from its first page). */
+  constructor(start = '') {
+    this.token = start;
+  }
 
   /** The token to send for the next page (`''` for the first). */
   get current(): string {
@@ -178,7 +189,8 @@ export type WalkClient = Pick<
   ConnectorClient,
   'listResourceTypes' | 'listResources' | 'listEntitlements' | 'listGrants'
 >;
-interface ListResponse<T> {
+/** A page as the walker hands it on. */
+export interface ListResponse<T> {
   list: T[];
   nextPageToken: string;
   annotations: Any[];
@@ -205,7 +217,7 @@ export class ConnectorWalker {
   private readonly fail: (message: string, cause?: unknown) => Error;
 
   constructor(
-    private readonly client: WalkClient,
+    private client: WalkClient,
     private readonly options: WalkOptions = {},
   ) {
     this.pageSize = options.pageSize ?? 0;
@@ -215,6 +227,11 @@ export class ConnectorWalker {
     this.sleep = options.sleep ?? defaultSleep;
     this.now = options.now ?? Date.now;
     this.fail = options.fail ?? ((message, cause) => new Error(message, { cause }));
+  }
+
+  /** Makes the next calls through another client (a restarted connector process). */
+  useClient(client: WalkClient): void {
+    this.client = client;
   }
 
   // -- one call --------------------------------------------------------------------------------------------------
@@ -296,6 +313,117 @@ export class ConnectorWalker {
     }
   }
 
+  // -- one page --------------------------------------------------------------------------------------------------
+
+  /** One page of a listing: the call with the retry rule, then the observer. `number` is 1 for the first page. */
+  private async page<T>(
+    listing: Listing,
+    pageToken: string,
+    number: number,
+    call: (pageToken: string, opts: CallOptions) => Promise<ListResponse<T>>,
+  ): Promise<ListResponse<T>> {
+    const limit = this.options.maxPagesPerListing;
+    if (limit !== undefined && number > limit) {
+      const message = `${listing.label}: did not finish within ${limit} pages (last page token ${shortToken(pageToken)})`;
+      throw this.fail(message, new PagingError('page-limit', message));
+    }
+    const t0 = this.now();
+    const what = pageToken ? `${listing.label} (page token ${shortToken(pageToken)})` : listing.label;
+    const resp = await this.call(what, (opts) => call(pageToken, opts));
+    this.options.observer?.({
+      listing,
+      number,
+      pageToken,
+      pageSize: this.pageSize,
+      nextPageToken: resp.nextPageToken,
+      annotations: resp.annotations,
+      durationMs: this.now() - t0,
+      list: resp.list,
+    } as WalkPage);
+    return resp;
+  }
+
+  /**
+   * Takes the token a page returned into `tokens`: the error to throw when the listing is stuck or cycles (see
+   * PageTokenGuard), else undefined. `''` (the last page) is always fine.
+   */
+  pagingProblem(label: string, tokens: PageTokenGuard, next: string): Error | undefined {
+    tokens.pages++;
+    if (next === '') return undefined;
+    const problem = tokens.advance(next);
+    if (!problem) return undefined;
+    const message =
+      problem === 'stuck'
+        ? `${label}: stuck page token: the connector returned the page token it was sent (${shortToken(next)})`
+        : `${label}: page token cycle: the connector returned page token ${shortToken(next)} a second time`;
+    return this.fail(message, new PagingError(problem, message));
+  }
+
+  /** One page of ListResourceTypes. */
+  resourceTypesPage(tokens: PageTokenGuard): Promise<ListResponse<ResourceType> & { label: string }> {
+    const label = 'ListResourceTypes';
+    return this.page<ResourceType>(
+      { kind: 'resource-types', label },
+      tokens.current,
+      tokens.pages + 1,
+      (pageToken, opts) =>
+        this.client.listResourceTypes({ pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
+    ).then((r) => ({ ...r, label }));
+  }
+
+  /** One page of ListResources of a type, under a parent or at top level. */
+  resourcesPage(
+    typeId: string,
+    parent: ResourceId | undefined,
+    tokens: PageTokenGuard,
+  ): Promise<ListResponse<Resource> & { label: string }> {
+    const label = resourcesLabel(typeId, parent);
+    return this.page<Resource>(
+      { kind: 'resources', label, resourceTypeId: typeId, parent },
+      tokens.current,
+      tokens.pages + 1,
+      this.listResourcesCall(typeId, parent),
+    ).then((r) => ({ ...r, label }));
+  }
+
+  /** The ListResources request of a type (under a parent or at top level), for any page token. */
+  private listResourcesCall(typeId: string, parent: ResourceId | undefined) {
+    return (pageToken: string, opts: CallOptions) =>
+      this.client.listResources(
+        {
+          resourceTypeId: typeId,
+          parentResourceId: parent,
+          pageToken,
+          pageSize: this.pageSize,
+          activeSyncId: this.activeSyncId,
+        },
+        opts,
+      );
+  }
+
+  /** One page of ListEntitlements of a resource. */
+  entitlementsPage(resource: Resource, tokens: PageTokenGuard): Promise<ListResponse<Entitlement> & { label: string }> {
+    const label = `ListEntitlements(${resourceKey(resource.id)})`;
+    return this.page<Entitlement>(
+      { kind: 'entitlements', label, resource },
+      tokens.current,
+      tokens.pages + 1,
+      (pageToken, opts) =>
+        this.client.listEntitlements(
+          { resource, pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId },
+          opts,
+        ),
+    ).then((r) => ({ ...r, label }));
+  }
+
+  /** One page of ListGrants of a resource. */
+  grantsPage(resource: Resource, tokens: PageTokenGuard): Promise<ListResponse<Grant> & { label: string }> {
+    const label = `ListGrants(${resourceKey(resource.id)})`;
+    return this.page<Grant>({ kind: 'grants', label, resource }, tokens.current, tokens.pages + 1, (pageToken, opts) =>
+      this.client.listGrants({ resource, pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
+    ).then((r) => ({ ...r, label }));
+  }
+
   // -- one listing -----------------------------------------------------------------------------------------------
 
   /** Page through one listing until `next_page_token == ""`, handing each page to the observer, then `onPage`. */
@@ -305,37 +433,12 @@ export class ConnectorWalker {
     onPage: (list: T[]) => MaybePromise<void>,
   ): Promise<void> {
     const tokens = new PageTokenGuard();
-    const limit = this.options.maxPagesPerListing;
-    for (let number = 1; ; number++) {
-      const pageToken = tokens.current;
-      if (limit !== undefined && number > limit) {
-        const message = `${listing.label}: did not finish within ${limit} pages (last page token ${shortToken(pageToken)})`;
-        throw this.fail(message, new PagingError('page-limit', message));
-      }
-      const t0 = this.now();
-      const what = pageToken ? `${listing.label} (page token ${shortToken(pageToken)})` : listing.label;
-      const resp = await this.call(what, (opts) => call(pageToken, opts));
-      this.options.observer?.({
-        listing,
-        number,
-        pageToken,
-        pageSize: this.pageSize,
-        nextPageToken: resp.nextPageToken,
-        annotations: resp.annotations,
-        durationMs: this.now() - t0,
-        list: resp.list,
-      } as WalkPage);
+    for (;;) {
+      const resp = await this.page(listing, tokens.current, tokens.pages + 1, call);
       await onPage(resp.list);
-      const next = resp.nextPageToken;
-      if (next === '') return;
-      const problem = tokens.advance(next);
-      if (problem) {
-        const message =
-          problem === 'stuck'
-            ? `${listing.label}: stuck page token: the connector returned the page token it was sent (${shortToken(next)})`
-            : `${listing.label}: page token cycle: the connector returned page token ${shortToken(next)} a second time`;
-        throw this.fail(message, new PagingError(problem, message));
-      }
+      const problem = this.pagingProblem(listing.label, tokens, resp.nextPageToken);
+      if (problem) throw problem;
+      if (resp.nextPageToken === '') return;
     }
   }
 
@@ -377,17 +480,7 @@ export class ConnectorWalker {
   ): Promise<void> {
     await this.pages<Resource>(
       { kind: 'resources', label: resourcesLabel(typeId, parent), resourceTypeId: typeId, parent },
-      (pageToken, opts) =>
-        this.client.listResources(
-          {
-            resourceTypeId: typeId,
-            parentResourceId: parent,
-            pageToken,
-            pageSize: this.pageSize,
-            activeSyncId: this.activeSyncId,
-          },
-          opts,
-        ),
+      this.listResourcesCall(typeId, parent),
       async (list) => {
         const descend = await onPage(list, typeId, parent);
         for (const r of descend) {
