@@ -28,8 +28,9 @@
 // measurement: 20 syncs of baton-twingate at once against one simulator.
 //
 // Other benchmarks in bench/ run on their own: scim-requests.mjs (the SCIM connectors against server quirks that change
-// the number of requests), server.mjs (plugin cold start and the server's ListResources ceiling on
-// the fixture connector), walk.mjs (the host's walker and the conformance kit), c1z.mjs (the host's c1z write rate).
+// the number of requests), checkpoint.mjs (what the host's checkpoints cost), server.mjs (plugin cold start and the
+// server's ListResources ceiling on the fixture connector), walk.mjs (the host's walker and the conformance kit),
+// c1z.mjs (the host's c1z write rate).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
