@@ -181,23 +181,50 @@ export function scimPerGroupPattern(users, groups) {
 }
 
 /**
- * The least wall time the API allows for `requests` requests started at `startMs` (epoch ms): one after another
- * (a sync walks page after page, each page token coming from the previous reply), each costing `latencyMs`, and no
- * faster than the rate limit admits them. A fixed window of L requests per W ms, aligned to the clock as the
- * simulator's is, admits request n no earlier than the start of window ⌈n/L⌉ - 1 after the one the sync starts in;
- * a leaky bucket (burst B, r per second) admits request n no earlier than (n - B) / r seconds after the start.
+ * The least wall time the API allows for `requests` requests started at `startMs` (epoch ms): one after another (a
+ * sync walks page after page, each page token coming from the previous reply), each costing `latencyMs`, and each
+ * sent no earlier than the rate limit admits it. Computed request by request: a fixed window of L requests per W ms
+ * is aligned to the clock, as the simulator's is (so a sync that starts late in a window gets few of its L); a leaky
+ * bucket (burst B, r per second) admits a request once the level has drained below B. Process start, the handshake and
+ * writing the c1z are not included.
  */
 export function wallFloorMs(rateLimit, requests, latencyMs, startMs) {
-  const latencyBound = requests * latencyMs;
-  let admitted = 0;
+  let t = startMs;
   if (rateLimit.kind === 'window') {
-    const windows = Math.ceil(requests / rateLimit.perWindow) - 1;
-    if (windows > 0) {
-      const firstBoundary = Math.ceil(startMs / rateLimit.windowMs) * rateLimit.windowMs;
-      admitted = firstBoundary - startMs + (windows - 1) * rateLimit.windowMs;
+    const { perWindow, windowMs } = rateLimit;
+    let windowStart = Math.floor(t / windowMs) * windowMs;
+    let used = 0;
+    for (let i = 0; i < requests; i++) {
+      const current = Math.floor(t / windowMs) * windowMs;
+      if (current !== windowStart) {
+        windowStart = current;
+        used = 0;
+      }
+      if (used >= perWindow) {
+        t = windowStart + windowMs;
+        windowStart = t;
+        used = 0;
+      }
+      used++;
+      t += latencyMs;
     }
   } else if (rateLimit.kind === 'bucket') {
-    admitted = Math.max(0, ((requests - rateLimit.burst) / rateLimit.perSecond) * 1000);
+    const { burst, perSecond } = rateLimit;
+    let level = 0;
+    let at = t;
+    for (let i = 0; i < requests; i++) {
+      level = Math.max(0, level - ((t - at) / 1000) * perSecond);
+      at = t;
+      if (level + 1 > burst) {
+        t += ((level + 1 - burst) / perSecond) * 1000;
+        level = burst - 1;
+        at = t;
+      }
+      level++;
+      t += latencyMs;
+    }
+  } else {
+    t += requests * latencyMs;
   }
-  return Math.max(latencyBound, admitted + latencyMs);
+  return t - startMs;
 }

@@ -569,12 +569,12 @@ try {
     "- **Request floor**: the fewest requests that read the dataset at the API's largest page size (validate " +
       "included), list by list as shown under each table; **Go pattern**: what the Go connector's call pattern " +
       'needs for the same data (docs/apis/<app>.md), and where it reads less, what it misses.',
-    `- **Wall floor** = max(floor requests x ${LATENCY_MS} ms, time until the rate limit admits the last of them + ` +
-      `${LATENCY_MS} ms). A sync reads page after page (each page token comes from the previous reply), so latency ` +
-      'alone costs requests x latency. A fixed window of L requests per W admits request n no earlier than the start ' +
-      'of window ceil(n/L) - 1 after the one the sync started in (windows are aligned to the clock); a leaky bucket ' +
-      '(burst B, r/s) admits it no earlier than (n - B)/r s after the start. Process start, the handshake and ' +
-      'writing the c1z are not in the floor, so small datasets (a few requests) cannot come near it.',
+    `- **Wall floor**: the floor requests sent one after another, ${LATENCY_MS} ms each, none before the rate limit ` +
+      'admits it (bench/connectors.mjs, `wallFloorMs`). A sync reads page after page (each page token comes from ' +
+      'the previous reply), so latency alone costs requests x latency. A fixed window of L requests per W is aligned ' +
+      "to the clock as the simulator's is, so a sync that starts late in a window gets only what fits before it " +
+      'turns; a leaky bucket (burst B, r/s) admits a request once its level is below B. Process start, the ' +
+      'handshake and writing the c1z are not in the floor, so small datasets (a few requests) cannot come near it.',
     '- **Peak RSS**: VmHWM of the host process and of its connector child, each on its own. **CPU s**: the CPU ' +
       'time (user + system) each used; where it comes near the wall time, the sync waits on CPU, not on the API.',
     '',
