@@ -1,10 +1,10 @@
-import { SeededRandom, UniqueEmails, randomPersonName } from '@baton-ts/shared/simulator';
+import { SeededRandom, UniqueEmails, randomPersonName, resolvePreset } from '@baton-ts/shared/simulator';
 
 import { objectId } from './ids.js';
 import type { AccessLevel, AshareRecord, IntegrationAccessRecord, IntegrationRecord, PersonRecord } from './model.js';
 import type { CeligoData } from './state.js';
 
-export type DatasetName = 'tiny' | 'small' | 'medium' | 'large';
+export type DatasetName = 'tiny' | 'small' | 'medium' | 'large' | 'bench-small' | 'bench-medium' | 'bench-large';
 
 export interface DatasetSpec {
   /** Account users (shares); the owner comes on top. */
@@ -63,17 +63,35 @@ export const DATASETS: Record<DatasetName, DatasetSpec> = {
     largeIntegrationUsers: [1_200],
     seed: 'large',
   },
+  // The benchmark's sizes (bench/run.mjs): about 100 users, 10,000 users, and 100,000 grants.
+  'bench-small': {
+    users: 100,
+    integrations: 10,
+    accountWide: { administrator: 2, manage: 5, monitor: 8 },
+    integrationGrants: 150,
+    largeIntegrationUsers: [60],
+    seed: 'bench-small',
+  },
+  'bench-medium': {
+    users: 10_000,
+    integrations: 200,
+    accountWide: { administrator: 5, manage: 15, monitor: 30 },
+    integrationGrants: 15_000,
+    largeIntegrationUsers: [2_000, 500],
+    seed: 'bench-medium',
+  },
+  'bench-large': {
+    users: 10_000,
+    integrations: 1_000,
+    accountWide: { administrator: 5, manage: 15, monitor: 30 },
+    integrationGrants: 90_000,
+    largeIntegrationUsers: [3_000, 1_000],
+    seed: 'bench-large',
+  },
 };
 
 export function resolveDatasetSpec(dataset: DatasetName | DatasetSpec): DatasetSpec {
-  if (typeof dataset === 'string') {
-    const spec = DATASETS[dataset];
-    if (!spec) {
-      throw new Error(`unknown dataset ${JSON.stringify(dataset)}; use one of ${Object.keys(DATASETS).join(', ')}`);
-    }
-    return spec;
-  }
-  return dataset;
+  return resolvePreset(DATASETS, dataset);
 }
 
 // Fixed dates keep the data identical whatever day the tests run.

@@ -10,6 +10,7 @@ import {
   LeakyBucketRateLimiter,
   RequestLog,
   SimulatorServer,
+  runtimeOptionsControl,
   systemClock,
   type AuthHook,
   type BucketLimit,
@@ -52,6 +53,8 @@ export interface CeligoSimulatorOptions extends Partial<CeligoRuntimeOptions> {
   faults?: FaultConfig;
   /** Request log capacity (default 100,000 entries). */
   logLimit?: number;
+  /** Simulated network latency per request (default 0). */
+  latencyMs?: number;
 }
 
 export interface CeligoSimulator extends RunningSimulator {
@@ -121,6 +124,7 @@ export async function startCeligoSimulator(options: CeligoSimulatorOptions = {})
     log,
     faults,
     rateLimiter,
+    latencyMs: options.latencyMs,
     auth,
     rateClass: () => 'api',
     rateLimitBody: (_cls, decision) =>
@@ -147,16 +151,13 @@ export async function startCeligoSimulator(options: CeligoSimulatorOptions = {})
     token,
     config: { 'celigo-access-token': token, 'base-url': baseUrl },
     requestCount: () => server.requestCount(),
+    stats: () => server.stats(),
     close: () => server.close(),
     state,
     log,
     faults,
     rateLimiter,
     puts,
-    setOptions(update) {
-      Object.assign(runtime, update);
-      if ('rateLimit' in update) applyRateLimit();
-    },
-    options: () => ({ ...runtime }),
+    ...runtimeOptionsControl(runtime, applyRateLimit),
   };
 }

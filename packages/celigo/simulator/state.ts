@@ -61,6 +61,7 @@ export class CeligoState {
   private readonly integrations: IntegrationRecord[];
   private readonly integrationsById = new Map<string, IntegrationRecord>();
   private nextShareN: number;
+  private userLists: { shares: readonly AshareRecord[]; lists: Map<string, IntegrationUser[]> } | undefined;
 
   constructor(
     data: CeligoData,
@@ -102,17 +103,35 @@ export class CeligoState {
    */
   integrationUsers(integrationId: string): IntegrationUser[] | undefined {
     if (!this.integrationsById.has(integrationId)) return undefined;
-    const out: IntegrationUser[] = [];
+    return [...(this.integrationUserLists().get(integrationId) ?? [])];
+  }
+
+  /**
+   * Every integration's user list, from one pass over the shares (a pass per request made a 1,000-integration
+   * account cost the simulator seconds of CPU per sync). Kept until a share changes: every write replaces `shares`.
+   */
+  private integrationUserLists(): ReadonlyMap<string, IntegrationUser[]> {
+    if (this.userLists?.shares === this.shares) return this.userLists.lists;
+    const lists = new Map<string, IntegrationUser[]>(this.integrations.map((i) => [i._id, []]));
     for (const share of this.shares) {
       if (share.dismissed) continue;
-      const entry = share.integrationAccessLevel.find((e) => e._integrationId === integrationId);
-      let level: string | undefined;
-      if (share.accessLevel === 'monitor') level = entry?.accessLevel === 'manage' ? 'manage' : 'monitor';
-      else if (share.accessLevel) level = share.accessLevel;
-      else level = entry?.accessLevel;
-      if (level) out.push({ share, level });
+      // The first entry for an integration counts, as Celigo reads them.
+      const entries = new Map<string, string | undefined>();
+      for (const e of share.integrationAccessLevel) {
+        if (!entries.has(e._integrationId)) entries.set(e._integrationId, e.accessLevel);
+      }
+      if (share.accessLevel) {
+        for (const [id, list] of lists) {
+          const level =
+            share.accessLevel === 'monitor' ? (entries.get(id) === 'manage' ? 'manage' : 'monitor') : share.accessLevel;
+          list.push({ share, level });
+        }
+      } else {
+        for (const [id, level] of entries) if (level) lists.get(id)?.push({ share, level });
+      }
     }
-    return out;
+    this.userLists = { shares: this.shares, lists };
+    return lists;
   }
 
   /** Total rows of every integration's user list (what a full sync reads for integration grants). */

@@ -130,13 +130,26 @@ export const celigo = defineConnector({
   endpointFields: ['baseUrl', 'region'],
   create: (config, runtime) => createCeligoConnector(config, runtime),
   simulator: async () => {
-    const { startCeligoSimulator } = await import('../simulator/index.js');
+    const { startCeligoSimulator, DATASETS } = await import('../simulator/index.js');
     return {
+      datasets: Object.entries(DATASETS).map(([name, spec]) => ({
+        name,
+        description:
+          `${spec.users.toLocaleString('en-US')} users, ${spec.integrations.toLocaleString('en-US')} integrations, ` +
+          `${spec.integrationGrants.toLocaleString('en-US')} integration grants${name === 'small' ? ' (default)' : ''}`,
+      })),
+      // Documented limits: Celigo's leaky bucket, a burst of 1000 draining 300 a second (docs/apis/celigo.md).
       start: (options) =>
         startCeligoSimulator({
           host: options.host,
           port: options.port,
           dataset: options.dataset as DatasetName | undefined,
+          latencyMs: options.latencyMs,
+          faults: options.faults,
+          // Celigo's own page size (docs/apis/celigo.md), not the small pages the simulator's tests use.
+          pageSize: 1000,
+          maxPageSize: 1000,
+          ...(options.rateLimits === 'off' ? { rateLimit: null } : {}),
         }),
     };
   },

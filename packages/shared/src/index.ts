@@ -17,6 +17,7 @@ export {
   defineConnector,
   type AccountManager,
   type BundledSimulator,
+  type BundledSimulatorOptions,
   type CallContext,
   type Connector,
   type ConnectorDefinition,

@@ -301,7 +301,7 @@ describe('serve and simulator', () => {
     expect(await exitOf(child)).toBe(0);
   });
 
-  it('simulator prints one JSON line with the URL and credentials, and serves until SIGINT', async () => {
+  it('simulator prints one JSON line with the URL and credentials, serves until SIGINT, then prints what it served', async () => {
     const { child, firstLine, rest } = await startLongRunning(['simulator', '--dataset', 'large']);
     const info = JSON.parse(firstLine);
     expect(Object.keys(info)).toEqual(['baseUrl', 'config']);
@@ -309,15 +309,23 @@ describe('serve and simulator', () => {
     expect(info.config).toEqual({ 'base-url': info.baseUrl, 'api-key': API_KEY });
     const res = await fetch(`${info.baseUrl}/users`, { headers: { authorization: `Bearer ${API_KEY}` } });
     expect(((await res.json()) as { users: unknown[] }).users).toHaveLength(40);
+    expect((await fetch(`${info.baseUrl}/users`)).status).toBe(401);
     child.kill('SIGINT');
     expect(await exitOf(child)).toBe(0);
-    expect(rest()).toBe('');
+    if (!child.stdout!.closed) await new Promise((resolve) => child.stdout!.once('close', resolve));
+    expect(JSON.parse(rest())).toEqual({ stopped: true, requests: 2, byStatus: { '200': 1, '401': 1 } });
   });
 
-  it('simulator refuses a bad --port', async () => {
+  it('simulator refuses a bad --port, --latency-ms or --rate-limits', async () => {
     const r = await runBin(['simulator', '--port', 'eighty']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('invalid configuration: --port (BATON_PORT) must be a port number');
+    const latency = await runBin(['simulator', '--latency-ms', '1.5']);
+    expect(latency.code).toBe(1);
+    expect(latency.stderr).toContain('--latency-ms (BATON_LATENCY_MS) must be a whole number of milliseconds');
+    const limits = await runBin(['simulator', '--rate-limits', 'sometimes']);
+    expect(limits.code).toBe(1);
+    expect(limits.stderr).toContain('--rate-limits (BATON_RATE_LIMITS) must be documented or off, got "sometimes"');
   });
 });
 

@@ -357,6 +357,19 @@ describe('simulator runtime options and presets', () => {
     expect(runtime.rateLimits.write).toBe(1);
   });
 
+  it('setOptions with an apply function: objects merge key by key, other fields are replaced, undefined is skipped', () => {
+    const runtime = { bucket: { burst: 10, perSecond: 2 } as { burst: number; perSecond: number } | null, pageSize: 5 };
+    const applied: unknown[] = [];
+    const control = runtimeOptionsControl(runtime, (options) => applied.push(structuredClone(options)));
+    control.setOptions({ bucket: { burst: 3 } as { burst: number; perSecond: number }, pageSize: undefined });
+    expect(control.options()).toEqual({ bucket: { burst: 3, perSecond: 2 }, pageSize: 5 });
+    control.setOptions({ bucket: null });
+    expect(applied).toEqual([
+      { bucket: { burst: 3, perSecond: 2 }, pageSize: 5 },
+      { bucket: null, pageSize: 5 },
+    ]);
+  });
+
   it('resolvePreset answers a preset by name, a spec as is, and lists the presets for an unknown name', () => {
     const presets = { tiny: { n: 1 }, large: { n: 9 } };
     expect(resolvePreset(presets, 'large')).toEqual({ n: 9 });

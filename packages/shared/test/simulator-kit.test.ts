@@ -388,6 +388,24 @@ describe('request log', () => {
   });
 });
 
+describe('latency and stats', () => {
+  it('delays every request by latencyMs (changeable while running) and counts answers by status', async () => {
+    const { server, baseUrl } = await startServer({ latencyMs: 60 });
+    let started = performance.now();
+    expect((await fetch(`${baseUrl}/public`)).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+    // Refusals cost the round trip too.
+    started = performance.now();
+    expect((await fetch(`${baseUrl}/items/1`)).status).toBe(401);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+    server.setLatencyMs(0);
+    expect((await fetch(`${baseUrl}/items/2`, { headers: auth() })).status).toBe(200);
+    expect((await fetch(`${baseUrl}/nowhere`)).status).toBe(404);
+    expect(server.stats()).toEqual({ requests: 4, byStatus: { '200': 2, '401': 1, '404': 1 } });
+    expect(() => server.setLatencyMs(-1)).toThrow(RangeError);
+  });
+});
+
 describe('close', () => {
   it('closes promptly with idle keep-alive connections and in-flight slow requests', async () => {
     const { baseUrl, server } = await startServer();

@@ -1,10 +1,17 @@
-import { SeededRandom, UniqueEmails, groupSizes, randomPersonName, teamName } from '@baton-ts/shared/simulator';
+import {
+  SeededRandom,
+  UniqueEmails,
+  groupSizes,
+  randomPersonName,
+  resolvePreset,
+  teamName,
+} from '@baton-ts/shared/simulator';
 
 import { encodeId } from './ids.js';
 import type { GroupRecord, GroupType, UserRecord, UserRole, UserState, UserType } from './model.js';
 import type { TwingateData } from './state.js';
 
-export type DatasetName = 'tiny' | 'small' | 'medium' | 'large';
+export type DatasetName = 'tiny' | 'small' | 'medium' | 'large' | 'bench-small' | 'bench-medium' | 'bench-large';
 
 export interface DatasetSpec {
   /** Number of users. */
@@ -36,16 +43,27 @@ export const DATASETS: Record<DatasetName, DatasetSpec> = {
     seed: 'large',
     largeGroupSizes: [2_500, 1_200, 600, 300, 150, 101],
   },
+  // The benchmark's sizes (bench/run.mjs): about 100 users, 10,000 users, and 100,000 grants (memberships, the
+  // computed "Everyone" group and one role per user).
+  'bench-small': { users: 100, groups: 12, memberships: 300, seed: 'bench-small', largeGroupSizes: [120] },
+  'bench-medium': {
+    users: 10_000,
+    groups: 200,
+    memberships: 10_000,
+    seed: 'bench-medium',
+    largeGroupSizes: [1_500, 400, 150],
+  },
+  'bench-large': {
+    users: 10_000,
+    groups: 2_000,
+    memberships: 80_000,
+    seed: 'bench-large',
+    largeGroupSizes: [2_000, 1_000, 400, 150],
+  },
 };
 
 export function resolveDatasetSpec(dataset: DatasetName | DatasetSpec): DatasetSpec {
-  if (typeof dataset === 'string') {
-    const spec = DATASETS[dataset];
-    if (!spec)
-      throw new Error(`unknown dataset ${JSON.stringify(dataset)}; use one of ${Object.keys(DATASETS).join(', ')}`);
-    return spec;
-  }
-  return dataset;
+  return resolvePreset(DATASETS, dataset);
 }
 
 // Fixed dates keep the data identical whatever day the tests run.

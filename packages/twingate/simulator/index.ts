@@ -4,6 +4,7 @@ import {
   RequestLog,
   SimulatorServer,
   headerKeyAuth,
+  runtimeOptionsControl,
   systemClock,
   type Clock,
   type FaultConfig,
@@ -65,6 +66,8 @@ export interface TwingateSimulatorOptions extends Partial<TwingateRuntimeOptions
   rateLimitWindowMs?: number;
   /** Request log capacity (default 100,000 entries). */
   logLimit?: number;
+  /** Simulated network latency per request (default 0). */
+  latencyMs?: number;
 }
 
 export interface TwingateSimulator extends RunningSimulator {
@@ -119,6 +122,7 @@ export async function startTwingateSimulator(options: TwingateSimulatorOptions =
     log,
     faults,
     rateLimiter,
+    latencyMs: options.latencyMs,
     auth: headerKeyAuth({ header: 'X-API-KEY', keys, failure: { status: 401, json: { detail: 'Invalid API key' } } }),
     rateLimitBody: (cls, decision) => ({
       detail: `Rate limit exceeded: ${decision.limit} ${cls === 'write' ? 'mutations' : 'queries'} per minute`,
@@ -146,23 +150,12 @@ export async function startTwingateSimulator(options: TwingateSimulatorOptions =
     apiKey,
     config: { 'api-key': apiKey, domain: options.domain ?? 'simulated', 'base-url': graphqlUrl },
     requestCount: () => server.requestCount(),
+    stats: () => server.stats(),
     close: () => server.close(),
     state,
     log,
     faults,
     rateLimiter,
-    setOptions(update) {
-      if (update.rateLimits) {
-        runtime.rateLimits = { ...runtime.rateLimits, ...update.rateLimits };
-        rateLimiter.setLimits(runtime.rateLimits);
-      }
-      const { rateLimits: _ignored, ...rest } = update;
-      Object.assign(runtime, rest);
-    },
-    options: () => ({
-      ...runtime,
-      rateLimits: { ...runtime.rateLimits },
-      protectedGroupTypes: [...runtime.protectedGroupTypes],
-    }),
+    ...runtimeOptionsControl(runtime, rateLimiter),
   };
 }

@@ -141,11 +141,15 @@ export const twingate = defineConnector({
           `${spec.users.toLocaleString('en-US')} users, ${spec.groups.toLocaleString('en-US')} groups, ` +
           `${spec.memberships.toLocaleString('en-US')} memberships${name === 'small' ? ' (default)' : ''}`,
       })),
+      // Documented limits: 60 queries and 20 mutations a minute per token (docs/apis/twingate.md), the default.
       start: (options) =>
         startTwingateSimulator({
           host: options.host,
           port: options.port,
           dataset: options.dataset as DatasetName | undefined,
+          latencyMs: options.latencyMs,
+          faults: options.faults,
+          ...(options.rateLimits === 'off' ? { rateLimits: { read: 0, write: 0 } } : {}),
         }),
     };
   },

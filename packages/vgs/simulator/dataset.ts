@@ -11,7 +11,7 @@ import type {
   VgsData,
 } from './model.js';
 
-export type DatasetName = 'tiny' | 'small' | 'medium' | 'large';
+export type DatasetName = 'tiny' | 'small' | 'medium' | 'large' | 'bench-small' | 'bench-medium' | 'bench-large';
 
 export interface DatasetSpec {
   /** People in the configured organization. */
@@ -40,6 +40,32 @@ export const DATASETS: Record<DatasetName, DatasetSpec> = {
   small: { members: 40, vaults: 8, vaultMemberships: 80, invites: 12, serviceAccounts: 4, seed: 'small' },
   medium: { members: 1_000, vaults: 60, vaultMemberships: 3_000, invites: 100, serviceAccounts: 10, seed: 'medium' },
   large: { members: 5_000, vaults: 200, vaultMemberships: 20_000, invites: 500, serviceAccounts: 20, seed: 'large' },
+  // The benchmark's sizes (bench/run.mjs): about 100 users, 10,000 users, and 100,000 grants (organization roles,
+  // vault memberships, invitations).
+  'bench-small': {
+    members: 100,
+    vaults: 10,
+    vaultMemberships: 200,
+    invites: 20,
+    serviceAccounts: 4,
+    seed: 'bench-small',
+  },
+  'bench-medium': {
+    members: 10_000,
+    vaults: 100,
+    vaultMemberships: 10_000,
+    invites: 300,
+    serviceAccounts: 10,
+    seed: 'bench-medium',
+  },
+  'bench-large': {
+    members: 10_000,
+    vaults: 300,
+    vaultMemberships: 90_000,
+    invites: 300,
+    serviceAccounts: 20,
+    seed: 'bench-large',
+  },
 };
 
 /** The configured organization of every dataset (the `organization-id` the simulator hands out). */

@@ -54,6 +54,8 @@ export interface VgsSimulatorOptions extends Partial<VgsRuntimeOptions> {
   rateLimitWindowMs?: number;
   /** Request log capacity (default 100,000 entries). */
   logLimit?: number;
+  /** Simulated network latency per request (default 0). */
+  latencyMs?: number;
 }
 
 export interface VgsSimulator extends RunningSimulator {
@@ -117,6 +119,7 @@ export async function startVgsSimulator(options: VgsSimulatorOptions = {}): Prom
     log,
     faults,
     rateLimiter,
+    latencyMs: options.latencyMs,
     rateLimitBody: (cls, decision) => ({
       errors: [
         {
@@ -147,6 +150,7 @@ export async function startVgsSimulator(options: VgsSimulatorOptions = {}): Prom
       'token-url': tokenUrl,
     },
     requestCount: () => server.requestCount(),
+    stats: () => server.stats(),
     close: () => server.close(),
     state,
     log,

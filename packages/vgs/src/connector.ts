@@ -104,13 +104,25 @@ export const vgs = defineConnector({
   endpointFields: ['baseUrl', 'tokenUrl'],
   create: (config, runtime) => createVgsConnector(config, runtime),
   simulator: async () => {
-    const { startVgsSimulator } = await import('../simulator/index.js');
+    const { startVgsSimulator, DATASETS } = await import('../simulator/index.js');
     return {
+      datasets: Object.entries(DATASETS).map(([name, spec]) => ({
+        name,
+        description:
+          `${spec.members.toLocaleString('en-US')} members, ${spec.vaults.toLocaleString('en-US')} vaults, ` +
+          `${spec.vaultMemberships.toLocaleString('en-US')} vault memberships, ` +
+          `${spec.invites.toLocaleString('en-US')} invitations${name === 'small' ? ' (default)' : ''}`,
+      })),
+      // "Documented" limits: 200 requests a minute per service account, VGS's published figure for sandbox traffic
+      // (it publishes none for the accounts API; docs/apis/vgs.md), the default.
       start: (options) =>
         startVgsSimulator({
           host: options.host,
           port: options.port,
           dataset: options.dataset as DatasetName | undefined,
+          latencyMs: options.latencyMs,
+          faults: options.faults,
+          ...(options.rateLimits === 'off' ? { rateLimits: { read: 0, write: 0 } } : {}),
         }),
     };
   },

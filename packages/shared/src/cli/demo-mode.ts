@@ -10,9 +10,9 @@
  * that simply passes `--demo` to the plugin) starts its own simulator, so it is a working plugin too.
  */
 import type { RunningSimulator } from '../simulator/types.js';
-import type { ConnectorDefinition } from '../sdk/connector.js';
+import type { BundledSimulatorOptions, ConnectorDefinition } from '../sdk/connector.js';
 import type { Logger } from '../log/logger.js';
-import { applyOverlay, batonBool, batonString, UsageError, type ParsedCli } from './config.js';
+import { applyOverlay, batonBool, batonString, ConfigError, UsageError, type ParsedCli } from './config.js';
 import { envNameOf } from './flags.js';
 
 export const DEMO_URL_ENV = 'BATON_DEMO_SIMULATOR_URL';
@@ -29,10 +29,33 @@ export interface DemoSetup {
   close(): Promise<void>;
 }
 
+/** `--dataset`, `--latency-ms` and `--rate-limits`, checked: what `simulator` and `--demo` start the simulator with. */
+export function simulatorFlagOptions(
+  parsed: ParsedCli,
+): Pick<BundledSimulatorOptions, 'dataset' | 'latencyMs' | 'rateLimits'> {
+  const latencyText = batonString(parsed, 'latency-ms');
+  let latencyMs: number | undefined;
+  if (latencyText !== undefined) {
+    latencyMs = Number(latencyText);
+    if (!/^\d{1,6}$/.test(latencyText.trim())) {
+      throw new ConfigError([
+        `--latency-ms (${envNameOf('latency-ms')}) must be a whole number of milliseconds, got ${JSON.stringify(latencyText)}`,
+      ]);
+    }
+  }
+  const rateText = batonString(parsed, 'rate-limits');
+  if (rateText !== undefined && rateText !== 'documented' && rateText !== 'off') {
+    throw new ConfigError([
+      `--rate-limits (${envNameOf('rate-limits')}) must be documented or off, got ${JSON.stringify(rateText)}`,
+    ]);
+  }
+  return { dataset: batonString(parsed, 'dataset'), latencyMs, rateLimits: rateText };
+}
+
 /** Starts the bundled simulator on 127.0.0.1 (ephemeral port unless given). */
 export async function startBundledSimulator(
   definition: ConnectorDefinition,
-  options: { port?: number; dataset?: string },
+  options: Omit<BundledSimulatorOptions, 'host'>,
 ): Promise<RunningSimulator> {
   if (!definition.simulator) {
     throw new UsageError(
@@ -40,7 +63,7 @@ export async function startBundledSimulator(
     );
   }
   const bundled = await definition.simulator();
-  return bundled.start({ host: '127.0.0.1', port: options.port ?? 0, dataset: options.dataset });
+  return bundled.start({ ...options, host: '127.0.0.1', port: options.port ?? 0 });
 }
 
 function overlayFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -81,7 +104,7 @@ export async function setupDemo(
     return { overlay, childEnv: { ...env }, baseUrl: inherited, close: async () => {} };
   }
 
-  const simulator = await startBundledSimulator(definition, { dataset: batonString(parsed, 'dataset') });
+  const simulator = await startBundledSimulator(definition, simulatorFlagOptions(parsed));
   const overlay = { ...simulator.config };
   warnUnknown(applyOverlay(parsed, overlay), logger);
   const childEnv: NodeJS.ProcessEnv = { ...env };

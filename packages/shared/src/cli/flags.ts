@@ -213,6 +213,18 @@ export const BATON_FLAGS: readonly BatonFlag[] = [
     description: 'simulator and --demo: dataset of the bundled simulator',
   }),
   f({
+    name: 'latency-ms',
+    type: 'string',
+    group: 'simulator',
+    description: 'simulator and --demo: delay every API request by this many ms, like a real network (default 0)',
+  }),
+  f({
+    name: 'rate-limits',
+    type: 'string',
+    group: 'simulator',
+    description: "simulator and --demo: documented (default: the API's documented rate limits) or off",
+  }),
+  f({
     name: 'version',
     short: 'v',
     type: 'boolean',

@@ -91,7 +91,8 @@ export function helpText(definition: ConnectorDefinition): string {
   out.push(`  ${bin} capabilities                    print baton_capabilities.json`);
   out.push(`  ${bin} config                          print the configuration schema as JSON`);
   if (definition.simulator) {
-    out.push(`  ${bin} simulator [--port N] [--dataset NAME]   run the bundled simulator`);
+    out.push(`  ${bin} simulator [--port N] [--dataset NAME] [--latency-ms N] [--rate-limits documented|off]`);
+    out.push(`                                          run the bundled simulator`);
   }
   out.push(`  ${bin} inspect FILE [stats|resource-types|resources|entitlements|grants|syncs] [flags]`);
   out.push(`  ${bin} <command> --help                per-command help, e.g. ${bin} serve --help`);
@@ -154,11 +155,19 @@ export async function commandHelpText(definition: ConnectorDefinition, command: 
         out.push(`${bin} has no bundled simulator.`);
         break;
       }
-      out.push('Usage:', `  ${bin} simulator [--port N] [--dataset NAME]`, '');
+      out.push(
+        'Usage:',
+        `  ${bin} simulator [--port N] [--dataset NAME] [--latency-ms N] [--rate-limits documented|off]`,
+        '',
+      );
       out.push('Serves a fake of the API on 127.0.0.1 and prints one JSON line: {"baseUrl": ..., "config": {...}},');
-      out.push('the flag values that point the connector at it. Runs until SIGINT or SIGTERM. `--demo` on any other');
-      out.push('command starts the same simulator for the duration of that command.', '');
-      section('simulator flags', flagsNamed('port', 'dataset', 'help'));
+      out.push('the flag values that point the connector at it. Runs until SIGINT or SIGTERM, then prints a last line');
+      out.push('{"stopped": true, "requests": N, "byStatus": {...}}: the API requests it received, by HTTP status.');
+      out.push(
+        '`--demo` on any other command starts the same simulator (same flags) for the duration of that command.',
+      );
+      out.push('');
+      section('simulator flags', flagsNamed('port', 'dataset', 'latency-ms', 'rate-limits', 'help'));
       const datasets = (await definition.simulator()).datasets;
       if (datasets?.length) {
         out.push('Datasets (--dataset):');

@@ -26,7 +26,7 @@ import {
   validateConnectorConfig,
   type ParsedCli,
 } from './config.js';
-import { setupDemo, startBundledSimulator, type DemoSetup } from './demo-mode.js';
+import { setupDemo, simulatorFlagOptions, startBundledSimulator, type DemoSetup } from './demo-mode.js';
 import { setEndpointHint } from '../http/config-check.js';
 import {
   BATON_FLAGS,
@@ -391,9 +391,11 @@ async function simulatorCommand(definition: ConnectorDefinition, parsed: ParsedC
       ]);
     }
   }
-  const simulator = await startBundledSimulator(definition, { port, dataset: batonString(parsed, 'dataset') });
+  const simulator = await startBundledSimulator(definition, { port, ...simulatorFlagOptions(parsed) });
   io.stdout.write(JSON.stringify({ baseUrl: simulator.baseUrl, config: simulator.config }) + '\n');
   await waitForStopSignal();
+  // The last line, for a benchmark that ran the simulator in a process of its own: what it served.
+  io.stdout.write(JSON.stringify({ stopped: true, ...simulator.stats() }) + '\n');
   await simulator.close();
   return 0;
 }

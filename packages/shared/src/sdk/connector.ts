@@ -17,6 +17,7 @@ import type { ConnectorAccountCreationSchema } from '../gen/c1/connector/v2/conn
 import type { Logger } from '../log/logger.js';
 import type { PageRequest, PageResult } from './pagination.js';
 import type { RunningSimulator } from '../simulator/types.js';
+import type { FaultConfig } from '../simulator/faults.js';
 
 /** Per-call context handed to every connector method. */
 export interface CallContext {
@@ -146,9 +147,28 @@ export interface ConnectorMetadataInput {
   helpUrl?: string;
 }
 
+/** How `--demo`, the `simulator` command and benchmarks start a bundled simulator; the same for every connector. */
+export interface BundledSimulatorOptions {
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  /** Loopback address to bind (default 127.0.0.1). */
+  host?: string;
+  /** One of `datasets` (default: the one marked default there). */
+  dataset?: string;
+  /** Every API request waits this long before it is answered (default 0; the benchmarks use 20). */
+  latencyMs?: number;
+  /**
+   * `documented` (default): the limits the API documents, as described in the connector's docs/apis page (where
+   * the API documents none, that page says what the simulator applies and why); `off`: no rate limit at all.
+   */
+  rateLimits?: 'documented' | 'off';
+  /** Faults to inject (429s, 5xx, resets, slow or cut-short responses), by rule or probability. */
+  faults?: FaultConfig;
+}
+
 /** A simulator bundled with the connector, for --demo and the `simulator` command. */
 export interface BundledSimulator {
-  start(options: { port?: number; host?: string; dataset?: string }): Promise<RunningSimulator>;
+  start(options: BundledSimulatorOptions): Promise<RunningSimulator>;
   /** The datasets `--dataset` accepts, each with a line for `simulator --help` (say which is the default). */
   datasets?: ReadonlyArray<{ name: string; description?: string }>;
 }

@@ -14,6 +14,7 @@ import {
   type RouteHandler,
   type SimRequest,
   type SimResponse,
+  type SimulatorStats,
 } from './types.js';
 
 export interface RouteOptions {
@@ -47,6 +48,11 @@ export interface SimulatorServerOptions {
   rateLimitHeaders?: boolean;
   /** Body of a 429 caused by the rate limiter (default: `{error, message, retryAfterSeconds}`). */
   rateLimitBody?: (cls: string, decision: Extract<RateLimitDecision, { allowed: false }>) => unknown;
+  /**
+   * Network latency to simulate: every request waits this long before it is handled (default 0, as in tests;
+   * benchmarks use 20). Changeable while running with `setLatencyMs`.
+   */
+  latencyMs?: number;
 }
 
 interface Route {
@@ -140,6 +146,8 @@ export class SimulatorServer {
   private server: Server | undefined;
   private url: string | undefined;
   private served = 0;
+  private readonly statusCounts = new Map<number, number>();
+  private latencyMs: number;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: SimulatorServerOptions = {}) {
@@ -153,6 +161,12 @@ export class SimulatorServer {
     this.log = options.log ?? new RequestLog();
     this.faults = options.faults ?? new FaultInjector();
     this.rateLimiter = options.rateLimiter ?? new RateLimiter({ clock: this.clock });
+    this.latencyMs = validLatency(options.latencyMs ?? 0);
+  }
+
+  /** Changes the simulated latency of the requests that arrive from now on. */
+  setLatencyMs(ms: number): void {
+    this.latencyMs = validLatency(ms);
   }
 
   setAuth(auth: AuthHook | undefined): void {
@@ -234,6 +248,13 @@ export class SimulatorServer {
   /** Requests received since start (including refused and faulted ones). */
   requestCount(): number {
     return this.served;
+  }
+
+  /** Requests answered since start, by status (a request still in flight is not in `byStatus` yet). */
+  stats(): SimulatorStats {
+    const byStatus: Record<string, number> = {};
+    for (const [status, n] of [...this.statusCounts].sort((a, b) => a[0] - b[0])) byStatus[String(status)] = n;
+    return { requests: this.served, byStatus };
   }
 
   /** Stops listening and drops every connection at once (idle keep-alive sockets included). */
@@ -360,6 +381,7 @@ export class SimulatorServer {
     let rateLimited = false;
     let faultKind: FaultKind | null = null;
     const finish = (status: number) => {
+      this.statusCounts.set(status, (this.statusCounts.get(status) ?? 0) + 1);
       this.log.record({
         time,
         method,
@@ -377,6 +399,8 @@ export class SimulatorServer {
     };
 
     const respond = async (): Promise<{ response: SimResponse; malformed: boolean } | 'reset'> => {
+      // The round trip to a real API: before anything else, so refusals (401, 429) cost it too.
+      if (this.latencyMs > 0) await this.sleep(this.latencyMs);
       if (bodyError) return { response: bodyError, malformed: false };
       const found = this.match(method, path);
       if (!found)
@@ -514,6 +538,11 @@ export class SimulatorServer {
     res.end(payload);
     return status;
   }
+}
+
+function validLatency(ms: number): number {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`simulator latency must be a number of ms >= 0, got ${ms}`);
+  return ms;
 }
 
 /** 500 carries JSON like an application error; 502/503 look like a proxy's HTML page, as they do in real life. */

@@ -1,29 +1,50 @@
-import type { RateLimiter, RateLimits } from './rate-limit.js';
+import { RateLimiter, type RateLimits } from './rate-limit.js';
 
 /** Changing a running simulator's options; `rateLimits` reach its rate limiter at once. */
 export interface RuntimeOptionsControl<T> {
-  /** Merges `update` into the options (`rateLimits` class by class). */
+  /**
+   * Merges `update` into the options: a field that holds a plain object (`rateLimits`) is merged key by key (class by
+   * class), any other field is replaced; `undefined` leaves a field as it is.
+   */
   setOptions(update: Partial<T>): void;
   /** A copy of the current options. */
   options(): T;
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * The `setOptions`/`options` pair every bundled simulator offers, over a mutable options object that its route
- * handlers read on each request.
+ * handlers read on each request. After each update, `apply` pushes what the handlers do not read themselves (the
+ * limits of a rate limiter) to where it acts; given a `RateLimiter`, that is `setLimits(options.rateLimits)`.
  */
 export function runtimeOptionsControl<T extends { rateLimits: RateLimits }>(
   runtime: T,
   rateLimiter: RateLimiter,
+): RuntimeOptionsControl<T>;
+export function runtimeOptionsControl<T extends object>(
+  runtime: T,
+  apply: (options: T) => void,
+): RuntimeOptionsControl<T>;
+export function runtimeOptionsControl<T extends object>(
+  runtime: T,
+  target: RateLimiter | ((options: T) => void),
 ): RuntimeOptionsControl<T> {
+  const apply =
+    target instanceof RateLimiter
+      ? (options: T) => target.setLimits((options as unknown as { rateLimits: RateLimits }).rateLimits)
+      : target;
+  const fields = runtime as Record<string, unknown>;
   return {
     setOptions(update) {
-      const { rateLimits, ...rest } = update;
-      if (rateLimits) {
-        runtime.rateLimits = { ...runtime.rateLimits, ...rateLimits };
-        rateLimiter.setLimits(runtime.rateLimits);
+      for (const [key, value] of Object.entries(update)) {
+        if (value === undefined) continue;
+        const current = fields[key];
+        fields[key] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
       }
-      Object.assign(runtime, rest);
+      apply(runtime);
     },
     options: () => structuredClone(runtime),
   };

@@ -11,7 +11,16 @@ export interface RunningSimulator {
   config: Record<string, string>;
   /** Requests received so far (every request, whatever its outcome). */
   requestCount(): number;
+  /** Requests received so far and how many were answered with each status (`simulator` prints it on SIGTERM). */
+  stats(): SimulatorStats;
   close(): Promise<void>;
+}
+
+/** What a simulator served since it started: every request, and how many ended with each HTTP status. */
+export interface SimulatorStats {
+  requests: number;
+  /** Status -> count; `0` counts connections reset by an injected fault. */
+  byStatus: Record<string, number>;
 }
 
 /** Milliseconds since the epoch; injectable so rate-limit windows can be tested without sleeping. */

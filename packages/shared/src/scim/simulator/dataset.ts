@@ -4,9 +4,10 @@
  * nested group among its members, and an empty group. Identical on every run.
  */
 import { SeededRandom, UniqueEmails, groupSizes, randomPersonName, teamName } from '../../simulator/random.js';
+import { resolvePreset } from '../../simulator/runtime-options.js';
 import type { ScimData, StoredGroup, StoredMember, StoredUser } from './state.js';
 
-export type ScimDatasetName = 'tiny' | 'small' | 'medium' | 'large';
+export type ScimDatasetName = 'tiny' | 'small' | 'medium' | 'large' | 'bench-small' | 'bench-medium' | 'bench-large';
 
 export interface ScimDatasetSpec {
   users: number;
@@ -31,15 +32,26 @@ export const SCIM_DATASETS: Record<ScimDatasetName, ScimDatasetSpec> = {
     seed: 'scim-large',
     largeGroupSizes: [4_000, 1_500, 800, 300],
   },
+  // The benchmark's sizes (bench/run.mjs): about 100 users, 10,000 users, and 100,000 grants (memberships).
+  'bench-small': { users: 100, groups: 10, memberships: 300, seed: 'scim-bench-small', largeGroupSizes: [120] },
+  'bench-medium': {
+    users: 10_000,
+    groups: 200,
+    memberships: 20_000,
+    seed: 'scim-bench-medium',
+    largeGroupSizes: [2_000, 500],
+  },
+  'bench-large': {
+    users: 10_000,
+    groups: 1_000,
+    memberships: 100_000,
+    seed: 'scim-bench-large',
+    largeGroupSizes: [4_000, 1_500, 800, 300],
+  },
 };
 
 export function resolveScimDataset(dataset: ScimDatasetName | ScimDatasetSpec): ScimDatasetSpec {
-  if (typeof dataset !== 'string') return dataset;
-  const spec = SCIM_DATASETS[dataset];
-  if (!spec) {
-    throw new Error(`unknown dataset ${JSON.stringify(dataset)}; use one of ${Object.keys(SCIM_DATASETS).join(', ')}`);
-  }
-  return spec;
+  return resolvePreset(SCIM_DATASETS, dataset);
 }
 
 const EPOCH = Date.parse('2024-01-08T09:00:00.000Z');

@@ -7,7 +7,7 @@ import type { BundledSimulator, CallContext, ConnectorRuntime, RuntimeStats } fr
 import { newRuntimeStats } from '../../sdk/connector.js';
 import { captureLogger, type CapturedLogger } from '../../testing/in-process.js';
 import type { ScimConnector, ScimHttpOptions } from '../connector.js';
-import type { ScimDatasetName } from './dataset.js';
+import { SCIM_DATASETS, type ScimDatasetName } from './dataset.js';
 import { startScimSimulator, type ScimSimulator, type ScimSimulatorOptions } from './server.js';
 
 /** Simulators started with shared defaults and closed together (e.g. in `afterEach`). */
@@ -33,17 +33,30 @@ export function scimSimulatorSet(defaults: ScimSimulatorOptions = {}): ScimSimul
   };
 }
 
-/** A connector's bundled simulator (for `--demo` and `simulator`): its base path, demo token and flag names. */
+/**
+ * A connector's bundled simulator (for `--demo`, `simulator` and the benchmarks): its base path, demo token and flag
+ * names. Neither connector's SCIM API documents a rate limit, so `rateLimits: 'documented'` applies none (see
+ * docs/apis/scim.md, "Rate limits").
+ */
 export function bundledScimSimulator(
   options: Pick<ScimSimulatorOptions, 'basePath' | 'token' | 'config'>,
 ): BundledSimulator {
   return {
+    datasets: Object.entries(SCIM_DATASETS).map(([name, spec]) => ({
+      name,
+      description:
+        `${spec.users.toLocaleString('en-US')} users, ${spec.groups.toLocaleString('en-US')} groups, ` +
+        `${spec.memberships.toLocaleString('en-US')} memberships${name === 'small' ? ' (default)' : ''}`,
+    })),
     start: (where) =>
       startScimSimulator({
         ...options,
         host: where.host,
         port: where.port,
         dataset: where.dataset as ScimDatasetName | undefined,
+        latencyMs: where.latencyMs,
+        faults: where.faults,
+        rateLimits: { read: 0, write: 0 },
       }),
   };
 }

@@ -11,6 +11,7 @@ import {
   RateLimiter,
   RequestLog,
   SimulatorServer,
+  runtimeOptionsControl,
   systemClock,
   type AuthHook,
   type Clock,
@@ -61,6 +62,8 @@ export interface ScimSimulatorOptions extends Partial<ScimQuirks> {
   rateLimitWindowMs?: number;
   /** Request log capacity (default 100,000). */
   logLimit?: number;
+  /** Simulated network latency per request (default 0). */
+  latencyMs?: number;
   /** The connector config that points at this simulator (default `{ 'scim-url', 'scim-token' }`). */
   config?: (scimUrl: string, token: string) => Record<string, string>;
 }
@@ -94,11 +97,6 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   const given = Object.fromEntries(
     Object.keys(DEFAULT_QUIRKS).map((k) => [k, (options as Record<string, unknown>)[k]]),
   ) as Partial<ScimQuirks>;
-  const setQuirks = (update: Partial<ScimQuirks>) => {
-    for (const [k, v] of Object.entries(update))
-      if (v !== undefined) (quirks as unknown as Record<string, unknown>)[k] = v;
-    rateLimiter.setLimits({ read: quirks.rateLimits.read, write: quirks.rateLimits.write });
-  };
 
   const basePath = `/${(options.basePath ?? '/scim/v2').replace(/^\/+|\/+$/g, '')}`.replace(/^\/$/, '');
   const data = isData(options.dataset)
@@ -113,7 +111,8 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   for (const t of forbidden) log.addSecret(t);
   const faults = new FaultInjector(options.faults ?? {});
   const rateLimiter = new RateLimiter({ windowMs: options.rateLimitWindowMs, clock });
-  setQuirks({ ...given, rateLimits: { ...quirks.rateLimits, ...options.rateLimits } });
+  const control = runtimeOptionsControl(quirks, rateLimiter);
+  control.setOptions(given);
 
   const headers = (extra: Record<string, string> = {}) => ({ 'content-type': quirks.contentType, ...extra });
   const errorResponse = (
@@ -167,6 +166,7 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
     rateLimiter,
     auth,
     trailingSlash: true,
+    latencyMs: options.latencyMs,
   });
   const origin = await server.start();
   const scimUrl = `${origin}${basePath}`;
@@ -387,12 +387,13 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
     token,
     config: config(scimUrl, token),
     requestCount: () => server.requestCount(),
+    stats: () => server.stats(),
     close: () => server.close(),
     state,
     log,
     faults,
     rateLimiter,
-    setQuirks,
-    quirks: () => ({ ...quirks, rateLimits: { ...quirks.rateLimits } }),
+    setQuirks: control.setOptions,
+    quirks: control.options,
   };
 }
