@@ -6,6 +6,7 @@
  * second), fault injection, a request log, and seeded datasets.
  */
 import {
+  isDatasetWith,
   FaultInjector,
   LeakyBucketRateLimiter,
   RequestLog,
@@ -75,10 +76,6 @@ const DEFAULT_RATE_LIMIT: BucketLimit = { burst: 1000, perSecond: 300 };
 /** Every token of the account shares one bucket: Celigo limits per account. */
 const RATE_IDENTITY = 'account';
 
-function isData(dataset: CeligoSimulatorOptions['dataset']): dataset is CeligoData {
-  return typeof dataset === 'object' && dataset !== null && Array.isArray((dataset as CeligoData).shares);
-}
-
 /** Starts the simulator; resolves once listening. `close()` stops it. */
 export async function startCeligoSimulator(options: CeligoSimulatorOptions = {}): Promise<CeligoSimulator> {
   const clock = options.clock ?? systemClock;
@@ -89,7 +86,9 @@ export async function startCeligoSimulator(options: CeligoSimulatorOptions = {})
     emptyListStatus: options.emptyListStatus ?? 200,
     rateLimit: options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
   };
-  const data = isData(options.dataset) ? options.dataset : generateDataset(options.dataset ?? 'small');
+  const data = isDatasetWith<CeligoData>(options.dataset, 'shares')
+    ? options.dataset
+    : generateDataset(options.dataset ?? 'small');
   const state = new CeligoState(data, clock);
 
   const token = options.token ?? DEFAULT_CELIGO_TOKEN;

@@ -6,7 +6,9 @@ import { expect } from 'vitest';
 import { ConnectorError, type CallContext, type RuntimeStats } from '@baton-ts/shared';
 import {
   captureLogger,
+  FAST_RETRY,
   newRuntimeStats,
+  simulatorRegistry,
   syncInProcess,
   type CapturedLogger,
   type InProcessSyncResult,
@@ -16,17 +18,12 @@ import { startCeligoSimulator, type CeligoSimulator, type CeligoSimulatorOptions
 import { configSchema } from '../src/config.js';
 import { createCeligoConnector, type CeligoConnector, type CeligoConnectorOptions } from '../src/connector.js';
 
-export const running: CeligoSimulator[] = [];
-
-export async function closeAll(): Promise<void> {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-}
+const simulators = simulatorRegistry<CeligoSimulator>();
+export const closeAll = simulators.closeAll;
 
 /** A simulator without rate limits unless the test asks for them. */
 export async function startSim(options: CeligoSimulatorOptions = {}): Promise<CeligoSimulator> {
-  const sim = await startCeligoSimulator({ rateLimit: null, ...options });
-  running.push(sim);
-  return sim;
+  return simulators.add(await startCeligoSimulator({ rateLimit: null, ...options }));
 }
 
 export interface TestConnector {
@@ -35,9 +32,6 @@ export interface TestConnector {
   log: CapturedLogger;
   ctx: CallContext;
 }
-
-/** Fast retries: Retry-After is honoured as sent, backoff steps are 1 ms. */
-export const FAST_RETRY = { retry: { maxAttempts: 8, baseDelayMs: 1, maxWaitMs: 5_000 } };
 
 export function connectTo(
   sim: CeligoSimulator,
@@ -79,7 +73,7 @@ export function countRoutes(sim: CeligoSimulator, from = 0): Record<string, numb
 
 export const lastSeq = (sim: CeligoSimulator) => sim.log.last()?.seq ?? 0;
 
-export { captureLogger };
+export { captureLogger, FAST_RETRY };
 
 /** The error a promise rejects with, which must be a ConnectorError. */
 export async function errorOf(p: Promise<unknown>): Promise<ConnectorError> {

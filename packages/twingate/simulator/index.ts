@@ -1,4 +1,5 @@
 import {
+  isDatasetWith,
   FaultInjector,
   RateLimiter,
   RequestLog,
@@ -84,10 +85,6 @@ export interface TwingateSimulator extends RunningSimulator {
 
 export const DEFAULT_TWINGATE_API_KEY = 'tg-sim-0123456789abcdef0123456789abcdef';
 
-function isData(dataset: TwingateSimulatorOptions['dataset']): dataset is TwingateData {
-  return typeof dataset === 'object' && dataset !== null && Array.isArray((dataset as TwingateData).users);
-}
-
 /**
  * Starts a fake Twingate Admin API on loopback: `POST /api/graphql/` (and `/api/graphql`) with `X-API-KEY`.
  * Resolves once listening; `close()` stops it.
@@ -102,7 +99,9 @@ export async function startTwingateSimulator(options: TwingateSimulatorOptions =
     requestErrorStatus: options.requestErrorStatus ?? 200,
     protectedGroupTypes: options.protectedGroupTypes ?? ['SYNCED', 'SYSTEM'],
   };
-  const data = isData(options.dataset) ? options.dataset : generateDataset(options.dataset ?? 'small');
+  const data = isDatasetWith<TwingateData>(options.dataset, 'users')
+    ? options.dataset
+    : generateDataset(options.dataset ?? 'small');
   const state = new TwingateState(data, clock);
   const schema = buildTwingateSchema();
 

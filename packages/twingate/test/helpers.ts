@@ -7,7 +7,9 @@ import type { CallContext, RuntimeStats } from '@baton-ts/shared';
 import {
   allPages,
   captureLogger,
+  FAST_RETRY,
   newRuntimeStats,
+  simulatorRegistry,
   stableJson,
   syncInProcess,
   type CapturedLogger,
@@ -19,17 +21,13 @@ import { configSchema } from '../src/config.js';
 import { createTwingateConnector, type TwingateConnector, type TwingateConnectorOptions } from '../src/connector.js';
 import type { GraphQLRequestInfo } from '../simulator/index.js';
 
-export const running: TwingateSimulator[] = [];
-
-export async function closeAll(): Promise<void> {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-}
+const simulators = simulatorRegistry<TwingateSimulator>();
+export const running = simulators.running;
+export const closeAll = simulators.closeAll;
 
 /** A simulator without rate limits unless the test asks for them. */
 export async function startSim(options: TwingateSimulatorOptions = {}): Promise<TwingateSimulator> {
-  const sim = await startTwingateSimulator({ rateLimits: { read: 0, write: 0 }, ...options });
-  running.push(sim);
-  return sim;
+  return simulators.add(await startTwingateSimulator({ rateLimits: { read: 0, write: 0 }, ...options }));
 }
 
 export interface TestConnector {
@@ -38,9 +36,6 @@ export interface TestConnector {
   log: CapturedLogger;
   ctx: CallContext;
 }
-
-/** Fast retries: Retry-After is honoured as sent, backoff steps are 1 ms. */
-export const FAST_RETRY = { retry: { maxAttempts: 8, baseDelayMs: 1, maxWaitMs: 5_000 } };
 
 export function connectTo(
   sim: TwingateSimulator,
@@ -58,7 +53,7 @@ export function connectTo(
   return { connector, stats, log, ctx: { signal: new AbortController().signal, logger: log.logger } };
 }
 
-export { allPages, captureLogger, stableJson };
+export { allPages, captureLogger, FAST_RETRY, stableJson };
 export type SyncResult = InProcessSyncResult;
 
 /** A full sync in host order: all resources, then entitlements, then grants (skipping what the type says). */

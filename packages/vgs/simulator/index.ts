@@ -1,4 +1,5 @@
 import {
+  isDatasetWith,
   FaultInjector,
   RateLimiter,
   RequestLog,
@@ -77,10 +78,6 @@ export interface VgsSimulator extends RunningSimulator {
   options(): VgsRuntimeOptions;
 }
 
-function isData(dataset: VgsSimulatorOptions['dataset']): dataset is VgsData {
-  return typeof dataset === 'object' && dataset !== null && Array.isArray((dataset as VgsData).members);
-}
-
 /**
  * Starts a fake VGS on loopback: the Keycloak token endpoint (`POST /auth/realms/vgs/protocol/openid-connect/token`)
  * and the accounts API (`/organizations/...`, `/vaults/...`) on one origin. Resolves once listening.
@@ -96,7 +93,9 @@ export async function startVgsSimulator(options: VgsSimulatorOptions = {}): Prom
     listScopesInToken: options.listScopesInToken ?? true,
     serviceAccountsInMembers: options.serviceAccountsInMembers ?? true,
   };
-  const data = isData(options.dataset) ? options.dataset : generateDataset(options.dataset ?? 'small', clock());
+  const data = isDatasetWith<VgsData>(options.dataset, 'members')
+    ? options.dataset
+    : generateDataset(options.dataset ?? 'small', clock());
   const state = new VgsState(data, clock);
 
   // The connector's own account: the dataset's first one, with the credentials and scopes asked for.

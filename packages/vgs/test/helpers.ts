@@ -6,7 +6,9 @@ import type { CallContext, RuntimeStats } from '@baton-ts/shared';
 import {
   allPages,
   captureLogger,
+  FAST_RETRY,
   newRuntimeStats,
+  simulatorRegistry,
   stableJson,
   syncInProcess,
   type CapturedLogger,
@@ -17,17 +19,13 @@ import { startVgsSimulator, type VgsSimulator, type VgsSimulatorOptions } from '
 import { configSchema } from '../src/config.js';
 import { createVgsConnector, type VgsConnector, type VgsConnectorOptions } from '../src/connector.js';
 
-export const running: VgsSimulator[] = [];
-
-export async function closeAll(): Promise<void> {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-}
+const simulators = simulatorRegistry<VgsSimulator>();
+export const running = simulators.running;
+export const closeAll = simulators.closeAll;
 
 /** A simulator without rate limits unless the test asks for them. */
 export async function startSim(options: VgsSimulatorOptions = {}): Promise<VgsSimulator> {
-  const sim = await startVgsSimulator({ rateLimits: { read: 0, write: 0 }, ...options });
-  running.push(sim);
-  return sim;
+  return simulators.add(await startVgsSimulator({ rateLimits: { read: 0, write: 0 }, ...options }));
 }
 
 export interface TestConnector {
@@ -36,9 +34,6 @@ export interface TestConnector {
   log: CapturedLogger;
   ctx: CallContext;
 }
-
-/** Fast retries: Retry-After is honoured as sent, backoff steps are 1 ms. */
-export const FAST_RETRY = { retry: { maxAttempts: 8, baseDelayMs: 1, maxWaitMs: 5_000 } };
 
 export function connectTo(
   sim: VgsSimulator,
@@ -58,7 +53,7 @@ export function connectTo(
   return { connector, stats, log, ctx: { signal: new AbortController().signal, logger: log.logger } };
 }
 
-export { allPages, captureLogger, stableJson };
+export { allPages, captureLogger, FAST_RETRY, stableJson };
 export type SyncResult = InProcessSyncResult;
 
 /** A full sync in host order: validate, all resources, then entitlements, then grants. */

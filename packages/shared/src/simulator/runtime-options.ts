@@ -59,3 +59,13 @@ export function resolvePreset<Spec>(presets: Readonly<Record<string, Spec>>, dat
   }
   return spec;
 }
+
+/**
+ * True when a simulator's `dataset` option is ready-made data rather than a preset name or a generator spec: data is
+ * an object carrying the list `listKey` (e.g. `users`).
+ */
+export function isDatasetWith<Data>(dataset: unknown, listKey: keyof Data & string): dataset is Data {
+  return (
+    typeof dataset === 'object' && dataset !== null && Array.isArray((dataset as Record<string, unknown>)[listKey])
+  );
+}

@@ -167,3 +167,22 @@ export function stableJson(value: unknown): string {
     return v;
   });
 }
+
+/** HTTP client options for tests: Retry-After honoured as sent, backoff steps of 1 ms. */
+export const FAST_RETRY = { retry: { maxAttempts: 8, baseDelayMs: 1, maxWaitMs: 5_000 } };
+
+/** The simulators a test file started, so `afterEach`/`afterAll` can close every one of them. */
+export function simulatorRegistry<Sim extends { close(): Promise<void> }>() {
+  const running: Sim[] = [];
+  return {
+    running,
+    /** Registers a started simulator and hands it back. */
+    add(sim: Sim): Sim {
+      running.push(sim);
+      return sim;
+    },
+    async closeAll(): Promise<void> {
+      await Promise.all(running.splice(0).map((s) => s.close()));
+    },
+  };
+}

@@ -50,6 +50,8 @@ export { newRuntimeStats } from '../sdk/connector.js';
 export {
   allPages,
   captureLogger,
+  FAST_RETRY,
+  simulatorRegistry,
   stableJson,
   syncInProcess,
   testCallContext,

@@ -7,6 +7,7 @@
  * each with the servers it was seen on. Only connector tests, benchmarks and `--demo` load this module.
  */
 import {
+  isDatasetWith,
   FaultInjector,
   RateLimiter,
   RequestLog,
@@ -80,10 +81,6 @@ export interface ScimSimulator extends RunningSimulator {
   quirks(): ScimQuirks;
 }
 
-function isData(dataset: ScimSimulatorOptions['dataset']): dataset is ScimData {
-  return typeof dataset === 'object' && dataset !== null && Array.isArray((dataset as ScimData).users);
-}
-
 function intParam(value: string | null): number | undefined {
   if (value === null || value.trim() === '') return undefined;
   const n = Number(value);
@@ -99,7 +96,7 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   ) as Partial<ScimQuirks>;
 
   const basePath = `/${(options.basePath ?? '/scim/v2').replace(/^\/+|\/+$/g, '')}`.replace(/^\/$/, '');
-  const data = isData(options.dataset)
+  const data = isDatasetWith<ScimData>(options.dataset, 'users')
     ? structuredClone(options.dataset)
     : generateScimDataset(options.dataset ?? 'small');
   const state = new ScimState(data, clock);
