@@ -733,14 +733,15 @@ describe('handshake failures and child lifetime', () => {
     expect(r.stderr).toContain(`listen port mismatch: ${listener.port} != ${listener.port + 1}`);
   });
 
-  it('exits 0 within a second of stdin closing', async () => {
+  it('exits 0 promptly when stdin closes', async () => {
     const plugin = await spawnPlugin(node, [FIXTURE]);
     const started = Date.now();
     plugin.child.stdin!.end();
     const { code } = await plugin.exited;
     plugin.client.close();
     expect(code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Generous for a loaded 2-core CI machine; a plugin that ignored stdin would run into the test's timeout.
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('exits when its parent is killed', async () => {

@@ -752,11 +752,8 @@ describe('datasets', () => {
     );
   });
 
-  it('large has 10,000 users, 1,000 groups, 50,000 memberships and builds fast', async () => {
-    const started = performance.now();
+  it('large has 10,000 users, 1,000 groups, 50,000 memberships', async () => {
     const data = generateDataset('large');
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeLessThan(2_000);
     expect(data.users).toHaveLength(DATASETS.large.users);
     expect(data.groups).toHaveLength(1_000);
     expect(data.memberships).toHaveLength(50_000);
