@@ -381,13 +381,15 @@ describe('service accounts listing', () => {
 
 describe('limits, faults and the request log', () => {
   it('rate limits per service account with 429, Retry-After and a JSON:API error', async () => {
-    const sim = await startSim({ dataset: 'tiny', rateLimits: { read: 2, write: 0 } });
+    // A stopped clock 20 s into a minute: no window can turn between the requests, and the wait is known.
+    const now = 1_000 * 60_000 + 20_000;
+    const sim = await startSim({ dataset: 'tiny', rateLimits: { read: 2, write: 0 }, clock: () => now });
     const t = await token(sim);
     expect((await call(sim, 'GET', '/vaults', { token: t })).status).toBe(200);
     expect((await call(sim, 'GET', '/vaults', { token: t })).status).toBe(200);
     const limited = await fetch(`${sim.baseUrl}/vaults`, { headers: { Authorization: `Bearer ${t}` } });
     expect(limited.status).toBe(429);
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.headers.get('retry-after')).toBe('40');
     expect(((await limited.json()) as { errors: Array<{ detail: string }> }).errors[0]!.detail).toContain(
       '2 read requests per minute',
     );
