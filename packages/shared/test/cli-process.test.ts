@@ -412,3 +412,24 @@ describe('npm run demo driver', () => {
     expect(bad.stderr).toContain('broken: cannot reach anything');
   });
 });
+
+describe('a reader that goes away', () => {
+  it('a bin whose stdout reader closed (`| head -1`) ends quietly with its exit code, not an EPIPE stack trace', async () => {
+    // What every entry point installs first, in a process that keeps writing after the reader has gone.
+    const helper = join(here, '..', 'dist', 'cli', 'closed-stdout.js');
+    const script = `
+      const { exitQuietlyWhenStdoutCloses } = await import(${JSON.stringify(helper)});
+      exitQuietlyWhenStdoutCloses();
+      process.exitCode = 3;
+      setInterval(() => process.stdout.write('line\\n'), 5);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.stdout.destroy();
+    expect(await exited).toBe(3);
+    expect(stderr).toBe('');
+  });
+});

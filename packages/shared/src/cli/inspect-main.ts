@@ -1,12 +1,9 @@
 #!/usr/bin/env node
 /** Standalone entry point for `baton-inspect`; the CLI runner mounts `runInspect` as a subcommand instead. */
+import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
 import { runInspect } from './inspect.js';
 
-// A closed pipe (`baton-inspect sync.c1z grants | head`) ends the output; do not crash on the late EPIPE.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
+exitQuietlyWhenStdoutCloses();
 
 runInspect(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
   (code) => {

@@ -28,6 +28,7 @@ import {
 } from './config.js';
 import { setupDemo, simulatorFlagOptions, startBundledSimulator, type DemoSetup } from './demo-mode.js';
 import { setEndpointHint } from '../http/config-check.js';
+import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
 import {
   BATON_FLAGS,
   connectorFields,
@@ -63,6 +64,7 @@ export async function runConnectorCli(
   definition: ConnectorDefinition,
   argv: string[] = process.argv.slice(2),
 ): Promise<void> {
+  exitQuietlyWhenStdoutCloses();
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
   process.exitCode = await runCli(definition, argv, io);
 }

@@ -1,12 +1,9 @@
 #!/usr/bin/env node
 /** Entry point of `baton-conform` (see cli.ts). */
+import { exitQuietlyWhenStdoutCloses } from '../cli/closed-stdout.js';
 import { runConformCli } from './cli.js';
 
-// A closed pipe (`baton-conform ... | head`) ends the output; do not crash on the late EPIPE.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
+exitQuietlyWhenStdoutCloses();
 
 runConformCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
   (code) => {
