@@ -10,6 +10,15 @@ const dist = (path) => new URL(path, root).href;
 const pagesOf = (size) => (n) => Math.max(1, Math.ceil(n / size));
 const sum = (parts) => Object.values(parts).reduce((a, b) => a + b, 0);
 
+/** A model from its request counts by part: the floor and the Go peer are their sums. */
+const modelOf = ({ data, floorParts, goParts, goNote }) => ({
+  data,
+  floor: sum(floorParts),
+  floorParts,
+  go: sum(goParts),
+  goNote,
+});
+
 /**
  * @typedef {{ kind: 'window', perWindow: number, windowMs: number }
  *   | { kind: 'bucket', burst: number, perSecond: number }
@@ -50,13 +59,12 @@ export const CONNECTORS = [
         'member reads': groups.length,
         'role scans': roles * pages(users),
       };
-      return {
+      return modelOf({
         data: `${users} users, ${groups.length} groups, ${members.reduce((a, b) => a + b, 0)} memberships`,
-        floor: sum(floorParts),
         floorParts,
-        go: sum(goParts),
+        goParts,
         goNote: `${members.filter((m) => m > 100).length} groups cut to their first 100 members`,
-      };
+      });
     },
   },
   {
@@ -98,13 +106,12 @@ export const CONNECTORS = [
       const cut =
         [members, invites, visibleVaults.length].filter((n) => n > 100).length +
         vaultMembers.filter((m) => m > 100).length;
-      return {
+      return modelOf({
         data: `${members} members, ${orgVaults.length} vaults, ${vaultMembers.reduce((a, b) => a + b, 0)} vault memberships, ${invites} invitations`,
-        floor: sum(floorParts),
         floorParts,
-        go: sum(goParts),
+        goParts,
         goNote: `reads first pages only: ${cut} lists cut`,
-      };
+      });
     },
   },
   {
@@ -135,13 +142,12 @@ export const CONNECTORS = [
         'integration users': floorParts['integration users'],
         'role scans': 3 * pages(users),
       };
-      return {
+      return modelOf({
         data: `${users} users, ${integrations.length} integrations, ${rows.reduce((a, b) => a + b, 0)} integration users`,
-        floor: sum(floorParts),
         floorParts,
-        go: sum(goParts),
+        goParts,
         goNote: users > 1000 ? 'fails at the users list’s second page' : 'complete',
-      };
+      });
     },
   },
   ...['rudderstack', 'vega'].map((name) => ({
@@ -160,13 +166,12 @@ export const CONNECTORS = [
       const floorParts = { validate: 1, users: pages(users), groups: pages(groups) };
       const goParts = scimPerGroupPattern(users, groups);
       const memberships = state.listGroups().reduce((n, g) => n + g.members.length, 0);
-      return {
+      return modelOf({
         data: `${users} users, ${groups} groups, ${memberships} memberships`,
-        floor: sum(floorParts),
         floorParts,
-        go: sum(goParts),
+        goParts,
         goNote: 'complete',
-      };
+      });
     },
   })),
 ];

@@ -240,24 +240,14 @@ function targetedRequests(rng: SeededRandom, known: Known): BadRequest[] {
   add('missing required message', 'Grant', { principal: realResource }, INVALID);
   add('missing required message', 'Grant', {}, INVALID);
   add('missing required message', 'Revoke', {}, INVALID);
-  add(
-    'forged page token',
-    'ListResources',
-    { resourceTypeId: type, pageToken: forgedToken(rng) },
-    only(Code.OK, Code.INVALID_ARGUMENT),
-  );
-  add(
-    'forged page token',
-    'ListGrants',
-    { resource: realResource, pageToken: forgedToken(rng) },
-    only(Code.OK, Code.INVALID_ARGUMENT),
-  );
-  add(
-    'forged page token',
-    'ListEntitlements',
-    { resource: realResource, pageToken: forgedToken(rng) },
-    only(Code.OK, Code.INVALID_ARGUMENT),
-  );
+  const listings: Array<[string, Record<string, unknown>]> = [
+    ['ListResources', { resourceTypeId: type }],
+    ['ListGrants', { resource: realResource }],
+    ['ListEntitlements', { resource: realResource }],
+  ];
+  for (const [name, init] of listings) {
+    add('forged page token', name, { ...init, pageToken: forgedToken(rng) }, only(Code.OK, Code.INVALID_ARGUMENT));
+  }
   add(
     'unknown resource type',
     'ListResources',

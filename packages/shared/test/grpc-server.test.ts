@@ -306,19 +306,31 @@ describe('gRPC transport with grpc-js as the client', () => {
   });
   afterAll(() => client.close());
 
+  const encodeRequest = (v: MessageShape<typeof HealthCheckRequestSchema>) =>
+    Buffer.from(toBinary(HealthCheckRequestSchema, v));
+  const decodeResponse = (b: Buffer) => fromBinary(HealthCheckResponseSchema, b);
+
   const check = (service: string, deadlineMs = 5000) =>
     new Promise<{ err: grpc.ServiceError | null; value?: MessageShape<typeof HealthCheckResponseSchema> }>(
       (resolve) => {
         client.makeUnaryRequest(
           CHECK,
-          (v: MessageShape<typeof HealthCheckRequestSchema>) => Buffer.from(toBinary(HealthCheckRequestSchema, v)),
-          (b: Buffer) => fromBinary(HealthCheckResponseSchema, b),
+          encodeRequest,
+          decodeResponse,
           create(HealthCheckRequestSchema, { service }),
           new grpc.Metadata(),
           { deadline: Date.now() + deadlineMs },
           (err, value) => resolve({ err, value }),
         );
       },
+    );
+
+  const watch = (service: string) =>
+    client.makeServerStreamRequest(
+      '/grpc.health.v1.Health/Watch',
+      encodeRequest,
+      decodeResponse,
+      create(HealthCheckRequestSchema, { service }),
     );
 
   it('reads answers and errors with their text intact', async () => {
@@ -336,12 +348,7 @@ describe('gRPC transport with grpc-js as the client', () => {
   });
 
   it('streams server-streaming answers, and a cancelled stream aborts the handler', async () => {
-    const call = client.makeServerStreamRequest(
-      '/grpc.health.v1.Health/Watch',
-      (v: MessageShape<typeof HealthCheckRequestSchema>) => Buffer.from(toBinary(HealthCheckRequestSchema, v)),
-      (b: Buffer) => fromBinary(HealthCheckResponseSchema, b),
-      create(HealthCheckRequestSchema, { service: '' }),
-    );
+    const call = watch('');
     const first = await new Promise<MessageShape<typeof HealthCheckResponseSchema>>((resolve) =>
       call.once('data', resolve),
     );
@@ -355,12 +362,7 @@ describe('gRPC transport with grpc-js as the client', () => {
   });
 
   it('ends a stream that fails after its first message with the error in trailers', async () => {
-    const call = client.makeServerStreamRequest(
-      '/grpc.health.v1.Health/Watch',
-      (v: MessageShape<typeof HealthCheckRequestSchema>) => Buffer.from(toBinary(HealthCheckRequestSchema, v)),
-      (b: Buffer) => fromBinary(HealthCheckResponseSchema, b),
-      create(HealthCheckRequestSchema, { service: 'fail-after-one' }),
-    );
+    const call = watch('fail-after-one');
     const received: unknown[] = [];
     call.on('data', (m) => received.push(m));
     const err = await new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));

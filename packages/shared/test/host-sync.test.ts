@@ -297,6 +297,18 @@ const res = (type: string, id: string, extra: Any[] = [], parent?: Resource) =>
     parentResourceId: parent?.id,
   });
 
+/** A project whose repos are its children (listed per project, with the project as parent). */
+const projectWithRepos = (id: string) =>
+  res('project', id, [annotation(ChildResourceTypeSchema, { resourceTypeId: 'repo' })]);
+
+/** Users, groups, and projects with repos under them. */
+const TREE_TYPES = [
+  rt('user', { traits: [ResourceType_Trait.USER] }),
+  rt('group', { traits: [ResourceType_Trait.GROUP] }),
+  rt('project'),
+  rt('repo'),
+];
+
 const ent = (r: Resource, slug: string) =>
   create(EntitlementSchema, { id: `${key(r.id)}:${slug}`, resource: r, slug, displayName: slug });
 const grant = (e: Entitlement, p: Resource, annotations: Any[] = []) =>
@@ -324,16 +336,11 @@ function unavailable(msg: string, rl?: { remaining: bigint; resetAtMs: number })
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('runSync: order, paging and child types', () => {
-  const project1 = res('project', 'p1', [annotation(ChildResourceTypeSchema, { resourceTypeId: 'repo' })]);
-  const project2 = res('project', 'p2', [annotation(ChildResourceTypeSchema, { resourceTypeId: 'repo' })]);
+  const project1 = projectWithRepos('p1');
+  const project2 = projectWithRepos('p2');
   const project3 = res('project', 'p3');
   const data: FakeData = {
-    types: [
-      rt('user', { traits: [ResourceType_Trait.USER] }),
-      rt('group', { traits: [ResourceType_Trait.GROUP] }),
-      rt('project'),
-      rt('repo'),
-    ],
+    types: TREE_TYPES,
     resources: {
       user: [user('u1'), user('u2'), user('u3'), user('u4'), user('u5')],
       group: [group('g1')],
@@ -1039,20 +1046,15 @@ describe('provisioning flows', () => {
 });
 
 describe('runSync: checkpoints, resume and restarts', () => {
-  const project1 = res('project', 'p1', [annotation(ChildResourceTypeSchema, { resourceTypeId: 'repo' })]);
-  const project2 = res('project', 'p2', [annotation(ChildResourceTypeSchema, { resourceTypeId: 'repo' })]);
+  const project1 = projectWithRepos('p1');
+  const project2 = projectWithRepos('p2');
   const [u1, u2, u3, g1, g2] = [user('u1'), user('u2'), user('u3'), group('g1'), group('g2')];
   const g1m = ent(g1, 'member');
   const g2m = ent(g2, 'member');
   const repoAdmin = (r: Resource) => ent(r, 'admin');
   const repos = [res('repo', 'r1', [], project1), res('repo', 'r2', [], project1), res('repo', 'r3', [], project2)];
   const data: FakeData = {
-    types: [
-      rt('user', { traits: [ResourceType_Trait.USER] }),
-      rt('group', { traits: [ResourceType_Trait.GROUP] }),
-      rt('project'),
-      rt('repo'),
-    ],
+    types: TREE_TYPES,
     resources: {
       user: [u1, u2, u3],
       group: [g1, g2],
