@@ -18,7 +18,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +30,7 @@ import { envWithoutBaton } from '@baton-ts/shared/testing';
 import type { ConnectorDefinition } from '@baton-ts/shared';
 import type { RunningSimulator } from '@baton-ts/shared/simulator';
 import { binOf } from '../support/scim-e2e.js';
+import { childrenOf, goneAfter, isRunning, requireBuiltBins } from './support.js';
 import { twingate } from '../../packages/twingate/src/connector.js';
 import { vgs } from '../../packages/vgs/src/connector.js';
 import { celigo } from '../../packages/celigo/src/connector.js';
@@ -73,45 +74,13 @@ function start(bin: string, args: string[]): Run {
   return { pid: child.pid!, done };
 }
 
-/** The child processes of `pid` (Linux /proc), i.e. the connector process a host spawned. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-    if (text) out.push(...text.split(/\s+/).map(Number));
-  }
-  return out;
-}
-
-const alive = (pid: number) =>
-  existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-
-/** Waits (bounded) for a process to be gone. */
-async function gone(pid: number, withinMs = 5_000): Promise<boolean> {
-  const until = Date.now() + withinMs;
-  while (alive(pid)) {
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // The simulator, behind a counting proxy
 // ---------------------------------------------------------------------------------------------------------------
 
 /** A bundled simulator, started in this process with its rate limits off (the tests are about crashes). */
 async function startSimulator(definition: ConnectorDefinition): Promise<RunningSimulator> {
-  const sim = await (await definition.simulator!()).start({ host: '127.0.0.1', port: 0 });
-  const off = { rateLimits: { read: 0, write: 0 } };
-  const control = sim as RunningSimulator & {
-    setOptions?: (update: typeof off) => void;
-    setQuirks?: (update: typeof off) => void;
-  };
-  if (control.setOptions) control.setOptions(off);
-  else if (control.setQuirks) control.setQuirks(off);
-  else throw new Error(`the ${definition.name} simulator cannot turn its rate limits off`);
-  return sim;
+  return (await definition.simulator!()).start({ host: '127.0.0.1', port: 0, rateLimits: 'off' });
 }
 
 /**
@@ -272,7 +241,7 @@ describe.each(CONNECTORS)('%s: crash and resume', { timeout: 120_000 }, (name, d
   const summaryOf = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Summary;
 
   beforeAll(async () => {
-    if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build first`);
+    requireBuiltBins([bin]);
     work = mkdtempSync(join(dir, `${name}-`));
     sim = await startSimulator(definition);
     baselineProxy = await proxyTo(sim);
@@ -310,7 +279,8 @@ describe.each(CONNECTORS)('%s: crash and resume', { timeout: 120_000 }, (name, d
     const [connector] = childrenOf(run.pid);
     expect(connector, 'the host has a connector child').toBeGreaterThan(0);
     process.kill(connector, 'SIGKILL');
-    expect(await gone(connector)).toBe(true);
+    await goneAfter([connector], Date.now());
+    expect(isRunning(connector), 'the connector is gone').toBe(false);
     proxy.release();
 
     const r = await run.done;
@@ -343,7 +313,8 @@ describe.each(CONNECTORS)('%s: crash and resume', { timeout: 120_000 }, (name, d
     const before = pagesStored(killed.stderr);
     expect(before.length, 'pages stored before the kill').toBeGreaterThan(0);
     // The orphaned connector sees its stdin close and exits on its own.
-    expect(await gone(connector)).toBe(true);
+    await goneAfter([connector], Date.now());
+    expect(isRunning(connector), 'the connector is gone').toBe(false);
     proxy.release();
 
     expect(readFileSync(file).equals(previous), 'the previous output is byte-for-byte untouched').toBe(true);

@@ -7,32 +7,24 @@
 // and leaves no process behind (its process group and its descendants, read from /proc). The 1 s bound on process
 // exit is the requirement itself; nothing here sleeps to synchronise: each step waits for the event it needs.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { envWithoutBaton } from '@baton-ts/shared/testing';
-import { CONNECTORS, descendantsOf, isRunning, node, reliabilityFixtures, spawnChild } from './support.js';
+import {
+  CONNECTORS,
+  descendantsOf,
+  goneAfter,
+  groupMembers,
+  isRunning,
+  node,
+  reliabilityFixtures,
+  spawnChild,
+} from './support.js';
 
 const EXIT_LIMIT_MS = 1_000;
 /** Long enough that no answer arrives while the test runs. */
 const HOLD_MS = 30_000;
 
 const fixtures = reliabilityFixtures('lifecycle');
-
-/** Processes whose process group is `pgid`, still running. */
-function groupMembers(pgid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && isRunning(Number(entry))) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 /** A simulator that holds every answer back; resolves `firstRequest` when the first request arrives. */
 async function holdingSim(c: (typeof CONNECTORS)[number]) {
@@ -47,13 +39,6 @@ async function holdingSim(c: (typeof CONNECTORS)[number]) {
     rules: [{ fault: { kind: 'slow', delayMs: HOLD_MS }, every: 1 }],
   });
   return { sim, firstRequest };
-}
-
-/** Resolves with how long after `since` every pid in `pids` stopped running (polling /proc each 5 ms, 5 s at most). */
-async function goneAfter(pids: number[], since: number): Promise<number> {
-  const deadline = since + 5_000;
-  while (pids.some(isRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  return Date.now() - since;
 }
 
 describe('process lifecycle, with an API request in flight', () => {

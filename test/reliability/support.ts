@@ -6,10 +6,9 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { SyncStore } from '@baton-ts/shared/c1z';
-import { spawnConnector, type ConnectorProcess } from '@baton-ts/shared/host';
+import { spawnConnector, StartupGate, type ConnectorProcess } from '@baton-ts/shared/host';
 import type { FaultConfig, FaultInjector, FaultRequestInfo, RequestLog } from '@baton-ts/shared/simulator';
 import {
   envWithoutBaton,
@@ -22,6 +21,7 @@ import { startScimSimulator } from '@baton-ts/shared/scim-simulator';
 import { startTwingateSimulator } from '../../packages/twingate/simulator/index.js';
 import { startVgsSimulator } from '../../packages/vgs/simulator/index.js';
 import { startCeligoSimulator } from '../../packages/celigo/simulator/index.js';
+import { binOf } from '../support/scim-e2e.js';
 
 export const node = process.execPath;
 
@@ -79,10 +79,6 @@ export interface ConnectorCase {
    * enough requests for faults to bite, or with the API's own page size (`pages: 'api'`) where only the records count.
    */
   start(options?: StartOptions): Promise<ReliabilitySim>;
-}
-
-function binOf(name: string): string {
-  return fileURLToPath(new URL(`../../packages/${name}/dist/bin/baton-${name}.mjs`, import.meta.url));
 }
 
 const isScimWrite = (req: FaultRequestInfo) => req.method !== 'GET';
@@ -262,9 +258,9 @@ export const CONNECTORS: ConnectorCase[] = [
   },
 ];
 
-/** Fails fast, naming what to do, when a connector's bin has not been built. */
-function requireBuiltBins(): void {
-  for (const c of CONNECTORS) if (!existsSync(c.bin)) throw new Error(`${c.bin} is missing: run "npm run build" first`);
+/** Fails fast, naming what to do, when a bin has not been built (every connector's by default). */
+export function requireBuiltBins(bins: string[] = CONNECTORS.map((c) => c.bin)): void {
+  for (const bin of bins) if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npm run build" first`);
 }
 
 /**
@@ -299,18 +295,13 @@ export function reliabilityFixtures(label: string) {
  * and a child starved for CPU misses the 5 s a host gives it to become ready. Runs that mostly wait (an API that
  * stays down) pass `busy: false` and start at once.
  */
-const BUSY_SLOTS = 3;
-let busy = 0;
-const waiting: Array<() => void> = [];
+const busySlots = new StartupGate(3);
 async function inSlot<T>(fn: () => Promise<T>): Promise<T> {
-  if (busy >= BUSY_SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
-  else busy++;
+  const release = await busySlots.acquire();
   try {
     return await fn();
   } finally {
-    const next = waiting.shift();
-    if (next) next();
-    else busy--;
+    release();
   }
 }
 
@@ -356,13 +347,16 @@ export async function snapshotOf(file: string): Promise<SyncSnapshot> {
   }
 }
 
-/** Parent pid of a live process, from /proc (undefined once it is gone). */
-function parentOf(pid: number): number | undefined {
+// ---------------------------------------------------------------------------------------------------------------
+// Processes, from Linux /proc
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The fields of /proc/<pid>/stat after the command name (state first), or undefined once the process is gone. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may hold spaces and parentheses: fields start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[1]);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
@@ -370,22 +364,24 @@ function parentOf(pid: number): number | undefined {
 
 /** Whether a process still runs: present in /proc and not a zombie waiting to be reaped. */
 export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const fields = statFields(pid);
+  return fields !== undefined && fields[0] !== 'Z';
 }
 
-/** Every live descendant of `root` (children, grandchildren, ...), from /proc. */
-export function descendantsOf(root: number): number[] {
-  const parents = new Map<number, number>();
+/** Every process in /proc with its stat fields. */
+function allProcesses(): Array<{ pid: number; fields: string[] }> {
+  const found: Array<{ pid: number; fields: string[] }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const ppid = parentOf(Number(entry));
-    if (ppid !== undefined) parents.set(Number(entry), ppid);
+    const fields = statFields(Number(entry));
+    if (fields) found.push({ pid: Number(entry), fields });
   }
+  return found;
+}
+
+/** Every live descendant of `root` (children, grandchildren, ...). */
+export function descendantsOf(root: number): number[] {
+  const parents = new Map(allProcesses().map(({ pid, fields }) => [pid, Number(fields[1])]));
   const found: number[] = [];
   const frontier = [root];
   while (frontier.length > 0) {
@@ -398,4 +394,25 @@ export function descendantsOf(root: number): number[] {
     }
   }
   return found;
+}
+
+/** The live children of `pid` (e.g. the connector process a host spawned). */
+export function childrenOf(pid: number): number[] {
+  return allProcesses()
+    .filter(({ fields }) => Number(fields[1]) === pid && fields[0] !== 'Z')
+    .map((p) => p.pid);
+}
+
+/** Live processes whose process group is `pgid`. */
+export function groupMembers(pgid: number): number[] {
+  return allProcesses()
+    .filter(({ fields }) => Number(fields[2]) === pgid && fields[0] !== 'Z')
+    .map(({ pid }) => pid);
+}
+
+/** How long after `since` every pid in `pids` stopped running (polling /proc each 5 ms, `limitMs` at most). */
+export async function goneAfter(pids: number[], since: number, limitMs = 5_000): Promise<number> {
+  const deadline = since + limitMs;
+  while (pids.some(isRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  return Date.now() - since;
 }

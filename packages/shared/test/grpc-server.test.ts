@@ -108,7 +108,7 @@ beforeAll(async () => {
       services: {
         eager: [serviceEntry(Health, health), serviceEntry(reflectionPb.ServerReflection, reflection)],
         lazy,
-        names: [],
+        names: [Health.typeName, reflectionPb.ServerReflection.typeName, ...lazy.keys()].sort(),
       },
       logger: createLogger({ level: 'error', write: () => {} }),
       stats,

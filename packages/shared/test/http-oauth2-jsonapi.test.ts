@@ -349,7 +349,7 @@ describe('simulator runtime options and presets', () => {
   it('setOptions merges rate limits into the limiter and the rest into the options; options() is a copy', () => {
     const limiter = new RateLimiter({ limits: { read: 5, write: 1 } });
     const runtime = { rateLimits: { read: 5, write: 1 }, pageSize: 10 };
-    const control = runtimeOptionsControl(runtime, limiter);
+    const control = runtimeOptionsControl(runtime, (options) => limiter.setLimits(options.rateLimits));
     control.setOptions({ rateLimits: { read: 0 } as { read: number; write: number }, pageSize: 3 });
     expect(control.options()).toEqual({ rateLimits: { read: 0, write: 1 }, pageSize: 3 });
     expect(limiter.getLimits()).toEqual({ read: 0, write: 1 });

@@ -155,6 +155,6 @@ export async function startTwingateSimulator(options: TwingateSimulatorOptions =
     log,
     faults,
     rateLimiter,
-    ...runtimeOptionsControl(runtime, rateLimiter),
+    ...runtimeOptionsControl(runtime, (options) => rateLimiter.setLimits(options.rateLimits)),
   };
 }

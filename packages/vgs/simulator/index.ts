@@ -157,6 +157,6 @@ export async function startVgsSimulator(options: VgsSimulatorOptions = {}): Prom
     rateLimiter,
     issuedTokens: () => api.issuedTokens,
     revokeTokens: () => api.revokeTokens(),
-    ...runtimeOptionsControl(runtime, rateLimiter),
+    ...runtimeOptionsControl(runtime, (options) => rateLimiter.setLimits(options.rateLimits)),
   };
 }

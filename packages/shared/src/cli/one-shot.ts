@@ -276,11 +276,12 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
   const pageSize = syncPageSize(parsed);
   // The sync is written into the working file, which survives us being killed; the next run resumes from it.
   const working = workingFilePath(output.path, tempDir);
+  const resumeKey = resumeKeyOf(ctx.definition, parsed, ctx.config, pageSize);
   let opened: WorkingStore;
   try {
     opened = skipFullSync
       ? { store: SyncStore.create({ tempDir }) }
-      : openWorkingStore(working, resumeKeyOf(ctx.definition, parsed, ctx.config, pageSize), logger);
+      : openWorkingStore(working, resumeKey, logger);
   } catch (err) {
     await output.undo();
     if (err instanceof WorkingFileBusyError) {
@@ -354,7 +355,7 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
         onProgress: (p) => monitor.update(p),
         onTypeFinished: (e) => monitor.typeFinished(e),
         resume: opened.resume,
-        resumeKey: resumeKeyOf(ctx.definition, parsed, ctx.config, pageSize),
+        resumeKey,
         restart: {
           // The connector process died mid-sync: a new one, through the same handshake, takes over.
           start: async () => {

@@ -6,6 +6,7 @@ export * from './listener.js';
 export * from './client.js';
 export * from './rate-limit-gate.js';
 export * from './spawn.js';
+export { StartupGate } from './startup-gate.js';
 export * from './walk.js';
 export * from './sync.js';
 export * from './checkpoint.js';

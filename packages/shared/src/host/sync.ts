@@ -511,7 +511,7 @@ class SyncRun {
       of: max,
       waitMs,
     });
-    await (this.options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms))))(waitMs);
+    await this.walker.pause(waitMs);
     if (this.options.signal?.aborted)
       throw this.fail('stopped while restarting the connector', this.options.signal.reason);
     this.apiRequestsBefore += this.client.lastStats?.apiRequests ?? 0;
@@ -658,7 +658,6 @@ class SyncRun {
   }
 
   private resourcesPhaseEnded(): void {
-    this.topLevelProgress();
     if (this.topLevel && !this.childTypes.has(this.topLevel.typeId))
       this.typeFinished('resources', this.topLevel.typeId);
     this.topLevel = undefined;
@@ -953,7 +952,8 @@ class SyncRun {
           if (expandable.length > 0) this.state.needsExpansion = true;
         },
       );
-      for (const x of expandable) this.expandable.set(x.grantId, x);
+      // A resumed sync reads every expandable grant back from the store at the end (expandGrants).
+      if (!this.resumed) for (const x of expandable) this.expandable.set(x.grantId, x);
       this.counts(typeId).grants += keep.length;
       this.totals.grants += keep.length;
       if (page.nextPageToken === '') this.resourceDone('grants', r, false);

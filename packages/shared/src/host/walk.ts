@@ -258,8 +258,8 @@ export class ConnectorWalker {
     return this.fail(`${what}: ${reason instanceof Error ? reason.message : 'stopped'}`, reason);
   }
 
-  /** A sleep that ends early when the walk is stopped. */
-  private async pause(ms: number): Promise<void> {
+  /** A sleep (the injected one, if any) that ends early when the walk is stopped. */
+  async pause(ms: number): Promise<void> {
     const signal = this.options.signal;
     if (!signal) return this.sleep(ms);
     if (signal.aborted) return;

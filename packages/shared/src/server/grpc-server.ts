@@ -94,8 +94,6 @@ async function serveCall(
   route: (path: string) => Promise<MethodImplSpec | undefined>,
   options: GrpcServerOptions,
 ): Promise<void> {
-  const knownService = (name: string) =>
-    options.services.lazy.has(name) || options.services.eager.some((e) => e.service.typeName === name);
   stream.on('error', () => {
     // A reset from the client; 'close' below aborts the handler.
   });
@@ -123,7 +121,7 @@ async function serveCall(
     const [, service, name] = /^\/([^/]+)\/([^/]+)$/.exec(path) ?? [];
     const message = !service
       ? `malformed method name: "${path}"`
-      : knownService(service)
+      : options.services.names.includes(service)
         ? `unknown method ${name} for service ${service}`
         : `unknown service ${service}`;
     call.fail(new RpcStatus(Code.Unimplemented, message));

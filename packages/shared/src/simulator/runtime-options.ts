@@ -1,5 +1,3 @@
-import { RateLimiter, type RateLimits } from './rate-limit.js';
-
 /** Changing a running simulator's options; `rateLimits` reach its rate limiter at once. */
 export interface RuntimeOptionsControl<T> {
   /**
@@ -17,25 +15,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * The `setOptions`/`options` pair every bundled simulator offers, over a mutable options object that its route
- * handlers read on each request. After each update, `apply` pushes what the handlers do not read themselves (the
- * limits of a rate limiter) to where it acts; given a `RateLimiter`, that is `setLimits(options.rateLimits)`.
+ * handlers read on each request. After each update, `apply` pushes what the handlers do not read themselves to where
+ * it acts, e.g. `(o) => rateLimiter.setLimits(o.rateLimits)`.
  */
-export function runtimeOptionsControl<T extends { rateLimits: RateLimits }>(
-  runtime: T,
-  rateLimiter: RateLimiter,
-): RuntimeOptionsControl<T>;
 export function runtimeOptionsControl<T extends object>(
   runtime: T,
   apply: (options: T) => void,
-): RuntimeOptionsControl<T>;
-export function runtimeOptionsControl<T extends object>(
-  runtime: T,
-  target: RateLimiter | ((options: T) => void),
 ): RuntimeOptionsControl<T> {
-  const apply =
-    target instanceof RateLimiter
-      ? (options: T) => target.setLimits((options as unknown as { rateLimits: RateLimits }).rateLimits)
-      : target;
   const fields = runtime as Record<string, unknown>;
   return {
     setOptions(update) {

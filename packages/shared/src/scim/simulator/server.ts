@@ -108,7 +108,7 @@ export async function startScimSimulator(options: ScimSimulatorOptions = {}): Pr
   for (const t of forbidden) log.addSecret(t);
   const faults = new FaultInjector(options.faults ?? {});
   const rateLimiter = new RateLimiter({ windowMs: options.rateLimitWindowMs, clock });
-  const control = runtimeOptionsControl(quirks, rateLimiter);
+  const control = runtimeOptionsControl(quirks, (options) => rateLimiter.setLimits(options.rateLimits));
   control.setOptions(given);
 
   const headers = (extra: Record<string, string> = {}) => ({ 'content-type': quirks.contentType, ...extra });
