@@ -2,10 +2,10 @@
 // `npm run bench`: every connector against its simulator, through the real bins and the real subprocess handshake;
 // writes bench/RESULTS.md and prints it. Not part of `npm test`.
 //
-//   npm run build && node bench/run.mjs [--quick] [--connector NAME]... [--no-load] [--runs N] [--latency-ms N]
+//   npm run build && node bench/run.mjs [--quick] [--size S]... [--connector NAME]... [--no-load] [--runs N]
+//     [--latency-ms N]
 //
 //   --quick        datasets small and medium only (the large ones take minutes at documented rate limits)
-//   --size         only these sizes (small, medium, large; repeatable)
 //   --size         only these sizes (small, medium, large; repeatable)
 //   --connector    only these connectors (repeatable); RESULTS.md then holds only them
 //   --no-load      skip the load measurement

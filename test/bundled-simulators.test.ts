@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectorDefinition } from '@baton-ts/shared';
 import type { RateLimiter, RunningSimulator } from '@baton-ts/shared/simulator';
+import { simulatorRegistry } from '@baton-ts/shared/testing';
 import { celigo } from '../packages/celigo/src/connector.js';
 import { rudderstack } from '../packages/rudderstack/src/connector.js';
 import { twingate } from '../packages/twingate/src/connector.js';
@@ -43,10 +44,8 @@ const PROBE: Record<string, [method: string, path: string]> = {
   vega: ['GET', '/scim/v2/org-5f3a9d/Users'],
 };
 
-const running: RunningSimulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const simulators = simulatorRegistry<RunningSimulator>();
+afterEach(() => simulators.closeAll());
 
 describe.each(CONNECTORS.map((c) => [c.name, c] as const))('%s bundled simulator', (name, definition) => {
   it('lists the benchmark datasets and marks one default', async () => {
@@ -58,18 +57,18 @@ describe.each(CONNECTORS.map((c) => [c.name, c] as const))('%s bundled simulator
 
   it('applies documented rate limits by default, none with rateLimits off, and latency and faults', async () => {
     const bundled = await definition.simulator!();
-    const documented = await bundled.start({ dataset: 'tiny' });
-    running.push(documented);
+    const documented = simulators.add(await bundled.start({ dataset: 'tiny' }));
     const limiterOf = (sim: RunningSimulator) => (sim as RunningSimulator & { rateLimiter: RateLimiter }).rateLimiter;
     expect(DOCUMENTED[name]!(limiterOf(documented))).toEqual(EXPECTED_DOCUMENTED[name]);
 
-    const off = await bundled.start({
-      dataset: 'tiny',
-      rateLimits: 'off',
-      latencyMs: 40,
-      faults: { rules: [{ nth: 1, fault: { kind: 'serverError', status: 503 } }] },
-    });
-    running.push(off);
+    const off = simulators.add(
+      await bundled.start({
+        dataset: 'tiny',
+        rateLimits: 'off',
+        latencyMs: 40,
+        faults: { rules: [{ nth: 1, fault: { kind: 'serverError', status: 503 } }] },
+      }),
+    );
     expect(DOCUMENTED[name]!(limiterOf(off))).toEqual(EXPECTED_OFF[name]);
     const [method, path] = PROBE[name]!;
     const started = Date.now();

@@ -13,6 +13,7 @@ import type { FaultConfig, FaultInjector, FaultRequestInfo, RequestLog } from '@
 import {
   envWithoutBaton,
   runProcess,
+  simulatorRegistry,
   syncSnapshot,
   type ProcessResult,
   type SyncSnapshot,
@@ -268,23 +269,20 @@ export function requireBuiltBins(bins: string[] = CONNECTORS.map((c) => c.bin)):
  * file starts, all closed and removed after its last test.
  */
 export function reliabilityFixtures(label: string) {
-  const sims: ReliabilitySim[] = [];
+  const sims = simulatorRegistry<ReliabilitySim>();
   let dir = '';
   beforeAll(() => {
     requireBuiltBins();
     dir = mkdtempSync(join(tmpdir(), `reliability-${label}-`));
   });
   afterAll(async () => {
-    await Promise.all(sims.splice(0).map((s) => s.close()));
+    await sims.closeAll();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
   return {
     /** Starts the connector's simulator, closed after the file's last test. */
-    async start(c: ConnectorCase, options?: StartOptions): Promise<ReliabilitySim> {
-      const sim = await c.start(options);
-      sims.push(sim);
-      return sim;
-    },
+    start: async (c: ConnectorCase, options?: StartOptions): Promise<ReliabilitySim> =>
+      sims.add(await c.start(options)),
     /** A path in the file's temporary directory. */
     path: (name: string) => join(dir, name),
   };

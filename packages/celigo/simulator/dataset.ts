@@ -1,4 +1,10 @@
-import { SeededRandom, UniqueEmails, randomPersonName, resolvePreset } from '@baton-ts/shared/simulator';
+import {
+  SeededRandom,
+  UniqueEmails,
+  randomPersonName,
+  resolvePreset,
+  presetDatasets,
+} from '@baton-ts/shared/simulator';
 
 import { objectId } from './ids.js';
 import type { AccessLevel, AshareRecord, IntegrationAccessRecord, IntegrationRecord, PersonRecord } from './model.js';
@@ -89,6 +95,13 @@ export const DATASETS: Record<DatasetName, DatasetSpec> = {
     seed: 'bench-large',
   },
 };
+
+/** The presets as `simulator --help` lists them. */
+export const DATASET_LIST = presetDatasets(DATASETS, (spec) => [
+  [spec.users, 'users'],
+  [spec.integrations, 'integrations'],
+  [spec.integrationGrants, 'integration grants'],
+]);
 
 export function resolveDatasetSpec(dataset: DatasetName | DatasetSpec): DatasetSpec {
   return resolvePreset(DATASETS, dataset);

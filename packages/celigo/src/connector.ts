@@ -130,14 +130,9 @@ export const celigo = defineConnector({
   endpointFields: ['baseUrl', 'region'],
   create: (config, runtime) => createCeligoConnector(config, runtime),
   simulator: async () => {
-    const { startCeligoSimulator, DATASETS } = await import('../simulator/index.js');
+    const { startCeligoSimulator, DATASET_LIST } = await import('../simulator/index.js');
     return {
-      datasets: Object.entries(DATASETS).map(([name, spec]) => ({
-        name,
-        description:
-          `${spec.users.toLocaleString('en-US')} users, ${spec.integrations.toLocaleString('en-US')} integrations, ` +
-          `${spec.integrationGrants.toLocaleString('en-US')} integration grants${name === 'small' ? ' (default)' : ''}`,
-      })),
+      datasets: DATASET_LIST,
       // Documented limits: Celigo's leaky bucket, a burst of 1000 draining 300 a second (docs/apis/celigo.md).
       start: (options) =>
         startCeligoSimulator({

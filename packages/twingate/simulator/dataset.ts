@@ -5,6 +5,7 @@ import {
   randomPersonName,
   resolvePreset,
   teamName,
+  presetDatasets,
 } from '@baton-ts/shared/simulator';
 
 import { encodeId } from './ids.js';
@@ -61,6 +62,13 @@ export const DATASETS: Record<DatasetName, DatasetSpec> = {
     largeGroupSizes: [2_000, 1_000, 400, 150],
   },
 };
+
+/** The presets as `simulator --help` lists them. */
+export const DATASET_LIST = presetDatasets(DATASETS, (spec) => [
+  [spec.users, 'users'],
+  [spec.groups, 'groups'],
+  [spec.memberships, 'memberships'],
+]);
 
 export function resolveDatasetSpec(dataset: DatasetName | DatasetSpec): DatasetSpec {
   return resolvePreset(DATASETS, dataset);

@@ -133,14 +133,9 @@ export const twingate = defineConnector({
   endpointFields: ['baseUrl', 'domain'],
   create: (config, runtime) => createTwingateConnector(config, runtime),
   simulator: async () => {
-    const { startTwingateSimulator, DATASETS } = await import('../simulator/index.js');
+    const { startTwingateSimulator, DATASET_LIST } = await import('../simulator/index.js');
     return {
-      datasets: Object.entries(DATASETS).map(([name, spec]) => ({
-        name,
-        description:
-          `${spec.users.toLocaleString('en-US')} users, ${spec.groups.toLocaleString('en-US')} groups, ` +
-          `${spec.memberships.toLocaleString('en-US')} memberships${name === 'small' ? ' (default)' : ''}`,
-      })),
+      datasets: DATASET_LIST,
       // Documented limits: 60 queries and 20 mutations a minute per token (docs/apis/twingate.md), the default.
       start: (options) =>
         startTwingateSimulator({

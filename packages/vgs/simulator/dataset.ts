@@ -1,4 +1,11 @@
-import { SeededRandom, UniqueEmails, randomPersonName, resolvePreset, teamName } from '@baton-ts/shared/simulator';
+import {
+  SeededRandom,
+  UniqueEmails,
+  randomPersonName,
+  resolvePreset,
+  teamName,
+  presetDatasets,
+} from '@baton-ts/shared/simulator';
 
 import { clientIdFor, inviteId, organizationId, secret, userId, uuid, vaultIdentifier } from './ids.js';
 import type {
@@ -67,6 +74,14 @@ export const DATASETS: Record<DatasetName, DatasetSpec> = {
     seed: 'bench-large',
   },
 };
+
+/** The presets as `simulator --help` lists them. */
+export const DATASET_LIST = presetDatasets(DATASETS, (spec) => [
+  [spec.members, 'members'],
+  [spec.vaults, 'vaults'],
+  [spec.vaultMemberships, 'vault memberships'],
+  [spec.invites, 'invitations'],
+]);
 
 /** The configured organization of every dataset (the `organization-id` the simulator hands out). */
 export const PRIMARY_ORGANIZATION_ID = 'ACsimQN3Lv875yyqZiLQ2s7V';

@@ -24,6 +24,7 @@ import { VgsState } from './state.js';
 
 export {
   DATASETS,
+  DATASET_LIST,
   DEFAULT_CLIENT_ID,
   DEFAULT_CLIENT_SECRET,
   DEFAULT_SCOPES,

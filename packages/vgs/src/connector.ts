@@ -104,15 +104,9 @@ export const vgs = defineConnector({
   endpointFields: ['baseUrl', 'tokenUrl'],
   create: (config, runtime) => createVgsConnector(config, runtime),
   simulator: async () => {
-    const { startVgsSimulator, DATASETS } = await import('../simulator/index.js');
+    const { startVgsSimulator, DATASET_LIST } = await import('../simulator/index.js');
     return {
-      datasets: Object.entries(DATASETS).map(([name, spec]) => ({
-        name,
-        description:
-          `${spec.members.toLocaleString('en-US')} members, ${spec.vaults.toLocaleString('en-US')} vaults, ` +
-          `${spec.vaultMemberships.toLocaleString('en-US')} vault memberships, ` +
-          `${spec.invites.toLocaleString('en-US')} invitations${name === 'small' ? ' (default)' : ''}`,
-      })),
+      datasets: DATASET_LIST,
       // "Documented" limits: 200 requests a minute per service account, VGS's published figure for sandbox traffic
       // (it publishes none for the accounts API; docs/apis/vgs.md), the default.
       start: (options) =>

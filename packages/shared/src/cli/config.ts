@@ -133,7 +133,7 @@ function describeParseError(err: unknown, secretFlags: Set<string>, flagNames: s
 
 /**
  * Reads the YAML config file; undefined when there is none. The YAML parser is loaded only when there is a file: a
- * host spawns the connector for every job, and most runs have none (docs/cli.md, "Start-up time").
+ * host spawns the connector for every job, and most runs have none (README.md, "Where this departs from the design card, and why").
  */
 export async function loadConfigFile(
   env: NodeJS.ProcessEnv,

@@ -133,7 +133,7 @@ export const BATON_FLAGS: readonly BatonFlag[] = [
     type: 'string',
     group: 'sync',
     hidden: true,
-    description: 'Directory for the temporary SQLite database',
+    description: 'Directory for the sync working file (the next run resumes from it) and temporary databases',
   }),
   f({
     name: 'sync-page-size',

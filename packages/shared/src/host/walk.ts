@@ -1,6 +1,6 @@
 /**
  * The one walk over a connector: how a host lists everything a connector has. The sync engine (sync.ts) stores what
- * it walks; the conformance kit (testing/) checks what it walks. Both use this module, so the kit pages, retries,
+ * it walks; the conformance kit (testing/) runs that same engine and checks what it walks, so the kit pages, retries,
  * skips and descends into child types exactly as the host does (docs/testing.md):
  *  - ListResourceTypes; then ListResources for every type at top level, child-only types included (a connector
  *    answers an empty list when no parent is given), and for every resource that carries `ChildResourceType`
@@ -17,7 +17,7 @@
  *
  * The sync engine (sync.ts) makes the same calls in the same order, one page at a time (`resourceTypesPage`,
  * `resourcesPage`, `entitlementsPage`, `grantsPage`), from the action stack it checkpoints after every stored page
- * (docs/sync.md); the whole-walk methods below serve callers that need no checkpoint (the conformance kit).
+ * (docs/sync.md); the whole-walk methods below serve callers that need no checkpoint (`syncInProcess` in testing/in-process.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import { timestampMs, type Any } from '@bufbuild/protobuf/wkt';

@@ -47,6 +47,24 @@ export function resolvePreset<Spec>(presets: Readonly<Record<string, Spec>>, dat
 }
 
 /**
+ * The dataset list a bundled simulator shows in `simulator --help`: every preset with its counts, e.g.
+ * `60 users, 10 groups, 200 memberships (default)`. `counts` gives a preset's counts in the order shown.
+ */
+export function presetDatasets<Spec>(
+  presets: Readonly<Record<string, Spec>>,
+  counts: (spec: Spec) => Array<[count: number, what: string]>,
+  defaultName = 'small',
+): Array<{ name: string; description: string }> {
+  return Object.entries(presets).map(([name, spec]) => ({
+    name,
+    description:
+      counts(spec)
+        .map(([count, what]) => `${count.toLocaleString('en-US')} ${what}`)
+        .join(', ') + (name === defaultName ? ' (default)' : ''),
+  }));
+}
+
+/**
  * True when a simulator's `dataset` option is ready-made data rather than a preset name or a generator spec: data is
  * an object carrying the list `listKey` (e.g. `users`).
  */

@@ -5,8 +5,9 @@
  */
 import type { BundledSimulator, CallContext, ConnectorRuntime, RuntimeStats } from '../../sdk/connector.js';
 import { newRuntimeStats } from '../../sdk/connector.js';
-import { captureLogger, type CapturedLogger } from '../../testing/in-process.js';
+import { captureLogger, simulatorRegistry, type CapturedLogger } from '../../testing/in-process.js';
 import type { ScimConnector, ScimHttpOptions } from '../connector.js';
+import { presetDatasets } from '../../simulator/runtime-options.js';
 import { SCIM_DATASETS, type ScimDatasetName } from './dataset.js';
 import { startScimSimulator, type ScimSimulator, type ScimSimulatorOptions } from './server.js';
 
@@ -19,17 +20,12 @@ export interface ScimSimulatorSet {
 }
 
 export function scimSimulatorSet(defaults: ScimSimulatorOptions = {}): ScimSimulatorSet {
-  const running: ScimSimulator[] = [];
+  const registry = simulatorRegistry<ScimSimulator>();
   return {
-    running,
-    async start(options = {}) {
-      const sim = await startScimSimulator({ dataset: 'small', ...defaults, ...options });
-      running.push(sim);
-      return sim;
-    },
-    async closeAll() {
-      await Promise.all(running.splice(0).map((s) => s.close()));
-    },
+    running: registry.running,
+    start: async (options = {}) =>
+      registry.add(await startScimSimulator({ dataset: 'small', ...defaults, ...options })),
+    closeAll: registry.closeAll,
   };
 }
 
@@ -42,12 +38,11 @@ export function bundledScimSimulator(
   options: Pick<ScimSimulatorOptions, 'basePath' | 'token' | 'config'>,
 ): BundledSimulator {
   return {
-    datasets: Object.entries(SCIM_DATASETS).map(([name, spec]) => ({
-      name,
-      description:
-        `${spec.users.toLocaleString('en-US')} users, ${spec.groups.toLocaleString('en-US')} groups, ` +
-        `${spec.memberships.toLocaleString('en-US')} memberships${name === 'small' ? ' (default)' : ''}`,
-    })),
+    datasets: presetDatasets(SCIM_DATASETS, (spec) => [
+      [spec.users, 'users'],
+      [spec.groups, 'groups'],
+      [spec.memberships, 'memberships'],
+    ]),
     start: (where) =>
       startScimSimulator({
         ...options,
