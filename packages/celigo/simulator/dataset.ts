@@ -103,10 +103,6 @@ export const DATASET_LIST = presetDatasets(DATASETS, (spec) => [
   [spec.integrationGrants, 'integration grants'],
 ]);
 
-export function resolveDatasetSpec(dataset: DatasetName | DatasetSpec): DatasetSpec {
-  return resolvePreset(DATASETS, dataset);
-}
-
 // Fixed dates keep the data identical whatever day the tests run.
 const EPOCH_SECONDS = Date.parse('2022-03-01T08:00:00.000Z') / 1000;
 const HOUR = 3_600_000;
@@ -163,7 +159,7 @@ function forcedEntries(integrations: IntegrationRecord[]): Map<number, Integrati
 
 /** Builds an account from a spec (see DATASETS for what every account covers). */
 export function generateDataset(input: DatasetName | DatasetSpec): CeligoData {
-  const spec = resolveDatasetSpec(input);
+  const spec = resolvePreset(DATASETS, input);
   const userCount = Math.max(0, Math.floor(spec.users));
   const integrationCount = Math.max(0, Math.floor(spec.integrations));
   const rng = new SeededRandom(spec.seed ?? `${userCount}/${integrationCount}/${spec.integrationGrants}`);

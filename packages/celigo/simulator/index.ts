@@ -26,14 +26,7 @@ import type { RecordedPut } from './model.js';
 import { errorResponse, registerRoutes, type RouteSettings } from './routes.js';
 import { CeligoState, type CeligoData } from './state.js';
 
-export {
-  DATASETS,
-  DATASET_LIST,
-  generateDataset,
-  resolveDatasetSpec,
-  type DatasetName,
-  type DatasetSpec,
-} from './dataset.js';
+export { DATASETS, DATASET_LIST, generateDataset, type DatasetName, type DatasetSpec } from './dataset.js';
 export * from './model.js';
 export { CeligoState, type CeligoData, type IntegrationUser } from './state.js';
 

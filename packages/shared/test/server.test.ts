@@ -56,7 +56,7 @@ import { clientTlsOptions } from '../src/tls/node-tls.js';
 import { clientTlsForGrpc, GRPC_LOOPBACK_CHANNEL_OPTIONS } from '../src/tls/grpc-credentials.js';
 import { openLoopbackListener } from '../src/host/listener.js';
 import { ServerConfigSchema } from '../src/gen/c1/connector_wrapper/v1/connector_wrapper_pb.js';
-import { spawnPlugin, type SpawnedPlugin } from './support/handshake-spawn.js';
+import { spawnPlugin, type SpawnedPlugin } from '../src/testing/handshake-spawn.js';
 import { methodPath, unary } from './support/grpc-call.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/fixture-service.mjs', import.meta.url));

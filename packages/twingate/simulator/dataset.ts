@@ -70,10 +70,6 @@ export const DATASET_LIST = presetDatasets(DATASETS, (spec) => [
   [spec.memberships, 'memberships'],
 ]);
 
-export function resolveDatasetSpec(dataset: DatasetName | DatasetSpec): DatasetSpec {
-  return resolvePreset(DATASETS, dataset);
-}
-
 // Fixed dates keep the data identical whatever day the tests run.
 const EPOCH = Date.parse('2023-01-02T09:00:00.000Z');
 const DAY = 86_400_000;
@@ -86,7 +82,7 @@ const FORCED_ROLES: UserRole[] = ['ADMIN', 'DEVOPS', 'SUPPORT', 'ACCESS_REVIEWER
  * (SYSTEM), group 2 MANUAL, group 3 SYNCED, group 4 an inactive MANUAL group, and the last group is left empty.
  */
 export function generateDataset(input: DatasetName | DatasetSpec): TwingateData {
-  const spec = resolveDatasetSpec(input);
+  const spec = resolvePreset(DATASETS, input);
   const userCount = Math.max(0, Math.floor(spec.users));
   const groupCount = Math.max(1, Math.floor(spec.groups));
   const rng = new SeededRandom(spec.seed ?? `${userCount}/${groupCount}/${spec.memberships}`);

@@ -19,14 +19,7 @@ import { buildTwingateSchema, type ResolverContext } from './resolvers.js';
 import { createGraphQLEndpoint } from './server.js';
 import { TwingateState, type TwingateData } from './state.js';
 
-export {
-  DATASETS,
-  DATASET_LIST,
-  generateDataset,
-  resolveDatasetSpec,
-  type DatasetName,
-  type DatasetSpec,
-} from './dataset.js';
+export { DATASETS, DATASET_LIST, generateDataset, type DatasetName, type DatasetSpec } from './dataset.js';
 export { decodeCursor, decodeId, encodeCursor, encodeId } from './ids.js';
 export * from './model.js';
 export { TwingateState, type TwingateData, type MutationResult } from './state.js';

@@ -180,9 +180,9 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-type M<K extends keyof typeof RPC> = (typeof RPC)[K];
-type Req<K extends keyof typeof RPC> = MessageInitShape<M<K>['input']>;
-type Res<K extends keyof typeof RPC> = MessageShape<M<K>['output']>;
+type M<K extends keyof typeof CONNECTOR_METHODS> = (typeof CONNECTOR_METHODS)[K];
+type Req<K extends keyof typeof CONNECTOR_METHODS> = MessageInitShape<M<K>['input']>;
+type Res<K extends keyof typeof CONNECTOR_METHODS> = MessageShape<M<K>['output']>;
 
 /** Every RPC the host uses for sync and provisioning (all unary), by the `ConnectorClient` method that makes it. */
 export const CONNECTOR_METHODS = {
@@ -203,7 +203,6 @@ export const CONNECTOR_METHODS = {
   createAccount: AccountManagerService.method.createAccount,
   rotateCredential: CredentialManagerService.method.rotateCredential,
 } as const;
-const RPC = CONNECTOR_METHODS;
 
 /**
  * Typed access to a connector. `GrpcConnectorClient` implements it over gRPC; tests implement it in memory.
@@ -283,52 +282,52 @@ export class GrpcConnectorClient implements ConnectorClient {
   }
 
   getMetadata(req: Req<'getMetadata'> = {}, opts?: CallOptions) {
-    return this.unary(RPC.getMetadata, req, opts);
+    return this.unary(CONNECTOR_METHODS.getMetadata, req, opts);
   }
   validate(req: Req<'validate'> = {}, opts?: CallOptions) {
-    return this.unary(RPC.validate, req, opts);
+    return this.unary(CONNECTOR_METHODS.validate, req, opts);
   }
   cleanup(req: Req<'cleanup'> = {}, opts?: CallOptions) {
-    return this.unary(RPC.cleanup, req, opts);
+    return this.unary(CONNECTOR_METHODS.cleanup, req, opts);
   }
   listResourceTypes(req: Req<'listResourceTypes'> = {}, opts?: CallOptions) {
-    return this.unary(RPC.listResourceTypes, req, opts);
+    return this.unary(CONNECTOR_METHODS.listResourceTypes, req, opts);
   }
   listResources(req: Req<'listResources'>, opts?: CallOptions) {
-    return this.unary(RPC.listResources, req, opts);
+    return this.unary(CONNECTOR_METHODS.listResources, req, opts);
   }
   getResource(req: Req<'getResource'>, opts?: CallOptions) {
-    return this.unary(RPC.getResource, req, opts);
+    return this.unary(CONNECTOR_METHODS.getResource, req, opts);
   }
   listEntitlements(req: Req<'listEntitlements'>, opts?: CallOptions) {
-    return this.unary(RPC.listEntitlements, req, opts);
+    return this.unary(CONNECTOR_METHODS.listEntitlements, req, opts);
   }
   listStaticEntitlements(req: Req<'listStaticEntitlements'>, opts?: CallOptions) {
-    return this.unary(RPC.listStaticEntitlements, req, opts);
+    return this.unary(CONNECTOR_METHODS.listStaticEntitlements, req, opts);
   }
   listGrants(req: Req<'listGrants'>, opts?: CallOptions) {
-    return this.unary(RPC.listGrants, req, opts);
+    return this.unary(CONNECTOR_METHODS.listGrants, req, opts);
   }
   grant(req: Req<'grant'>, opts?: CallOptions) {
-    return this.unary(RPC.grant, req, opts);
+    return this.unary(CONNECTOR_METHODS.grant, req, opts);
   }
   revoke(req: Req<'revoke'>, opts?: CallOptions) {
-    return this.unary(RPC.revoke, req, opts);
+    return this.unary(CONNECTOR_METHODS.revoke, req, opts);
   }
   createResource(req: Req<'createResource'>, opts?: CallOptions) {
-    return this.unary(RPC.createResource, req, opts);
+    return this.unary(CONNECTOR_METHODS.createResource, req, opts);
   }
   deleteResource(req: Req<'deleteResource'>, opts?: CallOptions) {
-    return this.unary(RPC.deleteResource, req, opts);
+    return this.unary(CONNECTOR_METHODS.deleteResource, req, opts);
   }
   deleteResourceV2(req: Req<'deleteResourceV2'>, opts?: CallOptions) {
-    return this.unary(RPC.deleteResourceV2, req, opts);
+    return this.unary(CONNECTOR_METHODS.deleteResourceV2, req, opts);
   }
   createAccount(req: Req<'createAccount'>, opts?: CallOptions) {
-    return this.unary(RPC.createAccount, req, opts);
+    return this.unary(CONNECTOR_METHODS.createAccount, req, opts);
   }
   rotateCredential(req: Req<'rotateCredential'>, opts?: CallOptions) {
-    return this.unary(RPC.rotateCredential, req, opts);
+    return this.unary(CONNECTOR_METHODS.rotateCredential, req, opts);
   }
 
   /**

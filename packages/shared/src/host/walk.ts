@@ -196,6 +196,12 @@ export interface ListResponse<T> {
   annotations: Any[];
 }
 
+/** A listing and its request for any page token. */
+interface ListingCall<T> {
+  listing: Listing;
+  call: (pageToken: string, opts: CallOptions) => Promise<ListResponse<T>>;
+}
+
 /** Walks one connector; see the file comment. Counters tell how many RPCs and retries the walk made. */
 export class ConnectorWalker {
   /** RPCs issued (every attempt counts). */
@@ -315,13 +321,16 @@ export class ConnectorWalker {
 
   // -- one page --------------------------------------------------------------------------------------------------
 
-  /** One page of a listing: the call with the retry rule, then the observer. `number` is 1 for the first page. */
+  /**
+   * One page of a listing at `tokens.current` (page number `tokens.pages + 1`): the call with the retry rule, then
+   * the observer. The caller takes the returned token into `tokens` (pagingProblem).
+   */
   private async page<T>(
-    listing: Listing,
-    pageToken: string,
-    number: number,
-    call: (pageToken: string, opts: CallOptions) => Promise<ListResponse<T>>,
-  ): Promise<ListResponse<T>> {
+    { listing, call }: ListingCall<T>,
+    tokens: PageTokenGuard,
+  ): Promise<ListResponse<T> & { label: string }> {
+    const pageToken = tokens.current;
+    const number = tokens.pages + 1;
     const limit = this.options.maxPagesPerListing;
     if (limit !== undefined && number > limit) {
       const message = `${listing.label}: did not finish within ${limit} pages (last page token ${shortToken(pageToken)})`;
@@ -340,7 +349,7 @@ export class ConnectorWalker {
       durationMs: this.now() - t0,
       list: resp.list,
     } as WalkPage);
-    return resp;
+    return { ...resp, label: listing.label };
   }
 
   /**
@@ -359,16 +368,58 @@ export class ConnectorWalker {
     return this.fail(message, new PagingError(problem, message));
   }
 
+  // -- the four listings: the one place each list request is built ------------------------------------------------
+
+  private resourceTypesListing(): ListingCall<ResourceType> {
+    return {
+      listing: { kind: 'resource-types', label: 'ListResourceTypes' },
+      call: (pageToken, opts) =>
+        this.client.listResourceTypes({ pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
+    };
+  }
+
+  /** ListResources of a type, under a parent or at top level. */
+  private resourcesListing(typeId: string, parent: ResourceId | undefined): ListingCall<Resource> {
+    return {
+      listing: { kind: 'resources', label: resourcesLabel(typeId, parent), resourceTypeId: typeId, parent },
+      call: (pageToken, opts) =>
+        this.client.listResources(
+          {
+            resourceTypeId: typeId,
+            parentResourceId: parent,
+            pageToken,
+            pageSize: this.pageSize,
+            activeSyncId: this.activeSyncId,
+          },
+          opts,
+        ),
+    };
+  }
+
+  private entitlementsListing(resource: Resource): ListingCall<Entitlement> {
+    return {
+      listing: { kind: 'entitlements', label: `ListEntitlements(${resourceKey(resource.id)})`, resource },
+      call: (pageToken, opts) =>
+        this.client.listEntitlements(
+          { resource, pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId },
+          opts,
+        ),
+    };
+  }
+
+  private grantsListing(resource: Resource): ListingCall<Grant> {
+    return {
+      listing: { kind: 'grants', label: `ListGrants(${resourceKey(resource.id)})`, resource },
+      call: (pageToken, opts) =>
+        this.client.listGrants({ resource, pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
+    };
+  }
+
+  // -- one page at a time (the sync engine) ------------------------------------------------------------------------
+
   /** One page of ListResourceTypes. */
   resourceTypesPage(tokens: PageTokenGuard): Promise<ListResponse<ResourceType> & { label: string }> {
-    const label = 'ListResourceTypes';
-    return this.page<ResourceType>(
-      { kind: 'resource-types', label },
-      tokens.current,
-      tokens.pages + 1,
-      (pageToken, opts) =>
-        this.client.listResourceTypes({ pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
-    ).then((r) => ({ ...r, label }));
+    return this.page(this.resourceTypesListing(), tokens);
   }
 
   /** One page of ListResources of a type, under a parent or at top level. */
@@ -377,66 +428,28 @@ export class ConnectorWalker {
     parent: ResourceId | undefined,
     tokens: PageTokenGuard,
   ): Promise<ListResponse<Resource> & { label: string }> {
-    const label = resourcesLabel(typeId, parent);
-    return this.page<Resource>(
-      { kind: 'resources', label, resourceTypeId: typeId, parent },
-      tokens.current,
-      tokens.pages + 1,
-      this.listResourcesCall(typeId, parent),
-    ).then((r) => ({ ...r, label }));
-  }
-
-  /** The ListResources request of a type (under a parent or at top level), for any page token. */
-  private listResourcesCall(typeId: string, parent: ResourceId | undefined) {
-    return (pageToken: string, opts: CallOptions) =>
-      this.client.listResources(
-        {
-          resourceTypeId: typeId,
-          parentResourceId: parent,
-          pageToken,
-          pageSize: this.pageSize,
-          activeSyncId: this.activeSyncId,
-        },
-        opts,
-      );
+    return this.page(this.resourcesListing(typeId, parent), tokens);
   }
 
   /** One page of ListEntitlements of a resource. */
   entitlementsPage(resource: Resource, tokens: PageTokenGuard): Promise<ListResponse<Entitlement> & { label: string }> {
-    const label = `ListEntitlements(${resourceKey(resource.id)})`;
-    return this.page<Entitlement>(
-      { kind: 'entitlements', label, resource },
-      tokens.current,
-      tokens.pages + 1,
-      (pageToken, opts) =>
-        this.client.listEntitlements(
-          { resource, pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId },
-          opts,
-        ),
-    ).then((r) => ({ ...r, label }));
+    return this.page(this.entitlementsListing(resource), tokens);
   }
 
   /** One page of ListGrants of a resource. */
   grantsPage(resource: Resource, tokens: PageTokenGuard): Promise<ListResponse<Grant> & { label: string }> {
-    const label = `ListGrants(${resourceKey(resource.id)})`;
-    return this.page<Grant>({ kind: 'grants', label, resource }, tokens.current, tokens.pages + 1, (pageToken, opts) =>
-      this.client.listGrants({ resource, pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
-    ).then((r) => ({ ...r, label }));
+    return this.page(this.grantsListing(resource), tokens);
   }
 
   // -- one listing -----------------------------------------------------------------------------------------------
 
   /** Page through one listing until `next_page_token == ""`, handing each page to the observer, then `onPage`. */
-  private async pages<T>(
-    listing: Listing,
-    call: (pageToken: string, opts: CallOptions) => Promise<ListResponse<T>>,
-    onPage: (list: T[]) => MaybePromise<void>,
-  ): Promise<void> {
+  private async pages<T>(listingCall: ListingCall<T>, onPage: (list: T[]) => MaybePromise<void>): Promise<void> {
     const tokens = new PageTokenGuard();
     for (;;) {
-      const resp = await this.page(listing, tokens.current, tokens.pages + 1, call);
+      const resp = await this.page(listingCall, tokens);
       await onPage(resp.list);
-      const problem = this.pagingProblem(listing.label, tokens, resp.nextPageToken);
+      const problem = this.pagingProblem(resp.label, tokens, resp.nextPageToken);
       if (problem) throw problem;
       if (resp.nextPageToken === '') return;
     }
@@ -446,12 +459,7 @@ export class ConnectorWalker {
 
   /** Every page of ListResourceTypes. */
   async resourceTypes(onPage: (list: ResourceType[]) => MaybePromise<void>): Promise<void> {
-    await this.pages<ResourceType>(
-      { kind: 'resource-types', label: 'ListResourceTypes' },
-      (pageToken, opts) =>
-        this.client.listResourceTypes({ pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
-      onPage,
-    );
+    await this.pages(this.resourceTypesListing(), onPage);
   }
 
   /**
@@ -478,16 +486,12 @@ export class ConnectorWalker {
       parent: ResourceId | undefined,
     ) => MaybePromise<readonly Resource[]>,
   ): Promise<void> {
-    await this.pages<Resource>(
-      { kind: 'resources', label: resourcesLabel(typeId, parent), resourceTypeId: typeId, parent },
-      this.listResourcesCall(typeId, parent),
-      async (list) => {
-        const descend = await onPage(list, typeId, parent);
-        for (const r of descend) {
-          for (const child of childResourceTypeIds(r)) await this.resourcesOf(child, r.id, onPage);
-        }
-      },
-    );
+    await this.pages(this.resourcesListing(typeId, parent), async (list) => {
+      const descend = await onPage(list, typeId, parent);
+      for (const r of descend) {
+        for (const child of childResourceTypeIds(r)) await this.resourcesOf(child, r.id, onPage);
+      }
+    });
   }
 
   /** ListEntitlements of every resource its skip annotations do not exclude. */
@@ -496,9 +500,7 @@ export class ConnectorWalker {
     typeOf: (resourceTypeId: string) => ResourceType | undefined,
     onPage: (list: Entitlement[], resource: Resource) => MaybePromise<void>,
   ): Promise<void> {
-    return this.perResource('entitlements', resources, typeOf, onPage, (req, opts) =>
-      this.client.listEntitlements(req, opts),
-    );
+    return this.perResource('entitlements', resources, typeOf, (r) => this.entitlementsListing(r), onPage);
   }
 
   /** ListGrants of every resource its skip annotations do not exclude. */
@@ -507,28 +509,19 @@ export class ConnectorWalker {
     typeOf: (resourceTypeId: string) => ResourceType | undefined,
     onPage: (list: Grant[], resource: Resource) => MaybePromise<void>,
   ): Promise<void> {
-    return this.perResource('grants', resources, typeOf, onPage, (req, opts) => this.client.listGrants(req, opts));
+    return this.perResource('grants', resources, typeOf, (r) => this.grantsListing(r), onPage);
   }
 
   private async perResource<T>(
     kind: 'entitlements' | 'grants',
     resources: Iter<Resource>,
     typeOf: (resourceTypeId: string) => ResourceType | undefined,
+    listingOf: (resource: Resource) => ListingCall<T>,
     onPage: (list: T[], resource: Resource) => MaybePromise<void>,
-    list: (
-      req: { resource: Resource; pageToken: string; pageSize: number; activeSyncId: string },
-      opts: CallOptions,
-    ) => Promise<ListResponse<T>>,
   ): Promise<void> {
-    const rpc = kind === 'entitlements' ? 'ListEntitlements' : 'ListGrants';
     for await (const r of resources) {
       if (skipsListing(typeOf(r.id?.resourceType ?? ''), r, kind)) continue;
-      await this.pages<T>(
-        { kind, label: `${rpc}(${resourceKey(r.id)})`, resource: r },
-        (pageToken, opts) =>
-          list({ resource: r, pageToken, pageSize: this.pageSize, activeSyncId: this.activeSyncId }, opts),
-        (items) => onPage(items, r),
-      );
+      await this.pages(listingOf(r), (items) => onPage(items, r));
     }
   }
 }
