@@ -20,6 +20,7 @@ import type { HttpClient } from './client.js';
 import { buildUrl } from './client.js';
 import { linkedPageChunk, parseLinkedPageState, type LinkedPageState } from './json-api.js';
 import { getHeader, type HeaderBag } from './rate-limit-headers.js';
+import { ResponseCache } from './response-cache.js';
 
 /** One link value of a `Link` header. */
 export interface WebLink {
@@ -211,20 +212,21 @@ export class LinkPager {
   private readonly origin: string;
   private readonly baseUrl: string;
   private readonly service: string;
-  private readonly maxCachedPages: number;
-  private readonly ttlMs: number;
   private readonly now: () => number;
-  /** Partly served API pages by path, oldest first (Map order). */
-  private readonly cache = new Map<string, CachedPage>();
+  /** Partly served API pages by path, one weight unit each; a page expires `ttlMs` after it was fetched. */
+  private readonly cache: ResponseCache<CachedPage>;
 
   constructor(options: LinkPagerOptions) {
     this.http = options.http;
     this.baseUrl = options.baseUrl;
     this.origin = new URL(options.baseUrl).origin;
     this.service = options.service;
-    this.maxCachedPages = options.maxCachedPages ?? 8;
-    this.ttlMs = options.ttlMs ?? 120_000;
     this.now = options.now ?? Date.now;
+    this.cache = new ResponseCache<CachedPage>({
+      maxWeight: options.maxCachedPages ?? 8,
+      ttlMs: options.ttlMs ?? 120_000,
+      now: this.now,
+    });
   }
 
   /**
@@ -243,14 +245,15 @@ export class LinkPager {
     // The slicing (offsets, skipping empty pages) is linkedPageChunk's; this class adds the HTTP and the cache.
     const slice = await linkedPageChunk<unknown>(state, size, async (url, fresh) => {
       const path = url ?? first;
-      const page = (!fresh && this.cached(path)) || (await this.fetch(path, options.signal));
+      const page = (!fresh && this.cache.get(path)) || (await this.fetch(path, options.signal));
       pages.set(path, page);
       return page;
     });
     for (const [path, page] of pages) {
       // Keep the page the next slice starts in (partly served); forget the ones fully served.
-      if (slice.next?.offset !== undefined && (slice.next.url ?? first) === path) this.remember(path, page);
-      else this.cache.delete(path);
+      if (slice.next?.offset !== undefined && (slice.next.url ?? first) === path) {
+        this.cache.put(path, page, 1, page.storedAt);
+      } else this.cache.delete(path);
     }
     return { items: slice.items as T[], next: slice.next };
   }
@@ -279,24 +282,6 @@ export class LinkPager {
     const pathname = (p: string) => new URL(p, this.origin).pathname;
     if (url !== undefined && pathname(url) !== pathname(first)) {
       throw invalidArgument(`invalid page token: it belongs to another ${this.service} listing`);
-    }
-  }
-
-  private cached(path: string): CachedPage | undefined {
-    const hit = this.cache.get(path);
-    if (hit && this.now() - hit.storedAt > this.ttlMs) {
-      this.cache.delete(path);
-      return undefined;
-    }
-    return hit;
-  }
-
-  private remember(path: string, page: CachedPage): void {
-    this.cache.delete(path);
-    this.cache.set(path, page);
-    while (this.cache.size > this.maxCachedPages) {
-      const oldest = this.cache.keys().next().value as string;
-      this.cache.delete(oldest);
     }
   }
 

@@ -88,7 +88,8 @@ export class ResponseCache<V> {
     return entry.value;
   }
 
-  put(key: string, value: V, weight: number): void {
+  /** Stores `value` as the newest entry; `storedAt` (default now) is when it was read, which its expiry counts from. */
+  put(key: string, value: V, weight: number, storedAt: number = this.now()): void {
     this.delete(key);
     const cost = Math.max(1, Math.ceil(weight));
     if (cost > this.maxWeight) return;
@@ -97,7 +98,7 @@ export class ResponseCache<V> {
       if (oldest.done) break;
       this.delete(oldest.value);
     }
-    this.entries.set(key, { value, weight: cost, storedAt: this.now() });
+    this.entries.set(key, { value, weight: cost, storedAt });
     this.held += cost;
   }
 
