@@ -284,6 +284,24 @@ export function batonString(parsed: ParsedCli, name: string): string | undefined
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/**
+ * A numeric Baton flag: undefined when unset, else its number when the text matches `pattern` and the number is
+ * finite and at most `max`; otherwise a ConfigError naming the flag, its variable and `what` it must be.
+ */
+export function batonNumber(
+  parsed: ParsedCli,
+  name: string,
+  rule: { pattern: RegExp; what: string; max?: number },
+): number | undefined {
+  const text = batonString(parsed, name);
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!rule.pattern.test(text) || !Number.isFinite(n) || n > (rule.max ?? Number.MAX_SAFE_INTEGER)) {
+    throw new ConfigError([`--${name} (${envNameOf(name)}) must be ${rule.what}, got ${JSON.stringify(text)}`]);
+  }
+  return n;
+}
+
 export function batonBool(parsed: ParsedCli, name: string): boolean {
   return parsed.baton.get(name)?.value === true;
 }

@@ -12,7 +12,15 @@
 import type { RunningSimulator } from '../simulator/types.js';
 import type { BundledSimulatorOptions, ConnectorDefinition } from '../sdk/connector.js';
 import type { Logger } from '../log/logger.js';
-import { applyOverlay, batonBool, batonString, ConfigError, UsageError, type ParsedCli } from './config.js';
+import {
+  applyOverlay,
+  batonBool,
+  batonNumber,
+  batonString,
+  ConfigError,
+  UsageError,
+  type ParsedCli,
+} from './config.js';
 import { envNameOf } from './flags.js';
 
 export const DEMO_URL_ENV = 'BATON_DEMO_SIMULATOR_URL';
@@ -33,16 +41,10 @@ export interface DemoSetup {
 export function simulatorFlagOptions(
   parsed: ParsedCli,
 ): Pick<BundledSimulatorOptions, 'dataset' | 'latencyMs' | 'rateLimits'> {
-  const latencyText = batonString(parsed, 'latency-ms');
-  let latencyMs: number | undefined;
-  if (latencyText !== undefined) {
-    latencyMs = Number(latencyText);
-    if (!/^\d{1,6}$/.test(latencyText.trim())) {
-      throw new ConfigError([
-        `--latency-ms (${envNameOf('latency-ms')}) must be a whole number of milliseconds, got ${JSON.stringify(latencyText)}`,
-      ]);
-    }
-  }
+  const latencyMs = batonNumber(parsed, 'latency-ms', {
+    pattern: /^\s*\d{1,6}\s*$/,
+    what: 'a whole number of milliseconds',
+  });
   const rateText = batonString(parsed, 'rate-limits');
   if (rateText !== undefined && rateText !== 'documented' && rateText !== 'off') {
     throw new ConfigError([

@@ -25,7 +25,7 @@ import { grant as buildGrant } from '../sdk/entitlements.js';
 import { newRuntimeStats, type ConnectorDefinition } from '../sdk/connector.js';
 import type { Grant } from '../gen/c1/connector/v2/grant_pb.js';
 import { listenForChildEvents, type ChildEventsServer } from './child-events.js';
-import { batonBool, batonString, ConfigError, UsageError, type ParsedCli } from './config.js';
+import { batonBool, batonNumber, batonString, ConfigError, UsageError, type ParsedCli } from './config.js';
 import { envNameOf, ONE_SHOT_ENV } from './flags.js';
 import { OutputFileError, prepareOutputFile } from './output-file.js';
 import { createSyncMonitor, DEFAULT_PROGRESS_INTERVAL_MS } from './progress.js';
@@ -79,28 +79,16 @@ export function outputFile(parsed: ParsedCli): string {
 
 /** `--sync-page-size`: the `page_size` of every list request (0, the default: the connector chooses). */
 function syncPageSize(parsed: ParsedCli): number {
-  const text = batonString(parsed, 'sync-page-size');
-  if (text === undefined) return 0;
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) {
-    throw new ConfigError([
-      `--sync-page-size (${envNameOf('sync-page-size')}) must be a whole number of items, got ${JSON.stringify(text)}`,
-    ]);
-  }
-  return n;
+  return batonNumber(parsed, 'sync-page-size', { pattern: /^\s*\d+\s*$/, what: 'a whole number of items' }) ?? 0;
 }
 
 /** `--progress-interval` in milliseconds (seconds on the command line; 0 turns the periodic log line off). */
 function progressIntervalMs(parsed: ParsedCli): number {
-  const text = batonString(parsed, 'progress-interval');
-  if (text === undefined) return DEFAULT_PROGRESS_INTERVAL_MS;
-  const seconds = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(seconds)) {
-    throw new ConfigError([
-      `--progress-interval (${envNameOf('progress-interval')}) must be a number of seconds, got ${JSON.stringify(text)}`,
-    ]);
-  }
-  return Math.round(seconds * 1000);
+  const seconds = batonNumber(parsed, 'progress-interval', {
+    pattern: /^\s*\d+(\.\d+)?\s*$/,
+    what: 'a number of seconds',
+  });
+  return seconds === undefined ? DEFAULT_PROGRESS_INTERVAL_MS : Math.round(seconds * 1000);
 }
 
 /** The one-shot action the flags select, in v0.2.45 precedence order. */
@@ -279,9 +267,7 @@ async function runDefaultSync(ctx: ParentContext): Promise<number> {
   const resumeKey = resumeKeyOf(ctx.definition, parsed, ctx.config, pageSize);
   let opened: WorkingStore;
   try {
-    opened = skipFullSync
-      ? { store: SyncStore.create({ tempDir }) }
-      : openWorkingStore(working, resumeKey, logger);
+    opened = skipFullSync ? { store: SyncStore.create({ tempDir }) } : openWorkingStore(working, resumeKey, logger);
   } catch (err) {
     await output.undo();
     if (err instanceof WorkingFileBusyError) {

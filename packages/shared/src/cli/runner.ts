@@ -18,6 +18,7 @@ import { redactSecrets } from '../log/secrets.js';
 import { newRuntimeStats, type Connector, type ConnectorDefinition } from '../sdk/connector.js';
 import {
   batonBool,
+  batonNumber,
   batonString,
   ConfigError,
   lenientConnectorConfig,
@@ -383,16 +384,7 @@ async function capabilitiesCommand(
 // -- simulator ----------------------------------------------------------------------------------------------------
 
 async function simulatorCommand(definition: ConnectorDefinition, parsed: ParsedCli, io: CliIo): Promise<number> {
-  const portText = batonString(parsed, 'port');
-  let port: number | undefined;
-  if (portText !== undefined) {
-    port = Number(portText);
-    if (!/^\d{1,5}$/.test(portText) || port > 65535) {
-      throw new ConfigError([
-        `--port (${envNameOf('port')}) must be a port number from 0 to 65535, got ${JSON.stringify(portText)}`,
-      ]);
-    }
-  }
+  const port = batonNumber(parsed, 'port', { pattern: /^\d{1,5}$/, max: 65535, what: 'a port number from 0 to 65535' });
   const simulator = await startBundledSimulator(definition, { port, ...simulatorFlagOptions(parsed) });
   io.stdout.write(JSON.stringify({ baseUrl: simulator.baseUrl, config: simulator.config }) + '\n');
   await waitForStopSignal();
