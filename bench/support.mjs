@@ -8,36 +8,25 @@ import { ResourcesService } from '../packages/shared/dist/gen/c1/connector/v2/re
 import { generateHandshakeCredentials } from '../packages/shared/dist/tls/credentials.js';
 import { clientTlsForGrpc, GRPC_LOOPBACK_CHANNEL_OPTIONS } from '../packages/shared/dist/tls/grpc-credentials.js';
 import { clientTlsOptions } from '../packages/shared/dist/tls/node-tls.js';
-import { openLoopbackListener } from '../packages/shared/dist/host/listener.js';
+import { spawnPlugin as spawnThroughHandshake } from '../packages/shared/dist/testing/handshake-spawn.js';
 
-export async function spawnPlugin(command, args, { credentials } = {}) {
-  credentials ??= await generateHandshakeCredentials();
-  const listener = await openLoopbackListener();
-  const child = spawn(command, [...args, '_connector-service'], {
-    stdio: ['pipe', 'inherit', 'inherit', listener.fd],
-    env: { ...process.env, BATON_CONNECTOR_SERVICE_LISTENER_FD: '3' },
-  });
-  listener.close();
-  const config = create(ServerConfigSchema, { credential: credentials.server, listenPort: listener.port });
-  child.stdin.write(Buffer.from(toBinary(ServerConfigSchema, config)).toString('base64') + '\n');
-  const client = new grpc.Client(`127.0.0.1:${listener.port}`, clientTlsForGrpc(credentials.client), {
-    ...GRPC_LOOPBACK_CHANNEL_OPTIONS,
-    'grpc.max_receive_message_length': 4 * 1024 * 1024,
-    // The same flow-control window our host uses (host/spawn.ts).
-    'grpc-node.flow_control_window': 4 * 1024 * 1024,
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  return {
-    child,
-    client,
-    port: listener.port,
-    credentials,
-    async stop() {
-      client.close();
-      child.stdin.end();
-      await exited;
+/**
+ * A plugin spawned through the real handshake (the testing kit's step-by-step spawner), with the flow-control window
+ * our host uses (host/spawn.ts) and 4 MiB answers; `credentials` made beforehand keep key generation off the clock.
+ */
+export function spawnPlugin(command, args, { credentials } = {}) {
+  return spawnThroughHandshake(
+    command,
+    args,
+    {},
+    {
+      credentials,
+      channelOptions: {
+        'grpc.max_receive_message_length': 4 * 1024 * 1024,
+        'grpc-node.flow_control_window': 4 * 1024 * 1024,
+      },
     },
-  };
+  );
 }
 
 /** Calls a unary method; retries UNAVAILABLE while the child is still starting (like the Go host's dial loop). */

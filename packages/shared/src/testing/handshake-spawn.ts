@@ -26,12 +26,20 @@ export interface SpawnedPlugin {
   stop(): Promise<void>;
 }
 
+export interface SpawnPluginOptions {
+  /** Credentials made beforehand (a benchmark makes them before its clock starts, as a Go host does). */
+  credentials?: { server: GoCredential; client: GoCredential };
+  /** grpc-js channel options on top of the loopback defaults. */
+  channelOptions?: grpc.ChannelOptions;
+}
+
 export async function spawnPlugin(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  options: SpawnPluginOptions = {},
 ): Promise<SpawnedPlugin> {
-  const credentials = await generateHandshakeCredentials();
+  const credentials = options.credentials ?? (await generateHandshakeCredentials());
   const listener = await openLoopbackListener();
   const child = spawn(command, [...args, '_connector-service'], {
     stdio: ['pipe', 'inherit', 'pipe', listener.fd],
@@ -48,6 +56,7 @@ export async function spawnPlugin(
 
   const client = new grpc.Client(`127.0.0.1:${listener.port}`, clientTlsForGrpc(credentials.client), {
     ...GRPC_LOOPBACK_CHANNEL_OPTIONS,
+    ...options.channelOptions,
   });
   await new Promise<void>((resolve, reject) =>
     client.waitForReady(Date.now() + 10_000, (err) =>
